@@ -1,0 +1,196 @@
+/*
+ * zeus/monitor.h - Energy measurement windows: Zeus's ZeusMonitor in C.
+ *
+ * A monitor watches a set of GPUs and CPU packages. begin_window() and end_window() bracket
+ * any stretch of work by name; end_window() reports the time and the energy each device
+ * used in between. Windows may nest and overlap; names are unique among open windows.
+ *
+ *     zeus_monitor *m;
+ *     zeus_monitor_create(NULL, &m);                     // all visible GPUs and CPUs
+ *     zeus_monitor_begin_window(m, "step", ZEUS_WINDOW_SYNC);
+ *     ... work ...
+ *     zeus_measurement r;
+ *     zeus_monitor_end_window(m, "step", ZEUS_WINDOW_SYNC, &r);
+ *     printf("%.3f s, %.1f J\n", r.time_s, zeus_measurement_total_energy(&r));
+ *     zeus_monitor_destroy(m);
+ *
+ * Thread safety: a monitor may be used from several threads at once.
+ */
+#ifndef ZEUS_MONITOR_H
+#define ZEUS_MONITOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zeus/device.h"
+#include "zeus/export.h"
+#include "zeus/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct zeus_monitor zeus_monitor;
+
+/* ---- Options -------------------------------------------------------------------------- */
+
+typedef struct zeus_monitor_options {
+    uint32_t size; /* sizeof(zeus_monitor_options), set by zeus_monitor_options_init() */
+
+    /*
+     * GPUs to watch, as framework indices. NULL: all visible GPUs. Non-NULL with
+     * gpu_index_count 0: none. The array is copied.
+     */
+    const unsigned *gpu_indices;
+    size_t gpu_index_count;
+
+    /*
+     * CPU packages to watch, as with GPUs. With NULL (all), CPUs whose RAPL counters cannot be
+     * read are left out with a warning; an explicit list that cannot be read is an error.
+     */
+    const unsigned *cpu_indices;
+    size_t cpu_index_count;
+
+    /*
+     * 1: a GPU whose window energy reads exactly 0 (window shorter than the counter's
+     * ~100 ms update step) gets instant power x (window time - time spent reading power),
+     * flagged ZEUS_ENERGY_ESTIMATED. 0 (default): it stays 0 and ZEUS_ENERGY_ZERO is set.
+     */
+    int approx_instant_energy;
+
+    /*
+     * Path of a CSV log in Zeus's format (header truncates the file); NULL for none. Parent
+     * folders are created. The string is copied.
+     */
+    const char *log_file;
+
+    /*
+     * Called by ZEUS_WINDOW_SYNC before taking a timestamp, to wait for queued GPU work
+     * (for example cudaDeviceSynchronize on each GPU). NULL: ZEUS_WINDOW_SYNC does nothing.
+     * Not called when the monitor watches no GPU.
+     */
+    void (*sync)(void *sync_user);
+    void *sync_user;
+
+    /*
+     * Called with each warning (zero energy, CPUs left out, ...). NULL: warnings are only
+     * recorded in the measurement flags; the library never prints.
+     */
+    void (*warn)(const char *message, void *warn_user);
+    void *warn_user;
+} zeus_monitor_options;
+
+/* Fill `opts` with the defaults (all devices, no log, no sync, silent). Since: 0.1. */
+ZEUS_API void zeus_monitor_options_init(zeus_monitor_options *opts);
+
+/* ---- Measurements --------------------------------------------------------------------- */
+
+/* Bits of zeus_measurement.gpu_flags[i] and cpu_flags[i]. */
+#define ZEUS_ENERGY_VALID (1u << 0)      /* the value was measured (or estimated, see below) */
+#define ZEUS_ENERGY_COUNTER (1u << 1)    /* from a cumulative hardware counter */
+#define ZEUS_ENERGY_INTEGRATED (1u << 2) /* from integrating power samples */
+#define ZEUS_ENERGY_ESTIMATED (1u << 3)  /* approx_instant_energy replaced a zero */
+#define ZEUS_ENERGY_ZERO (1u << 4)       /* read exactly 0: window shorter than the counter step */
+#define ZEUS_ENERGY_WRAPPED (1u << 5)    /* the counter wrapped around inside the window */
+#define ZEUS_ENERGY_FAILED (1u << 6)     /* the device failed to answer; the value is NAN */
+#define ZEUS_ENERGY_UNSUPPORTED (1u << 7) /* the device cannot measure energy; NAN */
+
+/* Bits of zeus_measurement.flags. */
+#define ZEUS_MEASUREMENT_CANCELLED (1u << 0) /* ended with ZEUS_WINDOW_CANCEL: all zeros */
+
+/*
+ * The result of a window. The caller owns it; nothing inside needs freeing.
+ * Absent values are NAN, never 0 (a DRAM column on a CPU without a DRAM zone, a GPU that
+ * failed). Entry i of the gpu_* arrays belongs to GPU gpu_index[i], in the order the monitor
+ * was given.
+ */
+typedef struct zeus_measurement {
+    double time_s;            /* window length, from CLOCK_MONOTONIC */
+    double start_unix_s;      /* wall-clock time the window began (for logs) */
+    uint32_t flags;           /* ZEUS_MEASUREMENT_* */
+
+    unsigned gpu_count;
+    unsigned gpu_index[ZEUS_MAX_GPUS];
+    double gpu_energy_j[ZEUS_MAX_GPUS];
+    uint32_t gpu_flags[ZEUS_MAX_GPUS]; /* ZEUS_ENERGY_* */
+
+    unsigned cpu_count;
+    unsigned cpu_index[ZEUS_MAX_CPUS];
+    double cpu_energy_j[ZEUS_MAX_CPUS];
+    double dram_energy_j[ZEUS_MAX_CPUS];
+    uint32_t cpu_flags[ZEUS_MAX_CPUS];  /* ZEUS_ENERGY_* for the package counter */
+    uint32_t dram_flags[ZEUS_MAX_CPUS]; /* ZEUS_ENERGY_* for the DRAM counter */
+    uint32_t cpu_wraps[ZEUS_MAX_CPUS];  /* package counter wraparounds inside the window */
+    uint32_t dram_wraps[ZEUS_MAX_CPUS];
+} zeus_measurement;
+
+/*
+ * Sum of the GPU energies in joules, as Zeus's Measurement.total_energy (GPUs only; CPU and
+ * DRAM are not added). NAN if any GPU value is NAN; 0 for no GPUs or a NULL pointer.
+ * Since: 0.1.
+ */
+ZEUS_API double zeus_measurement_total_energy(const zeus_measurement *m);
+
+/* ---- Monitors ------------------------------------------------------------------------- */
+
+/*
+ * Create a monitor over the devices `opts` selects (NULL: all, with defaults).
+ *
+ * out: the new monitor on ZEUS_OK. opts, its arrays and strings are copied.
+ * Returns ZEUS_ERR_NOT_FOUND for an index that names no visible device,
+ * ZEUS_ERR_INVALID_ARGUMENT for a repeated index or bad options, ZEUS_ERR_NO_PERMISSION when
+ * an explicitly requested CPU cannot be read, ZEUS_ERR_IO when the log cannot be created,
+ * or the device's error when a first read fails.
+ * Safe from any thread. Since: 0.1.
+ */
+ZEUS_API zeus_status zeus_monitor_create(const zeus_monitor_options *opts, zeus_monitor **out);
+
+/* Stop the monitor, drop its open windows and close its log. NULL is a no-op. Since: 0.1. */
+ZEUS_API void zeus_monitor_destroy(zeus_monitor *mon);
+
+/* Flags of begin_window and end_window. */
+#define ZEUS_WINDOW_SYNC (1u << 0)    /* call the sync callback before the timestamp */
+#define ZEUS_WINDOW_RESTART (1u << 1) /* begin: replace an open window of the same name */
+#define ZEUS_WINDOW_CANCEL (1u << 2)  /* end: drop the window, report zeros, log nothing */
+
+/*
+ * Open the window `key`, recording the time and every device's counter.
+ *
+ * key: copied. flags: ZEUS_WINDOW_SYNC, ZEUS_WINDOW_RESTART.
+ * Returns ZEUS_ERR_ALREADY_EXISTS if `key` is open (unless RESTART); the open window is left
+ * as it was. Returns a device's error if a counter cannot be read; no window is opened then.
+ * Safe from any thread. Since: 0.1.
+ */
+ZEUS_API zeus_status zeus_monitor_begin_window(zeus_monitor *mon, const char *key,
+                                               unsigned flags);
+
+/*
+ * Close the window `key` and report the energy each device used in it.
+ *
+ * flags: ZEUS_WINDOW_SYNC, ZEUS_WINDOW_CANCEL. out: may be NULL.
+ * Returns ZEUS_ERR_NOT_FOUND if no window `key` is open (out untouched, nothing else
+ * disturbed). If a device fails to answer, the window is still closed and `out` filled: that
+ * device's value is NAN with ZEUS_ENERGY_FAILED, the CSV row is written, and the device's
+ * error (for example ZEUS_ERR_GPU_LOST) is returned.
+ * Safe from any thread. Since: 0.1.
+ */
+ZEUS_API zeus_status zeus_monitor_end_window(zeus_monitor *mon, const char *key, unsigned flags,
+                                             zeus_measurement *out);
+
+/* Drop every open window without reporting. Since: 0.1. */
+ZEUS_API zeus_status zeus_monitor_reset_windows(zeus_monitor *mon);
+
+/* Number of open windows. Since: 0.1. */
+ZEUS_API unsigned zeus_monitor_open_window_count(zeus_monitor *mon);
+
+/*
+ * The devices the monitor reads, for queries such as zeus_gpu_get_info(). Owned by the
+ * monitor: valid until zeus_monitor_destroy(). Since: 0.1.
+ */
+ZEUS_API zeus_devices *zeus_monitor_devices(zeus_monitor *mon);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZEUS_MONITOR_H */

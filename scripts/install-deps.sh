@@ -1,0 +1,32 @@
+#!/bin/sh
+# install-deps.sh - Install the Debian packages Zeus-C builds and tests with, if missing.
+#
+# Idempotent and quiet when everything is present. Needs root (or sudo) only when something
+# is missing.
+set -eu
+
+PACKAGES="build-essential cmake pkg-config libcmocka-dev libcjson-dev libcurl4-openssl-dev \
+libmicrohttpd-dev libsqlite3-dev libssl-dev python3"
+
+missing=""
+for p in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing$missing"
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO="sudo"
+    else
+        echo "install-deps: need root to install$missing" >&2
+        exit 1
+    fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

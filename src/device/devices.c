@@ -1,0 +1,387 @@
+/*
+ * devices.c - The public device API: opens the backends in registry order and forwards each
+ * call to the backend that owns the device, after checking the handle and the index.
+ *
+ * Vendor-neutral rules live here rather than in each backend: an index outside the visible
+ * devices is ZEUS_ERR_NOT_FOUND with the valid range in the message, a NULL method is
+ * ZEUS_ERR_NOT_SUPPORTED, setting a power limit to its current value sends nothing, and a
+ * limit outside the constraints is refused before the driver sees it.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device/backend.h"
+#include "device/devices_internal.h"
+#include "util/error.h"
+#include "zeus/device.h"
+
+#define DEVICES_MAGIC 0x5a455553u /* "ZEUS" */
+#define MAX_BACKENDS 8
+
+struct backend_slot {
+    const struct zeus_backend_ops *ops;
+    struct zeus_backend *b; /* NULL when it did not open */
+    zeus_status status;
+    char detail[256];
+};
+
+struct zeus_devices {
+    unsigned magic;
+    unsigned backend_count;
+    struct backend_slot slots[MAX_BACKENDS];
+    struct zeus_backend *gpu; /* the backend supplying GPUs, or NULL */
+    struct zeus_backend *cpu;
+};
+
+/* ---- Opening and closing ---------------------------------------------------------------- */
+
+static void open_slot(struct backend_slot *slot)
+{
+    struct zeus_backend *b = NULL;
+
+    slot->status = slot->ops->open(&b);
+    if (slot->status != ZEUS_OK) {
+        snprintf(slot->detail, sizeof slot->detail, "%s", zeus_last_error());
+        return;
+    }
+    slot->b = b;
+    snprintf(slot->detail, sizeof slot->detail, "%s", b->detail);
+}
+
+zeus_status zeus_devices_create(zeus_devices **out)
+{
+    zeus_devices *devs;
+
+    if (out == NULL)
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "zeus_devices_create: out is NULL");
+    devs = calloc(1, sizeof *devs);
+    if (devs == NULL)
+        return zeus__fail(ZEUS_ERR_NO_MEMORY, "zeus_devices_create: out of memory");
+    devs->magic = DEVICES_MAGIC;
+
+    for (unsigned i = 0; zeus__backends[i] != NULL && i < MAX_BACKENDS; i++) {
+        struct backend_slot *slot = &devs->slots[devs->backend_count++];
+        struct zeus_backend **owner;
+
+        slot->ops = zeus__backends[i];
+        owner = slot->ops->kind == ZEUS_DEVICE_GPU ? &devs->gpu : &devs->cpu;
+        if (*owner != NULL) {
+            slot->status = ZEUS_ERR_NOT_SUPPORTED;
+            snprintf(slot->detail, sizeof slot->detail, "not used: %s supplies the %s",
+                     (*owner)->ops->name, slot->ops->kind == ZEUS_DEVICE_GPU ? "GPUs" : "CPUs");
+            continue;
+        }
+        open_slot(slot);
+        if (slot->b != NULL)
+            *owner = slot->b;
+    }
+    *out = devs;
+    return ZEUS_OK;
+}
+
+void zeus_devices_destroy(zeus_devices *devs)
+{
+    if (devs == NULL || devs->magic != DEVICES_MAGIC)
+        return;
+    for (unsigned i = 0; i < devs->backend_count; i++)
+        if (devs->slots[i].b != NULL)
+            devs->slots[i].ops->close(devs->slots[i].b);
+    devs->magic = 0;
+    free(devs);
+}
+
+static int devices_ok(const zeus_devices *devs)
+{
+    return devs != NULL && devs->magic == DEVICES_MAGIC;
+}
+
+unsigned zeus_devices_gpu_count(const zeus_devices *devs)
+{
+    return devices_ok(devs) && devs->gpu != NULL ? devs->gpu->device_count : 0;
+}
+
+unsigned zeus_devices_cpu_count(const zeus_devices *devs)
+{
+    return devices_ok(devs) && devs->cpu != NULL ? devs->cpu->device_count : 0;
+}
+
+unsigned zeus_devices_backend_count(const zeus_devices *devs)
+{
+    return devices_ok(devs) ? devs->backend_count : 0;
+}
+
+zeus_status zeus_devices_backend_info(const zeus_devices *devs, unsigned i, zeus_backend_info *out)
+{
+    const struct backend_slot *slot;
+
+    if (!devices_ok(devs) || out == NULL)
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "zeus_devices_backend_info: bad argument");
+    if (i >= devs->backend_count)
+        return zeus__fail(ZEUS_ERR_NOT_FOUND, "backend %u not found: %u backends", i,
+                          devs->backend_count);
+    slot = &devs->slots[i];
+    memset(out, 0, sizeof *out);
+    out->name = slot->ops->name;
+    out->kind = slot->ops->kind;
+    out->status = slot->status;
+    snprintf(out->detail, sizeof out->detail, "%s", slot->detail);
+    out->device_count = slot->b != NULL ? slot->b->device_count : 0;
+    return ZEUS_OK;
+}
+
+const char *zeus_power_domain_name(zeus_power_domain domain)
+{
+    switch (domain) {
+    case ZEUS_POWER_DEVICE_INSTANT:
+        return "device_instant";
+    case ZEUS_POWER_DEVICE_AVERAGE:
+        return "device_average";
+    case ZEUS_POWER_MEMORY_AVERAGE:
+        return "memory_average";
+    }
+    return NULL;
+}
+
+/* ---- Dispatch --------------------------------------------------------------------------- */
+
+/* Check the handle and the index; on success *b is the backend owning the device. */
+static zeus_status lookup(const zeus_devices *devs, zeus_device_kind kind, unsigned dev,
+                          struct zeus_backend **b)
+{
+    const char *what = kind == ZEUS_DEVICE_GPU ? "GPU" : "CPU";
+    struct zeus_backend *owner;
+    unsigned n;
+
+    if (!devices_ok(devs))
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "invalid or destroyed zeus_devices handle");
+    owner = kind == ZEUS_DEVICE_GPU ? devs->gpu : devs->cpu;
+    n = owner != NULL ? owner->device_count : 0;
+    if (dev >= n) {
+        if (n == 0)
+            return zeus__fail(ZEUS_ERR_NOT_FOUND, "%s %u not found: no %ss are available", what,
+                              dev, what);
+        return zeus__fail(ZEUS_ERR_NOT_FOUND, "%s %u not found: %u %s%s visible (0-%u)", what,
+                          dev, n, what, n == 1 ? " is" : "s are", n - 1);
+    }
+    *b = owner;
+    return ZEUS_OK;
+}
+
+#define NOT_SUPPORTED(b, method)                                                         \
+    zeus__fail(ZEUS_ERR_NOT_SUPPORTED, "%s backend does not support %s", (b)->ops->name, \
+               method)
+
+/* Resolve the backend and method, or return the reason; `method` names an ops member. */
+#define DISPATCH(kind, method, ...)                                          \
+    do {                                                                     \
+        struct zeus_backend *b_;                                             \
+        zeus_status s_ = lookup(devs, (kind), dev, &b_);                     \
+        if (s_ != ZEUS_OK)                                                   \
+            return s_;                                                       \
+        if (b_->ops->method == NULL)                                         \
+            return NOT_SUPPORTED(b_, #method);                               \
+        return b_->ops->method(b_, dev, ##__VA_ARGS__);                      \
+    } while (0)
+
+#define CHECK_OUT(p)                                                                        \
+    do {                                                                                    \
+        if ((p) == NULL)                                                                    \
+            return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "%s: output pointer is NULL",      \
+                              __func__);                                                    \
+    } while (0)
+
+zeus_status zeus_gpu_get_info(zeus_devices *devs, unsigned dev, zeus_gpu_info *out)
+{
+    CHECK_OUT(out);
+    DISPATCH(ZEUS_DEVICE_GPU, gpu_info, out);
+}
+
+zeus_status zeus_gpu_get_energy(zeus_devices *devs, unsigned dev, double *energy_j)
+{
+    CHECK_OUT(energy_j);
+    DISPATCH(ZEUS_DEVICE_GPU, gpu_energy, energy_j);
+}
+
+zeus_status zeus_gpu_get_power(zeus_devices *devs, unsigned dev, zeus_power_domain domain,
+                               double *power_w)
+{
+    CHECK_OUT(power_w);
+    if (zeus_power_domain_name(domain) == NULL)
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "unknown power domain %d", (int)domain);
+    DISPATCH(ZEUS_DEVICE_GPU, gpu_power, domain, power_w);
+}
+
+zeus_status zeus_gpu_get_temperature(zeus_devices *devs, unsigned dev, double *temp_c)
+{
+    CHECK_OUT(temp_c);
+    DISPATCH(ZEUS_DEVICE_GPU, gpu_temperature, temp_c);
+}
+
+zeus_status zeus_gpu_get_power_limit_constraints(zeus_devices *devs, unsigned dev, double *min_w,
+                                                 double *max_w)
+{
+    CHECK_OUT(min_w);
+    CHECK_OUT(max_w);
+    DISPATCH(ZEUS_DEVICE_GPU, gpu_power_limit_constraints, min_w, max_w);
+}
+
+zeus_status zeus_gpu_get_power_limit(zeus_devices *devs, unsigned dev, double *limit_w)
+{
+    CHECK_OUT(limit_w);
+    DISPATCH(ZEUS_DEVICE_GPU, gpu_power_limit, limit_w);
+}
+
+zeus_status zeus_gpu_get_default_power_limit(zeus_devices *devs, unsigned dev, double *limit_w)
+{
+    CHECK_OUT(limit_w);
+    DISPATCH(ZEUS_DEVICE_GPU, gpu_default_power_limit, limit_w);
+}
+
+/* Limits are compared in whole milliwatts, the unit drivers take. */
+static long long to_mw(double w)
+{
+    return llround(w * 1000.0);
+}
+
+zeus_status zeus_gpu_set_power_limit(zeus_devices *devs, unsigned dev, double limit_w)
+{
+    struct zeus_backend *b;
+    double min_w, max_w, now_w;
+    zeus_status s = lookup(devs, ZEUS_DEVICE_GPU, dev, &b);
+
+    if (s != ZEUS_OK)
+        return s;
+    if (!isfinite(limit_w) || limit_w <= 0)
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "power limit %g W is not a positive number",
+                          limit_w);
+    if (b->ops->gpu_set_power_limit == NULL)
+        return NOT_SUPPORTED(b, "gpu_set_power_limit");
+    if (b->ops->gpu_power_limit_constraints != NULL &&
+        b->ops->gpu_power_limit_constraints(b, dev, &min_w, &max_w) == ZEUS_OK &&
+        (to_mw(limit_w) < to_mw(min_w) || to_mw(limit_w) > to_mw(max_w)))
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
+                          "power limit %.3f W for GPU %u is outside its range %.3f-%.3f W",
+                          limit_w, dev, min_w, max_w);
+    /* Zeus sends nothing when the limit is already set: setting needs privileges. */
+    if (b->ops->gpu_power_limit != NULL && b->ops->gpu_power_limit(b, dev, &now_w) == ZEUS_OK &&
+        to_mw(now_w) == to_mw(limit_w))
+        return ZEUS_OK;
+    return b->ops->gpu_set_power_limit(b, dev, limit_w);
+}
+
+zeus_status zeus_gpu_reset_power_limit(zeus_devices *devs, unsigned dev)
+{
+    double def_w;
+    zeus_status s = zeus_gpu_get_default_power_limit(devs, dev, &def_w);
+
+    if (s != ZEUS_OK)
+        return s;
+    return zeus_gpu_set_power_limit(devs, dev, def_w);
+}
+
+zeus_status zeus_gpu_get_persistence_mode(zeus_devices *devs, unsigned dev, int *enabled)
+{
+    CHECK_OUT(enabled);
+    DISPATCH(ZEUS_DEVICE_GPU, gpu_persistence_mode, enabled);
+}
+
+zeus_status zeus_gpu_set_persistence_mode(zeus_devices *devs, unsigned dev, int enabled)
+{
+    struct zeus_backend *b;
+    int now;
+    zeus_status s = lookup(devs, ZEUS_DEVICE_GPU, dev, &b);
+
+    if (s != ZEUS_OK)
+        return s;
+    if (b->ops->gpu_set_persistence_mode == NULL)
+        return NOT_SUPPORTED(b, "gpu_set_persistence_mode");
+    if (b->ops->gpu_persistence_mode != NULL && b->ops->gpu_persistence_mode(b, dev, &now) ==
+                                                    ZEUS_OK && (now != 0) == (enabled != 0))
+        return ZEUS_OK;
+    return b->ops->gpu_set_persistence_mode(b, dev, enabled != 0);
+}
+
+zeus_status zeus_gpu_get_supported_memory_clocks(zeus_devices *devs, unsigned dev,
+                                                 unsigned *clocks_mhz, size_t *count)
+{
+    CHECK_OUT(count);
+    if (clocks_mhz == NULL && *count > 0)
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "clocks_mhz is NULL but *count is %zu",
+                          *count);
+    DISPATCH(ZEUS_DEVICE_GPU, gpu_supported_memory_clocks, clocks_mhz, count);
+}
+
+zeus_status zeus_gpu_get_supported_graphics_clocks(zeus_devices *devs, unsigned dev,
+                                                   unsigned memory_mhz, unsigned *clocks_mhz,
+                                                   size_t *count)
+{
+    CHECK_OUT(count);
+    if (clocks_mhz == NULL && *count > 0)
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "clocks_mhz is NULL but *count is %zu",
+                          *count);
+    DISPATCH(ZEUS_DEVICE_GPU, gpu_supported_graphics_clocks, memory_mhz, clocks_mhz, count);
+}
+
+static zeus_status check_clock_range(unsigned min_mhz, unsigned max_mhz)
+{
+    if (min_mhz == 0 || min_mhz > max_mhz)
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
+                          "clock range %u-%u MHz is empty or starts at 0", min_mhz, max_mhz);
+    return ZEUS_OK;
+}
+
+zeus_status zeus_gpu_set_gpu_locked_clocks(zeus_devices *devs, unsigned dev, unsigned min_mhz,
+                                           unsigned max_mhz)
+{
+    zeus_status s = check_clock_range(min_mhz, max_mhz);
+    if (s != ZEUS_OK)
+        return s;
+    DISPATCH(ZEUS_DEVICE_GPU, gpu_set_locked_clocks, min_mhz, max_mhz);
+}
+
+zeus_status zeus_gpu_reset_gpu_locked_clocks(zeus_devices *devs, unsigned dev)
+{
+    DISPATCH(ZEUS_DEVICE_GPU, gpu_reset_locked_clocks);
+}
+
+zeus_status zeus_gpu_set_memory_locked_clocks(zeus_devices *devs, unsigned dev, unsigned min_mhz,
+                                              unsigned max_mhz)
+{
+    zeus_status s = check_clock_range(min_mhz, max_mhz);
+    if (s != ZEUS_OK)
+        return s;
+    DISPATCH(ZEUS_DEVICE_GPU, gpu_set_memory_locked_clocks, min_mhz, max_mhz);
+}
+
+zeus_status zeus_gpu_reset_memory_locked_clocks(zeus_devices *devs, unsigned dev)
+{
+    DISPATCH(ZEUS_DEVICE_GPU, gpu_reset_memory_locked_clocks);
+}
+
+zeus_status zeus_cpu_get_info(zeus_devices *devs, unsigned dev, zeus_cpu_info *out)
+{
+    CHECK_OUT(out);
+    DISPATCH(ZEUS_DEVICE_CPU, cpu_info, out);
+}
+
+zeus_status zeus_cpu_get_energy(zeus_devices *devs, unsigned dev, zeus_cpu_energy *out)
+{
+    CHECK_OUT(out);
+    DISPATCH(ZEUS_DEVICE_CPU, cpu_energy, out);
+}
+
+/* ---- Internal access for the monitor ------------------------------------------------------ */
+
+zeus_status zeus__devices_cpu_open_status(const zeus_devices *devs, char *detail, size_t len)
+{
+    for (unsigned i = 0; i < devs->backend_count; i++) {
+        const struct backend_slot *slot = &devs->slots[i];
+        if (slot->ops->kind == ZEUS_DEVICE_CPU && slot->b == NULL &&
+            slot->status != ZEUS_ERR_NOT_SUPPORTED && slot->status != ZEUS_ERR_NOT_FOUND) {
+            snprintf(detail, len, "%s", slot->detail);
+            return slot->status;
+        }
+    }
+    return ZEUS_OK;
+}

@@ -1,0 +1,15 @@
+/*
+ * registry.c - The one explicit list of device backends, in the order they are tried.
+ *
+ * For each kind, the first backend that opens supplies that kind's devices (Zeus tries NVML
+ * before AMD SMI). Adding a backend means adding its file and one line here.
+ */
+#include <stddef.h>
+
+#include "device/backend.h"
+
+const struct zeus_backend_ops *const zeus__backends[] = {
+    &zeus__nvml_backend,
+    &zeus__rapl_backend,
+    NULL,
+};
