@@ -1,0 +1,46 @@
+/*
+ * fake_nvml.h - Control API of the fake NVML library (tests/fakes/fake_nvml.c).
+ *
+ * The fake implements the real NVML ABI (nvmlInit_v2, nvmlDeviceGet*, ...) so that libzeus
+ * loads it through ZEUS_NVML_LIBRARY exactly as it loads libnvidia-ml.so.1. Besides that ABI
+ * it exports the fake_nvml_* functions below, which tests reach with dlopen(same path) and
+ * dlsym (see tests/support/fake_nvml_control.h), to script devices at run time.
+ *
+ * Configuration spec (the ZEUS_FAKE_NVML environment variable, read at the first nvmlInit,
+ * or passed to fake_nvml_reset()): semicolon-separated key=value pairs; a key prefixed with
+ * "gpuN." applies to physical GPU N only. See fake_nvml.c for the full list of keys.
+ *
+ * Every control function is thread-safe.
+ */
+#ifndef ZEUS_FAKE_NVML_H
+#define ZEUS_FAKE_NVML_H
+
+/* Reconfigure every device from `spec` (NULL or "" = defaults) and restart its clock. 0 on
+ * success, -1 on a malformed spec. */
+int fake_nvml_reset(const char *spec);
+
+/* Set / add to a device's energy counter (mJ). Switches that device to manual mode: its counter
+ * then changes only through these calls, never with time. */
+void fake_nvml_set_energy_mj(unsigned physical_index, unsigned long long energy_mj);
+void fake_nvml_add_energy_mj(unsigned physical_index, unsigned long long energy_mj);
+
+/* Set a device's power (mW) from now on: instant and average fields, and the traced counter. */
+void fake_nvml_set_power_mw(unsigned physical_index, unsigned power_mw);
+
+/*
+ * Make `function` (an NVML symbol name such as "nvmlDeviceGetTotalEnergyConsumption") return
+ * `nvml_return` for device `physical_index` (or every device when physical_index is ~0u) for
+ * the next `times` calls (-1: until cleared; 0: clear).
+ */
+void fake_nvml_fail(const char *function, unsigned physical_index, int nvml_return, int times);
+
+/* Number of calls made to `function` since the last reset. */
+unsigned long long fake_nvml_call_count(const char *function);
+
+/* Current power limit (mW), persistence mode, and locked clock ranges, for setter tests. */
+unsigned fake_nvml_power_limit_mw(unsigned physical_index);
+int fake_nvml_persistence_mode(unsigned physical_index);
+void fake_nvml_locked_clocks(unsigned physical_index, unsigned *gpu_min, unsigned *gpu_max,
+                             unsigned *mem_min, unsigned *mem_max);
+
+#endif /* ZEUS_FAKE_NVML_H */
