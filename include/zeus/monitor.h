@@ -78,6 +78,13 @@ typedef struct zeus_monitor_options {
      */
     void (*warn)(const char *message, void *warn_user);
     void *warn_user;
+
+    /*
+     * 1: append cpuN_energy and dramN_energy columns to the CSV log after the GPU columns.
+     * 0 (default): GPU columns only, exactly Zeus's format, because Zeus's ReplayZeusMonitor
+     * takes every column after elapsed_time for a GPU and misreads extra ones.
+     */
+    int log_cpu_columns;
 } zeus_monitor_options;
 
 /* Fill `opts` with the defaults (all devices, no log, no sync, silent). Since: 0.1. */
@@ -94,6 +101,7 @@ ZEUS_API void zeus_monitor_options_init(zeus_monitor_options *opts);
 #define ZEUS_ENERGY_WRAPPED (1u << 5)    /* the counter wrapped around inside the window */
 #define ZEUS_ENERGY_FAILED (1u << 6)     /* the device failed to answer; the value is NAN */
 #define ZEUS_ENERGY_UNSUPPORTED (1u << 7) /* the device cannot measure energy; NAN */
+#define ZEUS_ENERGY_RESET (1u << 8)       /* the counter went backwards (driver reload); NAN */
 
 /* Bits of zeus_measurement.flags. */
 #define ZEUS_MEASUREMENT_CANCELLED (1u << 0) /* ended with ZEUS_WINDOW_CANCEL: all zeros */
