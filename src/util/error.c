@@ -61,7 +61,7 @@ zeus_status zeus__fail_prefix(zeus_status status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    snprintf(last_error, sizeof last_error, "%s: %s", prefix, old);
+    snprintf(last_error, sizeof last_error, "%.400s: %.600s", prefix, old);
     return status;
 }
 

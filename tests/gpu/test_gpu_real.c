@@ -1,0 +1,138 @@
+/*
+ * test_gpu_real.c - Checks against a real NVIDIA GPU through the real libnvidia-ml.so.1.
+ *
+ * Read only: nothing here sets a power limit, clocks or persistence mode. Where no GPU is
+ * present every test prints why and skips. scripts/gpu-check.sh runs these on a GPU machine.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test_support.h"
+#include "zeus/zeus.h"
+
+static int open_devices(void **state)
+{
+    zeus_devices *devs = NULL;
+    if (zeus_devices_create(&devs) != ZEUS_OK)
+        return -1;
+    *state = devs;
+    return 0;
+}
+
+static int close_devices(void **state)
+{
+    zeus_devices_destroy(*state);
+    return 0;
+}
+
+static zeus_devices *need_gpu(void **state)
+{
+    zeus_devices *devs = *state;
+    if (zeus_devices_gpu_count(devs) == 0) {
+        zeus_backend_info info;
+        zeus_devices_backend_info(devs, 0, &info);
+        print_message("no GPU (%s: %s): skipping\n", zeus_status_string(info.status), info.detail);
+        skip();
+    }
+    return devs;
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+static void test_gpu_real_identity_is_reported(void **state)
+{
+    zeus_devices *devs = need_gpu(state);
+    for (unsigned i = 0; i < zeus_devices_gpu_count(devs); i++) {
+        zeus_gpu_info info;
+        assert_int_equal(zeus_gpu_get_info(devs, i, &info), ZEUS_OK);
+        print_message("GPU %u: %s %s arch %u supports 0x%x\n", i, info.name, info.uuid,
+                      info.architecture, info.supports);
+        assert_true(info.name[0] != '\0');
+        assert_true(info.uuid[0] != '\0');
+    }
+}
+
+static void test_gpu_real_energy_counter_advances(void **state)
+{
+    zeus_devices *devs = need_gpu(state);
+    zeus_gpu_info info;
+    double e0, e1;
+
+    assert_int_equal(zeus_gpu_get_info(devs, 0, &info), ZEUS_OK);
+    if (!(info.supports & ZEUS_GPU_ENERGY_COUNTER)) {
+        print_message("GPU 0 has no energy counter: skipping\n");
+        skip();
+    }
+    assert_int_equal(zeus_gpu_get_energy(devs, 0, &e0), ZEUS_OK);
+    sleep_s(0.5);
+    assert_int_equal(zeus_gpu_get_energy(devs, 0, &e1), ZEUS_OK);
+    print_message("GPU 0 used %.3f J in 0.5 s idle\n", e1 - e0);
+    assert_true(e1 > e0);            /* an idle H100 still draws ~75 W */
+    assert_true(e1 - e0 < 0.5 * 2000); /* and no board draws 2 kW */
+}
+
+static void test_gpu_real_power_and_temperature_are_plausible(void **state)
+{
+    zeus_devices *devs = need_gpu(state);
+    double p, lo, hi, t;
+
+    if (zeus_gpu_get_power(devs, 0, ZEUS_POWER_DEVICE_INSTANT, &p) == ZEUS_OK) {
+        print_message("GPU 0 instant power %.1f W\n", p);
+        assert_true(p > 0 && p < 2000);
+    }
+    if (zeus_gpu_get_power_limit_constraints(devs, 0, &lo, &hi) == ZEUS_OK) {
+        print_message("GPU 0 power limit range %.0f-%.0f W\n", lo, hi);
+        assert_true(lo > 0 && lo <= hi);
+    }
+    if (zeus_gpu_get_temperature(devs, 0, &t) == ZEUS_OK) {
+        print_message("GPU 0 temperature %.0f C\n", t);
+        assert_true(t > 0 && t < 120);
+    }
+}
+
+static void test_gpu_real_window_matches_counter(void **state)
+{
+    zeus_devices *devs = need_gpu(state);
+    zeus_monitor_options o;
+    zeus_monitor *mon;
+    zeus_measurement m;
+    unsigned gpu0 = 0;
+    (void)devs;
+
+    zeus_monitor_options_init(&o);
+    o.gpu_indices = &gpu0;
+    o.gpu_index_count = 1;
+    o.cpu_indices = &gpu0;
+    o.cpu_index_count = 0;
+    assert_int_equal(zeus_monitor_create(&o, &mon), ZEUS_OK);
+    assert_int_equal(zeus_monitor_begin_window(mon, "idle", 0), ZEUS_OK);
+    sleep_s(1.0);
+    assert_int_equal(zeus_monitor_end_window(mon, "idle", 0, &m), ZEUS_OK);
+    print_message("1 s window: %.3f s, %.3f J\n", m.time_s, m.gpu_energy_j[0]);
+    assert_near(m.time_s, 1.0, 0.05);
+    assert_true(m.gpu_energy_j[0] > 0);
+    zeus_monitor_destroy(mon);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gpu_real_identity_is_reported),
+        cmocka_unit_test(test_gpu_real_energy_counter_advances),
+        cmocka_unit_test(test_gpu_real_power_and_temperature_are_plausible),
+        cmocka_unit_test(test_gpu_real_window_matches_counter),
+    };
+    return cmocka_run_group_tests_name("gpu_real", tests, open_devices, close_devices);
+}
