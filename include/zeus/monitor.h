@@ -74,7 +74,8 @@ typedef struct zeus_monitor_options {
 
     /*
      * Called with each warning (zero energy, CPUs left out, ...). NULL: warnings are only
-     * recorded in the measurement flags; the library never prints.
+     * recorded in the measurement flags; the library never prints. Called on the thread
+     * whose call produced the warning, so with several threads it must be thread-safe.
      */
     void (*warn)(const char *message, void *warn_user);
     void *warn_user;

@@ -43,4 +43,23 @@ int fake_nvml_persistence_mode(unsigned physical_index);
 void fake_nvml_locked_clocks(unsigned physical_index, unsigned *gpu_min, unsigned *gpu_max,
                              unsigned *mem_min, unsigned *mem_max);
 
+/* ---- Added with the fake itself --------------------------------------------------------- */
+
+/*
+ * Also accepted: `function` "*" (or NULL) in fake_nvml_fail() fails every function that takes
+ * a device or a device index (a lost GPU), and in fake_nvml_call_count() counts all calls.
+ */
+
+/*
+ * Why the last fake_nvml_reset() or fake_nvml_fail() was refused ("" if none was). The
+ * buffer is the fake's; read it from the thread that made the call, before the next one.
+ */
+const char *fake_nvml_last_error(void);
+
+/* nvmlInit_v2 calls not yet matched by nvmlShutdown: 0 once every user has shut down. */
+int fake_nvml_init_count(void);
+
+/* Set a device's temperature (degrees C) from now on. */
+void fake_nvml_set_temperature_c(unsigned physical_index, unsigned temp_c);
+
 #endif /* ZEUS_FAKE_NVML_H */

@@ -1,0 +1,150 @@
+/*
+ * cli.h - What the files of the `zeus` command share: the subcommand entry points, the exit
+ * codes, option parsing (args.c), the measurement report (report.c) and the child process
+ * runner (child.c).
+ *
+ * The command uses the public headers only (include/zeus/), the way curl's tool uses
+ * libcurl: nothing here may reach into src/.
+ */
+#ifndef ZEUS_CLI_H
+#define ZEUS_CLI_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <cjson/cJSON.h>
+
+#include "zeus/zeus.h"
+
+/* ---- Exit codes ----------------------------------------------------------------------- */
+
+/*
+ * Exit codes of every subcommand. `zeus run` passes the command's own status through, so
+ * its failures before the command ran use the codes that wrappers such as env(1), nice(1)
+ * and timeout(1) use, and shells use for commands they cannot start.
+ */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAILURE 1          /* zeus failed (devices could not be read, ...) */
+#define CLI_EXIT_USAGE 2            /* bad option, bad value, or a device that does not exist */
+#define CLI_EXIT_RUN_FAILED 125     /* zeus run: zeus itself failed before the command ran */
+#define CLI_EXIT_CANNOT_EXECUTE 126 /* zeus run: the command exists but cannot be executed */
+#define CLI_EXIT_NOT_FOUND 127      /* zeus run: the command was not found */
+
+/* ---- Subcommands ---------------------------------------------------------------------- */
+
+/*
+ * Each takes the arguments after `zeus`, so argv[0] is the subcommand's own name, and
+ * returns the exit code. Each answers `--help` with its manual on stdout.
+ */
+int cli_show_env(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_monitor(int argc, char **argv);
+int cli_bench(int argc, char **argv);
+
+/* ---- Option parsing (args.c) ---------------------------------------------------------- */
+
+/*
+ * A device list given on the command line: "all", "none", or distinct indices separated by
+ * commas. Whether an index names a device is for the library to say (zeus_monitor_create
+ * answers ZEUS_ERR_NOT_FOUND), since only it knows what is visible.
+ */
+struct cli_device_list {
+    int all;
+    size_t count;
+    unsigned index[ZEUS_MAX_GPUS > ZEUS_MAX_CPUS ? ZEUS_MAX_GPUS : ZEUS_MAX_CPUS];
+};
+
+/* Print "zeus CMD: <message>" and a pointer to --help on stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* 1 when `arg` is "--help" or "-h". */
+int cli_is_help(const char *arg);
+
+/*
+ * Match argv[*i] against the option `name` ("--gpus") written as "--gpus VALUE" or
+ * "--gpus=VALUE". Returns 1 and sets *value (advancing *i past a separate value) on a match,
+ * 0 when argv[*i] is another option, and -1 after printing a usage error when the value is
+ * missing.
+ */
+int cli_option_value(const char *cmd, int argc, char **argv, int *i, const char *name,
+                     const char **value);
+
+/*
+ * Parse a device list for `option`. Returns 0, or -1 after printing a usage error that names
+ * the bad value (letters, a negative number, an empty entry, a repeated index, too many).
+ */
+int cli_parse_device_list(const char *cmd, const char *option, const char *text,
+                          struct cli_device_list *out);
+
+/* The list as the options struct wants it: NULL for all, a count of 0 for none. */
+const unsigned *cli_device_list_indices(const struct cli_device_list *list, size_t *count);
+
+/* Parse a whole number in [min, max]; -1 after a usage error. */
+int cli_parse_unsigned(const char *cmd, const char *option, const char *text, unsigned min,
+                       unsigned max, unsigned *out);
+
+/* Parse a finite number of seconds >= min_s; -1 after a usage error. */
+int cli_parse_seconds(const char *cmd, const char *option, const char *text, double min_s,
+                      double *out);
+
+/* ---- Reporting a measurement (report.c) ----------------------------------------------- */
+
+/*
+ * GPU + CPU package + DRAM energy, summing the values that were measured (NAN ones are left
+ * out). This is NOT zeus_measurement_total_energy(), which is GPUs only as in Zeus: a person
+ * who runs `zeus run` asks what the command cost on every device that was watched, and RAPL's
+ * DRAM zone is separate from the package zone, so nothing is counted twice.
+ */
+double cli_measurement_all_energy(const zeus_measurement *m);
+
+/* Print the readable table: time, energy and average power per device, total. */
+void cli_report_table(FILE *f, const zeus_measurement *m);
+
+/*
+ * Add "time_s", "gpu_energy_j", "cpu_energy_j", "dram_energy_j" and "total_energy_j" to
+ * `obj`. Keys of the energy objects are device indices as strings; absent kinds are empty
+ * objects; NAN values are null. Returns 0, or -1 when out of memory.
+ */
+int cli_report_json(cJSON *obj, const zeus_measurement *m);
+
+/* Print `obj` on stdout as one line; returns 0, or -1 when it cannot be printed. */
+int cli_print_json(const cJSON *obj);
+
+/* The "zeus: warning: ..." callback for zeus_monitor_options.warn. */
+void cli_warn(const char *message, void *user);
+
+/* ---- Running the measured command (child.c) ------------------------------------------- */
+
+/* Signal state of `zeus run` while its command runs; see child.c for why it looks so. */
+struct cli_child {
+    pid_t pid;
+    sigset_t old_mask;
+    struct sigaction old_int, old_quit, old_chld;
+};
+
+/*
+ * Take the signals a command wrapper must handle: ignore SIGINT and SIGQUIT (the terminal
+ * sends them to the command too), block SIGTERM, SIGHUP and SIGCHLD to take them in
+ * cli_child_wait(). Call this before any thread starts (before zeus_monitor_create), so that
+ * every thread inherits the mask. Returns 0, or -1 with errno set.
+ */
+int cli_child_prepare(struct cli_child *c);
+
+/*
+ * Start argv[0] (searched in PATH) with the signal state zeus was started with. Returns 0
+ * when the command is running, or the errno of fork or exec when it is not.
+ */
+int cli_child_start(struct cli_child *c, char *const argv[]);
+
+/*
+ * Wait for the command, forwarding SIGTERM and SIGHUP to it. Returns its exit status, or
+ * 128 + the signal number that killed it, as shells report.
+ */
+int cli_child_wait(struct cli_child *c);
+
+/* Put back the signal state cli_child_prepare() changed. */
+void cli_child_restore(struct cli_child *c);
+
+#endif /* ZEUS_CLI_H */

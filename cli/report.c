@@ -1,0 +1,166 @@
+/*
+ * report.c - How the `zeus` command shows a measurement: a table for people, a JSON object
+ * for programs, and the warning callback the monitors print through.
+ *
+ * Absent is not zero: a value the library reports as NAN (a device that failed, a CPU
+ * without a DRAM zone) prints as "n/a" in the table and null in JSON, and is left out of the
+ * total rather than poisoning it.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+/* ---- Totals ----------------------------------------------------------------------------- */
+
+static double add_valid(double sum, double v)
+{
+    return isnan(v) ? sum : sum + v;
+}
+
+double cli_measurement_all_energy(const zeus_measurement *m)
+{
+    double sum = 0.0;
+
+    for (unsigned i = 0; i < m->gpu_count; i++)
+        sum = add_valid(sum, m->gpu_energy_j[i]);
+    for (unsigned i = 0; i < m->cpu_count; i++) {
+        sum = add_valid(sum, m->cpu_energy_j[i]);
+        sum = add_valid(sum, m->dram_energy_j[i]);
+    }
+    return sum;
+}
+
+/* ---- Table ------------------------------------------------------------------------------ */
+
+/* A short note on how a value was obtained, when that is something a reader should know. */
+static const char *flag_note(uint32_t flags)
+{
+    if (flags & ZEUS_ENERGY_UNSUPPORTED)
+        return "  (cannot measure energy)";
+    if (flags & ZEUS_ENERGY_FAILED)
+        return "  (device failed to answer)";
+    if (flags & ZEUS_ENERGY_ESTIMATED)
+        return "  (estimated from instant power)";
+    if (flags & ZEUS_ENERGY_ZERO)
+        return "  (read 0: shorter than the counter's update step)";
+    if (flags & ZEUS_ENERGY_WRAPPED)
+        return "  (counter wrapped; widened)";
+    return "";
+}
+
+/* One line of the table; `index` < 0 for a line that is no device (the total). */
+static void table_row(FILE *f, const char *kind, long index, double energy_j, double time_s,
+                      uint32_t flags)
+{
+    char label[32];
+
+    if (index >= 0)
+        snprintf(label, sizeof label, "%s %ld", kind, index);
+    else
+        snprintf(label, sizeof label, "%s", kind);
+    if (isnan(energy_j)) {
+        fprintf(f, "  %-10s %14s %16s%s\n", label, "n/a", "n/a", flag_note(flags));
+        return;
+    }
+    if (time_s > 0)
+        fprintf(f, "  %-10s %14.3f %16.1f%s\n", label, energy_j, energy_j / time_s,
+                flag_note(flags));
+    else
+        fprintf(f, "  %-10s %14.3f %16s%s\n", label, energy_j, "n/a", flag_note(flags));
+}
+
+void cli_report_table(FILE *f, const zeus_measurement *m)
+{
+    double total_j = cli_measurement_all_energy(m);
+
+    fprintf(f, "  %-10s %12.3f s\n", "time", m->time_s);
+    if (m->gpu_count == 0 && m->cpu_count == 0) {
+        fprintf(f, "  no devices were measured\n");
+        return;
+    }
+    fprintf(f, "  %-10s %14s %16s\n", "device", "energy (J)", "avg power (W)");
+    for (unsigned i = 0; i < m->gpu_count; i++)
+        table_row(f, "GPU", m->gpu_index[i], m->gpu_energy_j[i], m->time_s, m->gpu_flags[i]);
+    for (unsigned i = 0; i < m->cpu_count; i++)
+        table_row(f, "CPU", m->cpu_index[i], m->cpu_energy_j[i], m->time_s, m->cpu_flags[i]);
+    for (unsigned i = 0; i < m->cpu_count; i++)
+        if (!isnan(m->dram_energy_j[i]) || (m->dram_flags[i] & ZEUS_ENERGY_FAILED))
+            table_row(f, "DRAM", m->cpu_index[i], m->dram_energy_j[i], m->time_s,
+                      m->dram_flags[i]);
+    table_row(f, "total", -1, total_j, m->time_s, 0);
+}
+
+/* ---- JSON ------------------------------------------------------------------------------- */
+
+/*
+ * Round to the precision the hardware has (NVML's counter counts millijoules), so that JSON
+ * carries 500.8 rather than 500.80000000000001.
+ */
+static double rounded(double v, double step)
+{
+    return round(v / step) * step;
+}
+
+static int add_energy(cJSON *obj, unsigned index, double energy_j)
+{
+    char key[16];
+
+    snprintf(key, sizeof key, "%u", index);
+    if (isnan(energy_j))
+        return cJSON_AddNullToObject(obj, key) != NULL ? 0 : -1;
+    return cJSON_AddNumberToObject(obj, key, rounded(energy_j, 1e-3)) != NULL ? 0 : -1;
+}
+
+static int add_energies(cJSON *obj, const zeus_measurement *m)
+{
+    cJSON *gpu = cJSON_AddObjectToObject(obj, "gpu_energy_j");
+    cJSON *cpu = cJSON_AddObjectToObject(obj, "cpu_energy_j");
+    cJSON *dram = cJSON_AddObjectToObject(obj, "dram_energy_j");
+    int rc = 0;
+
+    if (gpu == NULL || cpu == NULL || dram == NULL)
+        return -1;
+    for (unsigned i = 0; i < m->gpu_count; i++)
+        rc |= add_energy(gpu, m->gpu_index[i], m->gpu_energy_j[i]);
+    for (unsigned i = 0; i < m->cpu_count; i++) {
+        rc |= add_energy(cpu, m->cpu_index[i], m->cpu_energy_j[i]);
+        /* a package without a DRAM zone has no DRAM entry, rather than a null one */
+        if (!isnan(m->dram_energy_j[i]) || (m->dram_flags[i] & ZEUS_ENERGY_FAILED))
+            rc |= add_energy(dram, m->cpu_index[i], m->dram_energy_j[i]);
+    }
+    return rc;
+}
+
+int cli_report_json(cJSON *obj, const zeus_measurement *m)
+{
+    if (cJSON_AddNumberToObject(obj, "time_s", rounded(m->time_s, 1e-6)) == NULL)
+        return -1;
+    if (add_energies(obj, m) != 0)
+        return -1;
+    if (cJSON_AddNumberToObject(obj, "total_energy_j",
+                                rounded(cli_measurement_all_energy(m), 1e-3)) == NULL)
+        return -1;
+    return 0;
+}
+
+int cli_print_json(const cJSON *obj)
+{
+    char *text = cJSON_PrintUnformatted(obj);
+
+    if (text == NULL)
+        return -1;
+    printf("%s\n", text);
+    cJSON_free(text);
+    return fflush(stdout) == 0 ? 0 : -1;
+}
+
+/* ---- Warnings --------------------------------------------------------------------------- */
+
+void cli_warn(const char *message, void *user)
+{
+    (void)user;
+    /* one fprintf call, so that a warning from a background thread is not torn */
+    fprintf(stderr, "zeus: warning: %s\n", message);
+}

@@ -1,0 +1,38 @@
+/*
+ * visible.h - Which physical GPUs a process may use, from CUDA_VISIBLE_DEVICES or
+ * HIP_VISIBLE_DEVICES, numbered as the frameworks number them.
+ *
+ * The parser is vendor-neutral: the backend passes the variable's name (used in messages and
+ * for getenv) and the UUIDs of the physical GPUs its library reports, and gets back the
+ * physical indices in framework order: entry k of the list is framework GPU k.
+ */
+#ifndef ZEUS_DEVICE_VISIBLE_H
+#define ZEUS_DEVICE_VISIBLE_H
+
+#include "zeus/status.h"
+
+/*
+ * Map the devices list `value` of variable `var` to physical GPU indices.
+ *
+ * value: the variable's value, NULL when it is unset (then every GPU is visible, in
+ *        physical order). Entries are comma-separated, spaces around them are ignored, and
+ *        each is a physical index ("2") or a UUID ("GPU-5d1c...") or a prefix of one that
+ *        matches a single GPU, as CUDA accepts.
+ * uuids: `physical_count` UUID strings as the vendor library reports them; NULL, or a NULL
+ *        entry, where a UUID is unknown (such a GPU can only be named by its index).
+ * out: room for *count physical indices; *count: in, that room; out, the number written.
+ *
+ * Returns ZEUS_ERR_NOT_FOUND for an empty value (no GPU is visible), an index past the last
+ * GPU or a UUID that matches none; ZEUS_ERR_NOT_SUPPORTED for a MIG instance ("MIG-...");
+ * ZEUS_ERR_INVALID_ARGUMENT for an entry that is neither an index nor a UUID, an empty
+ * entry, a GPU listed twice, an ambiguous UUID prefix, or more entries than *count. Every
+ * message names the variable and the offending entry. Pure; safe from any thread.
+ */
+zeus_status zeus__visible_parse(const char *var, const char *value, const char *const *uuids,
+                                unsigned physical_count, unsigned *out, unsigned *count);
+
+/* zeus__visible_parse() on getenv(var). */
+zeus_status zeus__visible_from_env(const char *var, const char *const *uuids,
+                                   unsigned physical_count, unsigned *out, unsigned *count);
+
+#endif /* ZEUS_DEVICE_VISIBLE_H */
