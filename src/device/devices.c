@@ -378,7 +378,7 @@ zeus_status zeus__devices_cpu_open_status(const zeus_devices *devs, char *detail
     for (unsigned i = 0; i < devs->backend_count; i++) {
         const struct backend_slot *slot = &devs->slots[i];
         if (slot->ops->kind == ZEUS_DEVICE_CPU && slot->b == NULL &&
-            slot->status != ZEUS_ERR_NOT_SUPPORTED && slot->status != ZEUS_ERR_NOT_FOUND) {
+            slot->status != ZEUS_ERR_NOT_SUPPORTED) {
             snprintf(detail, len, "%s", slot->detail);
             return slot->status;
         }

@@ -438,38 +438,50 @@ static int probe_field(struct nvml_gpu *g, unsigned field, struct nvml_power *p)
     return 0;
 }
 
-static void probe_power(struct nvml_gpu *g)
+/* The memory scope answers 0 W on GPUs without a memory rail (A40, as Zeus found): absent. */
+static void probe_memory(struct nvml_gpu *g)
 {
-    struct nvml_power *instant = &g->power[ZEUS_POWER_DEVICE_INSTANT];
-    struct nvml_power *average = &g->power[ZEUS_POWER_DEVICE_AVERAGE];
-    struct nvml_power *memory = &g->power[ZEUS_POWER_MEMORY_AVERAGE];
-    unsigned arch = g->info.architecture, mw_usage;
     double mw;
 
-    probe_field(g, NVML_FI_DEV_POWER_INSTANT, instant);
-    probe_field(g, NVML_FI_DEV_POWER_AVERAGE, average);
-    /* The memory scope answers 0 W on GPUs without a memory rail (A40, measured by Zeus). */
     if (lib.DeviceGetFieldValues != NULL &&
         read_field(g, NVML_FI_DEV_POWER_AVERAGE, NVML_POWER_SCOPE_MEMORY, &mw) ==
             NVML_SUCCESS &&
         mw > 0)
-        *memory = (struct nvml_power){SOURCE_FIELD, NVML_FI_DEV_POWER_AVERAGE,
-                                      NVML_POWER_SCOPE_MEMORY};
-    if (lib.DeviceGetPowerUsage != NULL &&
-        lib.DeviceGetPowerUsage(g->handle, &mw_usage) == NVML_SUCCESS) {
-        struct nvml_power *stand_in = arch >= NVML_DEVICE_ARCH_AMPERE ? average : instant;
-        if (stand_in->source == SOURCE_NONE)
-            stand_in->source = SOURCE_POWER_USAGE;
+        g->power[ZEUS_POWER_MEMORY_AVERAGE] = (struct nvml_power){
+            SOURCE_FIELD, NVML_FI_DEV_POWER_AVERAGE, NVML_POWER_SCOPE_MEMORY};
+}
+
+/*
+ * Where no power field answers, nvmlDeviceGetPowerUsage stands in for the domain it
+ * measures on this architecture (DESIGN NOTES 5).
+ */
+static void probe_power_usage(struct nvml_gpu *g)
+{
+    zeus_power_domain domain = g->info.architecture >= NVML_DEVICE_ARCH_AMPERE
+                                   ? ZEUS_POWER_DEVICE_AVERAGE
+                                   : ZEUS_POWER_DEVICE_INSTANT;
+    unsigned mw;
+
+    if (g->power[domain].source == SOURCE_NONE && lib.DeviceGetPowerUsage != NULL &&
+        lib.DeviceGetPowerUsage(g->handle, &mw) == NVML_SUCCESS)
+        g->power[domain].source = SOURCE_POWER_USAGE;
+}
+
+static void probe_power(struct nvml_gpu *g)
+{
+    static const uint32_t bits[3] = {ZEUS_GPU_POWER_INSTANT, ZEUS_GPU_POWER_AVERAGE,
+                                     ZEUS_GPU_POWER_MEMORY};
+
+    probe_field(g, NVML_FI_DEV_POWER_INSTANT, &g->power[ZEUS_POWER_DEVICE_INSTANT]);
+    probe_field(g, NVML_FI_DEV_POWER_AVERAGE, &g->power[ZEUS_POWER_DEVICE_AVERAGE]);
+    probe_memory(g);
+    probe_power_usage(g);
+    for (int d = 0; d < 3; d++) {
+        if (g->power[d].source != SOURCE_NONE)
+            g->info.supports |= bits[d];
+        if (g->power[d].source == SOURCE_FIELD && g->power[d].scope == NVML_POWER_SCOPE_MODULE)
+            g->info.supports |= ZEUS_GPU_MODULE_SCOPE;
     }
-    if (instant->source != SOURCE_NONE)
-        g->info.supports |= ZEUS_GPU_POWER_INSTANT;
-    if (average->source != SOURCE_NONE)
-        g->info.supports |= ZEUS_GPU_POWER_AVERAGE;
-    if (memory->source != SOURCE_NONE)
-        g->info.supports |= ZEUS_GPU_POWER_MEMORY;
-    if ((instant->source == SOURCE_FIELD && instant->scope == NVML_POWER_SCOPE_MODULE) ||
-        (average->source == SOURCE_FIELD && average->scope == NVML_POWER_SCOPE_MODULE))
-        g->info.supports |= ZEUS_GPU_MODULE_SCOPE;
 }
 
 /*
@@ -656,7 +668,9 @@ static zeus_status nvml_gpu_power(struct zeus_backend *b, unsigned dev, zeus_pow
     double mw = 0;
     nvmlReturn_t r;
 
-    if ((unsigned)domain >= 3 || g->power[domain].source == SOURCE_NONE)
+    if ((unsigned)domain >= 3)
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "unknown power domain %d", (int)domain);
+    if (g->power[domain].source == SOURCE_NONE)
         return zeus__fail(ZEUS_ERR_NOT_SUPPORTED, "GPU %u (%s) does not report %s power", dev,
                           g->info.name, zeus_power_domain_name(domain));
     p = &g->power[domain];

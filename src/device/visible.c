@@ -145,7 +145,7 @@ zeus_status zeus__visible_parse(const char *var, const char *value, const char *
                           var);
     for (;;) {
         const char *end = strchr(p, ',');
-        unsigned idx;
+        unsigned idx = 0;
         zeus_status s;
 
         if (end == NULL)

@@ -131,7 +131,7 @@ typedef union {
 typedef struct {
     unsigned int fieldId;
     unsigned int scopeId;
-    long long timestamp;   /* microseconds */
+    long long timestamp;   /* microseconds since 1970 */
     long long latencyUsec;
     int valueType;         /* nvmlValueType_t */
     nvmlReturn_t nvmlReturn;
@@ -250,6 +250,14 @@ static int64_t mono_ns(void)
 static double now_ms(void)
 {
     return (double)(mono_ns() - fake.epoch_ns) / 1e6;
+}
+
+/* Wall-clock microseconds since 1970: the clock of nvmlFieldValue_t.timestamp. */
+static long long unix_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void pause_us(unsigned us)
@@ -992,7 +1000,7 @@ static void power_field(const struct fake_gpu *g, nvmlFieldValue_t *v, double t)
     }
     v->nvmlReturn = NVML_SUCCESS;
     v->valueType = NVML_VALUE_TYPE_UNSIGNED_INT;
-    v->timestamp = (long long)(fake.epoch_ns / 1000 + (int64_t)(boundary_ms(g, t) * 1000));
+    v->timestamp = unix_us() - (long long)((t - boundary_ms(g, t)) * 1000); /* of the update */
     if (scope == NVML_POWER_SCOPE_MEMORY)
         v->value.uiVal = to_mw(g->memory_w);
     else
