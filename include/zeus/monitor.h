@@ -86,6 +86,17 @@ typedef struct zeus_monitor_options {
      * takes every column after elapsed_time for a GPU and misreads extra ones.
      */
     int log_cpu_columns;
+
+    /*
+     * 0 (default): sampled. A background sampler reads each GPU's energy counter right after
+     * its updates (every ~100 ms on NVIDIA); begin and end only take a timestamp, and a
+     * window's energy is interpolated from the sampled counter series. end_window returns at
+     * once with an estimate (ZEUS_ENERGY_PROVISIONAL); the final value, known after the
+     * counter's next update, goes to the CSV log and to zeus_monitor_get_final().
+     * 1: direct. begin and end read every counter themselves, as Zeus does (milliseconds
+     * per GPU on real hardware, and quantized to the counter's update step).
+     */
+    int direct_reads;
 } zeus_monitor_options;
 
 /* Fill `opts` with the defaults (all devices, no log, no sync, silent). Since: 0.1. */
@@ -103,6 +114,8 @@ ZEUS_API void zeus_monitor_options_init(zeus_monitor_options *opts);
 #define ZEUS_ENERGY_FAILED (1u << 6)     /* the device failed to answer; the value is NAN */
 #define ZEUS_ENERGY_UNSUPPORTED (1u << 7) /* the device cannot measure energy; NAN */
 #define ZEUS_ENERGY_RESET (1u << 8)       /* the counter went backwards (driver reload); NAN */
+#define ZEUS_ENERGY_INTERPOLATED (1u << 9) /* between two counter updates, by time */
+#define ZEUS_ENERGY_PROVISIONAL (1u << 10) /* extrapolated past the last update: not final */
 
 /* Bits of zeus_measurement.flags. */
 #define ZEUS_MEASUREMENT_CANCELLED (1u << 0) /* ended with ZEUS_WINDOW_CANCEL: all zeros */
@@ -131,6 +144,12 @@ typedef struct zeus_measurement {
     uint32_t dram_flags[ZEUS_MAX_CPUS]; /* ZEUS_ENERGY_* for the DRAM counter */
     uint32_t cpu_wraps[ZEUS_MAX_CPUS];  /* package counter wraparounds inside the window */
     uint32_t dram_wraps[ZEUS_MAX_CPUS];
+
+    /* Since 0.1, how each GPU value was obtained (sampled mode; 0 in direct mode). */
+    uint64_t window_id;                         /* for zeus_monitor_get_final() */
+    double start_mono_s;                        /* CLOCK_MONOTONIC begin time (zeus_now()) */
+    double gpu_counter_step_s[ZEUS_MAX_GPUS];   /* update step of the counter seen, s */
+    uint32_t gpu_samples[ZEUS_MAX_GPUS];        /* counter updates inside the window */
 } zeus_measurement;
 
 /*
@@ -161,6 +180,7 @@ ZEUS_API void zeus_monitor_destroy(zeus_monitor *mon);
 #define ZEUS_WINDOW_SYNC (1u << 0)    /* call the sync callback before the timestamp */
 #define ZEUS_WINDOW_RESTART (1u << 1) /* begin: replace an open window of the same name */
 #define ZEUS_WINDOW_CANCEL (1u << 2)  /* end: drop the window, report zeros, log nothing */
+#define ZEUS_WINDOW_WAIT_FINAL (1u << 3) /* end: wait for the final values (sampled mode) */
 
 /*
  * Open the window `key`, recording the time and every device's counter.
@@ -185,6 +205,19 @@ ZEUS_API zeus_status zeus_monitor_begin_window(zeus_monitor *mon, const char *ke
  */
 ZEUS_API zeus_status zeus_monitor_end_window(zeus_monitor *mon, const char *key, unsigned flags,
                                              zeus_measurement *out);
+
+/*
+ * The final values of a window ended in sampled mode, waiting up to `timeout_s` seconds
+ * for the counter update after the window's end (about one update step, 100 ms on NVIDIA).
+ *
+ * window_id: from the zeus_measurement that end_window filled. out: filled on ZEUS_OK.
+ * Returns ZEUS_ERR_TIMEOUT when the values are still provisional after `timeout_s` (out then
+ * holds the latest estimate); ZEUS_ERR_NOT_FOUND for an id the monitor no longer keeps (it
+ * keeps the last 1024 windows). In direct mode every value is final at once.
+ * Safe from any thread. Since: 0.1.
+ */
+ZEUS_API zeus_status zeus_monitor_get_final(zeus_monitor *mon, uint64_t window_id,
+                                            double timeout_s, zeus_measurement *out);
 
 /* Drop every open window without reporting. Since: 0.1. */
 ZEUS_API zeus_status zeus_monitor_reset_windows(zeus_monitor *mon);

@@ -2,26 +2,30 @@
  * monitor.c - Named energy measurement windows over GPUs and CPU packages: Zeus's
  * ZeusMonitor in C.
  *
- * begin_window() records the monotonic time and every device's cumulative counter;
- * end_window() reads them again and reports the differences. Here both ends read the
- * counters directly, as Zeus does (2.7 ms per GPU on an H100, GPU-MEASUREMENTS.md); the
- * sampling engine will move those reads off the caller's path.
+ * Two modes. Sampled (the default): begin_window and end_window take a timestamp and hand
+ * it to each GPU's sampler channel (sampler.c), which resolves the energy at that time from
+ * the counter updates around it; the caller never waits for NVML. Direct: both ends read
+ * every counter themselves, as Zeus does (2.7 ms per GPU on an H100, GPU-MEASUREMENTS.md).
+ * CPU packages are read directly in both modes: a RAPL read is a few microseconds and the
+ * counter moves every millisecond, so sampling would only add error.
  *
  * DESIGN NOTES
  *
- * 1. The window table and nothing else is guarded by mon->lock. Device reads happen outside
- *    the lock, so one thread's slow NVML read never stalls another thread's window.
- * 2. A name is unique among open windows. begin_window checks before reading the counters
- *    (cheap failure) and again when inserting (another thread may have won the race); the
- *    loser fails with ZEUS_ERR_ALREADY_EXISTS and the winner's window is untouched.
+ * 1. mon->lock guards the window table and the ending queue. Device reads happen outside it,
+ *    so one thread's slow read never stalls another thread's window.
+ * 2. A name is unique among open windows. begin_window checks before reading (cheap failure)
+ *    and again when inserting (another thread may have won the race); the loser fails with
+ *    ZEUS_ERR_ALREADY_EXISTS and the winner's window is untouched.
  * 3. end_window removes the window first, under the lock, so two threads ending the same
  *    name get one result and one ZEUS_ERR_NOT_FOUND, never two results.
- * 4. A device that fails at begin leaves no window behind. A device that fails at end still
- *    closes the window: its value is NAN with ZEUS_ENERGY_FAILED, every other device is
- *    reported, the row is logged, and the device's status is returned.
+ * 4. A device that fails at begin (direct mode) leaves no window behind. A device that fails
+ *    at end still closes the window: its value is NAN with ZEUS_ENERGY_FAILED, every other
+ *    device is reported, the row is logged, and the device's status is returned.
  * 5. Absent is not zero: a value that was not measured is NAN with a flag that says why.
+ * 6. An ended window lives on in the ending queue (results.c) until its final values are
+ *    known and logged; in direct mode that is at once.
  *
- *     (no window) --begin_window--> open --end_window--> (result, logged)
+ *     (no window) --begin_window--> open --end_window--> ending --final--> (logged, kept)
  *                                    |  \--end_window(CANCEL)--> (zeros, not logged)
  *                                    \--begin_window(RESTART) / reset_windows--> dropped
  */
@@ -33,50 +37,12 @@
 #include <string.h>
 
 #include "device/devices_internal.h"
-#include "monitor/csv_log.h"
+#include "monitor/monitor_internal.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "zeus/monitor.h"
 
 #define MONITOR_MAGIC 0x4d4f4e31u /* "MON1" */
-
-/* Counters read at one end of a window. */
-struct snapshot {
-    int64_t t_ns;
-    double unix_s;
-    double gpu_j[ZEUS_MAX_GPUS];
-    zeus_status gpu_status[ZEUS_MAX_GPUS];
-    zeus_cpu_energy cpu[ZEUS_MAX_CPUS];
-    zeus_status cpu_status[ZEUS_MAX_CPUS];
-};
-
-struct window {
-    char *key;
-    struct snapshot start;
-};
-
-struct zeus_monitor {
-    unsigned magic;
-    zeus_devices *devs;
-
-    unsigned gpu_count;
-    unsigned gpu_index[ZEUS_MAX_GPUS];
-    int gpu_has_counter[ZEUS_MAX_GPUS];
-    unsigned cpu_count;
-    unsigned cpu_index[ZEUS_MAX_CPUS];
-    int cpu_has_dram[ZEUS_MAX_CPUS];
-
-    int approx_instant_energy;
-    void (*sync)(void *);
-    void *sync_user;
-    void (*warn)(const char *, void *);
-    void *warn_user;
-    struct zeus__csv_log *log;
-
-    pthread_mutex_t lock; /* guards the window table below */
-    struct window **windows;
-    unsigned window_count, window_cap;
-};
 
 /* ---- Options ---------------------------------------------------------------------------- */
 
@@ -174,9 +140,10 @@ static zeus_status select_gpus(zeus_monitor *mon, const zeus_monitor_options *o)
             return s;
         mon->gpu_has_counter[i] = (info.supports & ZEUS_GPU_ENERGY_COUNTER) != 0;
         if (!mon->gpu_has_counter[i])
-            warn(mon, "GPU %u (%s) has no energy counter (before Volta): its energy is reported "
-                      "as NAN unless approx_instant_energy is on",
-                 info.index, info.name);
+            warn(mon, "GPU %u (%s) has no energy counter (before Volta): its energy is %s",
+                 info.index, info.name,
+                 mon->direct ? "reported as NAN unless approx_instant_energy is on"
+                             : "integrated from sampled power");
     }
     return ZEUS_OK;
 }
@@ -214,24 +181,43 @@ static zeus_status select_cpus(zeus_monitor *mon, const zeus_monitor_options *o)
 
 /* ---- Create and destroy ----------------------------------------------------------------- */
 
-/* The header of the log needs the device lists; a blank measurement carries them. */
-static void fill_identity(const zeus_monitor *mon, zeus_measurement *m)
-{
-    memset(m, 0, sizeof *m);
-    m->gpu_count = mon->gpu_count;
-    memcpy(m->gpu_index, mon->gpu_index, sizeof m->gpu_index);
-    m->cpu_count = mon->cpu_count;
-    memcpy(m->cpu_index, mon->cpu_index, sizeof m->cpu_index);
-}
-
 static zeus_status open_log(zeus_monitor *mon, const zeus_monitor_options *o)
 {
-    zeus_measurement blank;
+    zeus_measurement *blank;
+    zeus_status s;
 
     if (o->log_file == NULL)
         return ZEUS_OK;
-    fill_identity(mon, &blank);
-    return zeus__csv_log_open(o->log_file, &blank, o->log_cpu_columns, &mon->log);
+    blank = malloc(sizeof *blank);
+    if (blank == NULL)
+        return zeus__fail(ZEUS_ERR_NO_MEMORY, "out of memory opening the log");
+    zeus__monitor_fill_identity(mon, blank);
+    s = zeus__csv_log_open(o->log_file, blank, o->log_cpu_columns, &mon->log);
+    free(blank);
+    return s;
+}
+
+/* Sampled mode: join (or start) each GPU's sampler channel. */
+static zeus_status open_channels(zeus_monitor *mon)
+{
+    for (unsigned i = 0; i < mon->gpu_count && !mon->direct; i++) {
+        zeus_status s = zeus__channel_acquire(mon->devs, mon->gpu_index[i], NULL,
+                                              &mon->channel[i]);
+        if (s != ZEUS_OK)
+            return s;
+    }
+    return ZEUS_OK;
+}
+
+static void init_sync(zeus_monitor *mon)
+{
+    pthread_condattr_t attr;
+
+    pthread_mutex_init(&mon->lock, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&mon->done, &attr);
+    pthread_condattr_destroy(&attr);
 }
 
 zeus_status zeus_monitor_create(const zeus_monitor_options *opts, zeus_monitor **out)
@@ -249,12 +235,14 @@ zeus_status zeus_monitor_create(const zeus_monitor_options *opts, zeus_monitor *
     if (mon == NULL)
         return zeus__fail(ZEUS_ERR_NO_MEMORY, "zeus_monitor_create: out of memory");
     mon->magic = MONITOR_MAGIC;
+    mon->direct = o.direct_reads != 0;
     mon->approx_instant_energy = o.approx_instant_energy != 0;
     mon->sync = o.sync;
     mon->sync_user = o.sync_user;
     mon->warn = o.warn;
     mon->warn_user = o.warn_user;
-    pthread_mutex_init(&mon->lock, NULL);
+    mon->next_id = 1;
+    init_sync(mon);
 
     s = zeus_devices_create(&mon->devs);
     if (s == ZEUS_OK)
@@ -262,21 +250,46 @@ zeus_status zeus_monitor_create(const zeus_monitor_options *opts, zeus_monitor *
     if (s == ZEUS_OK)
         s = select_cpus(mon, &o);
     if (s == ZEUS_OK)
+        s = open_channels(mon);
+    if (s == ZEUS_OK)
         s = open_log(mon, &o);
     if (s != ZEUS_OK) {
+        char detail[1024];
+        snprintf(detail, sizeof detail, "%s", zeus_last_error());
         zeus_monitor_destroy(mon);
-        return s;
+        return zeus__fail(s, "%s", detail);
     }
     *out = mon;
     return ZEUS_OK;
 }
 
-static void free_window(struct window *w)
+/* Forget an open window: its start edges must leave the channels before it is freed. */
+static void drop_window(zeus_monitor *mon, struct zeus__window *w)
 {
     if (w == NULL)
         return;
-    free(w->key);
-    free(w);
+    if (w->start_edge != NULL)
+        for (unsigned i = 0; i < w->gpu_count; i++)
+            zeus__channel_untrack(mon->channel[i], &w->start_edge[i]);
+    zeus__window_free(w);
+}
+
+/* Finish what has ended (waiting up to about two counter steps), then force the rest. */
+static void finish_endings(zeus_monitor *mon)
+{
+    int64_t deadline = zeus__now_ns() + 1000000000;
+
+    pthread_mutex_lock(&mon->lock);
+    while (mon->ending_head != NULL && zeus__now_ns() < deadline) {
+        struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
+        pthread_cond_timedwait(&mon->done, &mon->lock, &ts);
+    }
+    if (mon->ending_head != NULL)
+        zeus__monitor_force_endings(mon);
+    /* Callbacks already running finish the rest; wait for them. */
+    while (mon->ending_head != NULL)
+        pthread_cond_wait(&mon->done, &mon->lock);
+    pthread_mutex_unlock(&mon->lock);
 }
 
 void zeus_monitor_destroy(zeus_monitor *mon)
@@ -285,10 +298,15 @@ void zeus_monitor_destroy(zeus_monitor *mon)
         return;
     mon->magic = 0;
     for (unsigned i = 0; i < mon->window_count; i++)
-        free_window(mon->windows[i]);
+        drop_window(mon, mon->windows[i]);
     free(mon->windows);
+    finish_endings(mon);
+    for (unsigned i = 0; i < mon->gpu_count; i++)
+        zeus__channel_release(mon->channel[i]);
+    zeus__monitor_free_finals(mon);
     zeus__csv_log_close(mon->log);
     zeus_devices_destroy(mon->devs);
+    pthread_cond_destroy(&mon->done);
     pthread_mutex_destroy(&mon->lock);
     free(mon);
 }
@@ -303,38 +321,62 @@ zeus_devices *zeus_monitor_devices(zeus_monitor *mon)
     return monitor_ok(mon) ? mon->devs : NULL;
 }
 
-/* ---- Reading the counters --------------------------------------------------------------- */
+/* ---- Reading the devices ---------------------------------------------------------------- */
 
-/* Read every monitored device. Returns the first failure's status (ZEUS_OK if none). */
-static zeus_status take_snapshot(zeus_monitor *mon, struct snapshot *snap)
+/* Direct mode: read GPU i's counter now. */
+static void read_gpu_now(zeus_monitor *mon, unsigned i, zeus__energy_reading *r)
 {
-    zeus_status first = ZEUS_OK;
-    char detail[1024] = "";
+    r->flags = 0;
+    r->energy_j = NAN;
+    r->status = ZEUS_OK;
+    if (!mon->gpu_has_counter[i])
+        return;
+    r->status = zeus_gpu_get_energy(mon->devs, mon->gpu_index[i], &r->energy_j);
+    r->flags = r->status == ZEUS_OK ? ZEUS_ENERGY_VALID | ZEUS_ENERGY_COUNTER : ZEUS_ENERGY_FAILED;
+}
 
-    for (unsigned i = 0; i < mon->gpu_count; i++) {
-        snap->gpu_j[i] = NAN;
-        snap->gpu_status[i] = ZEUS_OK;
-        if (!mon->gpu_has_counter[i])
-            continue;
-        snap->gpu_status[i] = zeus_gpu_get_energy(mon->devs, mon->gpu_index[i], &snap->gpu_j[i]);
-        if (snap->gpu_status[i] != ZEUS_OK && first == ZEUS_OK) {
-            first = snap->gpu_status[i];
-            snprintf(detail, sizeof detail, "%s", zeus_last_error());
+static void read_cpus(zeus_monitor *mon, zeus_cpu_energy *e, zeus_status *s)
+{
+    for (unsigned i = 0; i < mon->cpu_count; i++)
+        s[i] = zeus_cpu_get_energy(mon->devs, mon->cpu_index[i], &e[i]);
+}
+
+/* The first failure among a window's start readings, with its detail; ZEUS_OK if none. */
+static zeus_status start_failure(zeus_monitor *mon, const struct zeus__window *w)
+{
+    for (unsigned i = 0; i < w->gpu_count; i++)
+        if (w->gpu_start[i].flags & ZEUS_ENERGY_FAILED)
+            return zeus__fail(w->gpu_start[i].status, "window '%s' not opened: GPU %u: %s",
+                              w->key, mon->gpu_index[i], zeus_status_string(w->gpu_start[i].status));
+    for (unsigned i = 0; i < w->cpu_count; i++)
+        if (w->cpu_start_status[i] != ZEUS_OK)
+            return zeus__fail(w->cpu_start_status[i], "window '%s' not opened: CPU %u: %s", w->key,
+                              mon->cpu_index[i], zeus_status_string(w->cpu_start_status[i]));
+    return ZEUS_OK;
+}
+
+/* Record the start of window w: counters now (direct) or tracked edges (sampled). */
+static zeus_status start_window(zeus_monitor *mon, struct zeus__window *w)
+{
+    read_cpus(mon, w->cpu_start, w->cpu_start_status);
+    if (mon->direct) {
+        for (unsigned i = 0; i < mon->gpu_count; i++)
+            read_gpu_now(mon, i, &w->gpu_start[i]);
+        /* One timestamp for every device, taken after the reads as Zeus does at begin. */
+        w->start_ns = zeus__now_ns();
+    } else {
+        w->start_ns = zeus__now_ns();
+        for (unsigned i = 0; i < mon->gpu_count; i++) {
+            zeus__edge *e = &w->start_edge[i];
+            w->gpu_start[i] = (zeus__energy_reading){0}; /* resolved at end */
+            e->t_ns = w->start_ns;
+            e->on_final = NULL;
+            e->user = NULL;
+            zeus__channel_track(mon->channel[i], e);
         }
     }
-    for (unsigned i = 0; i < mon->cpu_count; i++) {
-        snap->cpu_status[i] = zeus_cpu_get_energy(mon->devs, mon->cpu_index[i], &snap->cpu[i]);
-        if (snap->cpu_status[i] != ZEUS_OK && first == ZEUS_OK) {
-            first = snap->cpu_status[i];
-            snprintf(detail, sizeof detail, "%s", zeus_last_error());
-        }
-    }
-    /* One timestamp for every device, taken after the reads as Zeus does at begin. */
-    snap->t_ns = zeus__now_ns();
-    snap->unix_s = zeus__unix_now_s();
-    if (first != ZEUS_OK)
-        zeus__fail(first, "%s", detail);
-    return first;
+    w->start_unix_s = zeus__unix_now_s();
+    return start_failure(mon, w);
 }
 
 static void maybe_sync(zeus_monitor *mon, unsigned flags)
@@ -354,18 +396,18 @@ static int find_window(const zeus_monitor *mon, const char *key)
 }
 
 /* Remove and return window i; order is not kept (lookups are linear anyway). */
-static struct window *take_window(zeus_monitor *mon, int i)
+static struct zeus__window *take_window(zeus_monitor *mon, int i)
 {
-    struct window *w = mon->windows[i];
+    struct zeus__window *w = mon->windows[i];
     mon->windows[i] = mon->windows[--mon->window_count];
     return w;
 }
 
-static zeus_status add_window(zeus_monitor *mon, struct window *w)
+static zeus_status add_window(zeus_monitor *mon, struct zeus__window *w)
 {
     if (mon->window_count == mon->window_cap) {
         unsigned cap = mon->window_cap ? mon->window_cap * 2 : 8;
-        struct window **grown = realloc(mon->windows, cap * sizeof *grown);
+        struct zeus__window **grown = realloc(mon->windows, cap * sizeof *grown);
         if (grown == NULL)
             return zeus__fail(ZEUS_ERR_NO_MEMORY, "out of memory opening window '%s'", w->key);
         mon->windows = grown;
@@ -392,9 +434,9 @@ static zeus_status already_exists(const char *key)
 }
 
 /* Insert `w`, replacing an open window of the same name when restarting (note 2). */
-static zeus_status insert_window(zeus_monitor *mon, struct window *w, int restart)
+static zeus_status insert_window(zeus_monitor *mon, struct zeus__window *w, int restart)
 {
-    struct window *old = NULL;
+    struct zeus__window *old = NULL;
     zeus_status s;
     int i;
 
@@ -408,13 +450,13 @@ static zeus_status insert_window(zeus_monitor *mon, struct window *w, int restar
         old = take_window(mon, i);
     s = add_window(mon, w);
     pthread_mutex_unlock(&mon->lock);
-    free_window(old);
+    drop_window(mon, old);
     return s;
 }
 
 zeus_status zeus_monitor_begin_window(zeus_monitor *mon, const char *key, unsigned flags)
 {
-    struct window *w;
+    struct zeus__window *w;
     zeus_status s = check_call(mon, key, "zeus_monitor_begin_window");
     int exists;
 
@@ -426,194 +468,162 @@ zeus_status zeus_monitor_begin_window(zeus_monitor *mon, const char *key, unsign
     if (exists && !(flags & ZEUS_WINDOW_RESTART))
         return already_exists(key);
 
-    w = calloc(1, sizeof *w);
-    if (w == NULL || (w->key = strdup(key)) == NULL) {
-        free(w);
+    w = zeus__window_new(mon, key, mon->gpu_count, mon->cpu_count, !mon->direct);
+    if (w == NULL)
         return zeus__fail(ZEUS_ERR_NO_MEMORY, "out of memory opening window '%s'", key);
-    }
     maybe_sync(mon, flags);
-    s = take_snapshot(mon, &w->start);
-    if (s != ZEUS_OK) {
-        free_window(w);
-        return zeus__fail_prefix(s, "window '%s' not opened", key);
-    }
-    s = insert_window(mon, w, (flags & ZEUS_WINDOW_RESTART) != 0);
+    s = start_window(mon, w);
+    if (s == ZEUS_OK)
+        s = insert_window(mon, w, (flags & ZEUS_WINDOW_RESTART) != 0);
     if (s != ZEUS_OK)
-        free_window(w);
+        drop_window(mon, w);
     return s;
 }
 
 /* ---- end_window ------------------------------------------------------------------------- */
 
 /* Instant power of every GPU, and how long reading it took (Zeus subtracts that time). */
-static double read_instant_power(zeus_monitor *mon, double *power_w)
+static void read_instant_power(zeus_monitor *mon, struct zeus__window *w)
 {
     int64_t t0 = zeus__now_ns();
 
     for (unsigned i = 0; i < mon->gpu_count; i++)
         if (zeus_gpu_get_power(mon->devs, mon->gpu_index[i], ZEUS_POWER_DEVICE_INSTANT,
-                               &power_w[i]) != ZEUS_OK)
-            power_w[i] = NAN;
-    return (double)(zeus__now_ns() - t0) * 1e-9;
+                               &w->power_w[i]) != ZEUS_OK)
+            w->power_w[i] = NAN;
+    w->power_read_s = (double)(zeus__now_ns() - t0) * 1e-9;
 }
 
-static void fill_cancelled(const zeus_monitor *mon, zeus_measurement *m)
+static void fill_cancelled(const zeus_monitor *mon, const struct zeus__window *w,
+                           zeus_measurement *m)
 {
-    fill_identity(mon, m);
+    zeus__monitor_fill_identity(mon, m);
     m->flags = ZEUS_MEASUREMENT_CANCELLED;
+    m->start_unix_s = w->start_unix_s;
+    m->start_mono_s = (double)w->start_ns * 1e-9;
     for (unsigned i = 0; i < mon->cpu_count; i++)
         m->dram_energy_j[i] = mon->cpu_has_dram[i] ? 0.0 : NAN;
 }
 
-static void fill_gpu(const zeus_monitor *mon, const struct snapshot *a, const struct snapshot *b,
-                     unsigned i, zeus_measurement *m)
-{
-    if (!mon->gpu_has_counter[i]) {
-        m->gpu_energy_j[i] = NAN;
-        m->gpu_flags[i] = ZEUS_ENERGY_UNSUPPORTED;
-    } else if (b->gpu_status[i] != ZEUS_OK) {
-        m->gpu_energy_j[i] = NAN;
-        m->gpu_flags[i] = ZEUS_ENERGY_FAILED;
-    } else if (b->gpu_j[i] < a->gpu_j[i]) {
-        /* NVML's counter counts from driver load; going back means the driver reloaded. */
-        m->gpu_energy_j[i] = NAN;
-        m->gpu_flags[i] = ZEUS_ENERGY_RESET;
-    } else {
-        m->gpu_energy_j[i] = b->gpu_j[i] - a->gpu_j[i];
-        m->gpu_flags[i] = ZEUS_ENERGY_VALID | ZEUS_ENERGY_COUNTER;
-    }
-}
-
-static void fill_cpu(const zeus_monitor *mon, const struct snapshot *a, const struct snapshot *b,
-                     unsigned i, zeus_measurement *m)
-{
-    const zeus_cpu_energy *ea = &a->cpu[i], *eb = &b->cpu[i];
-
-    m->cpu_energy_j[i] = m->dram_energy_j[i] = NAN;
-    if (b->cpu_status[i] != ZEUS_OK) {
-        m->cpu_flags[i] = m->dram_flags[i] = ZEUS_ENERGY_FAILED;
-        return;
-    }
-    m->cpu_energy_j[i] = eb->cpu_j - ea->cpu_j;
-    m->cpu_wraps[i] = eb->cpu_wraps - ea->cpu_wraps;
-    m->cpu_flags[i] = ZEUS_ENERGY_VALID | ZEUS_ENERGY_COUNTER |
-                      (m->cpu_wraps[i] ? ZEUS_ENERGY_WRAPPED : 0);
-    if (!mon->cpu_has_dram[i]) {
-        m->dram_flags[i] = ZEUS_ENERGY_UNSUPPORTED;
-        return;
-    }
-    m->dram_energy_j[i] = eb->dram_j - ea->dram_j;
-    m->dram_wraps[i] = eb->dram_wraps - ea->dram_wraps;
-    m->dram_flags[i] = ZEUS_ENERGY_VALID | ZEUS_ENERGY_COUNTER |
-                       (m->dram_wraps[i] ? ZEUS_ENERGY_WRAPPED : 0);
-}
-
 /*
- * Zeus's zero-energy rule (zeus-core.md 1.3, steps 10-11): a GPU that read exactly 0 J either
- * gets instant power x (window time - time spent reading power), or stays 0 with a warning.
- * A GPU without a counter is estimated the same way when approximation is on.
+ * Sampled mode: take the start readings (the edge if the sampler resolved it, else resolve
+ * it now) and track the end edges, whose resolution finishes the window (results.c).
  */
-static void apply_zero_rule(zeus_monitor *mon, const double *power_w, double power_read_s,
-                            const char *key, zeus_measurement *m)
+static void end_sampled(zeus_monitor *mon, struct zeus__window *w)
 {
-    int zeros = 0;
-
-    for (unsigned i = 0; i < m->gpu_count; i++) {
-        int zero = (m->gpu_flags[i] & ZEUS_ENERGY_VALID) && m->gpu_energy_j[i] == 0.0;
-        int no_counter = (m->gpu_flags[i] & ZEUS_ENERGY_UNSUPPORTED) != 0;
-
-        if (mon->approx_instant_energy && (zero || no_counter) && isfinite(power_w[i])) {
-            double t = m->time_s - power_read_s;
-            m->gpu_energy_j[i] = power_w[i] * (t > 0 ? t : 0);
-            m->gpu_flags[i] = ZEUS_ENERGY_VALID | ZEUS_ENERGY_ESTIMATED;
-        } else if (zero) {
-            m->gpu_flags[i] |= ZEUS_ENERGY_ZERO;
-            zeros++;
-        }
+    for (unsigned i = 0; i < mon->gpu_count; i++) {
+        if (zeus__channel_untrack(mon->channel[i], &w->start_edge[i]))
+            w->gpu_start[i] = w->start_edge[i].reading;
+        else
+            zeus__channel_energy_at(mon->channel[i], w->start_ns, &w->gpu_start[i]);
+        zeus__channel_energy_at(mon->channel[i], w->end_ns, &w->gpu_end[i]);
     }
-    if (zeros > 0)
-        warn(mon,
-             "The energy consumption of one or more GPUs was measured as zero in window '%s'. "
-             "This means that the time duration of the measurement window was shorter than the "
-             "GPU's energy counter update period. Consider turning on the "
-             "`approx_instant_energy` option, which approximates the energy consumption of a "
-             "short time window as instant power draw x window duration.",
-             key);
+    w->pending = mon->gpu_count;
+    for (unsigned i = 0; i < mon->gpu_count; i++) {
+        zeus__edge *e = &w->end_edge[i];
+        e->t_ns = w->end_ns;
+        e->on_final = zeus__monitor_edge_final;
+        e->user = w;
+    }
 }
 
-/* Pop window `key` (note 3); NULL with ZEUS_ERR_NOT_FOUND set when it is not open. */
-static struct window *pop_window(zeus_monitor *mon, const char *key)
+/* Queue the ended window and track its end edges; from here results.c owns it. */
+static uint64_t hand_over(zeus_monitor *mon, struct zeus__window *w)
 {
-    struct window *w = NULL;
+    zeus__edge *edges = w->end_edge; /* w may be freed from here on: copy what we need */
+    unsigned n = w->gpu_count;
+    uint64_t id;
+
+    pthread_mutex_lock(&mon->lock);
+    id = w->id = mon->next_id++;
+    zeus__monitor_queue_ending(mon, w);
+    if (w->pending == 0)
+        zeus__monitor_drain(mon); /* direct mode: final now, and w is freed */
+    pthread_mutex_unlock(&mon->lock);
+    /* Tracked only now: the last callback finishes and frees w (under mon->lock). */
+    if (edges != NULL)
+        for (unsigned i = 0; i < n; i++)
+            zeus__channel_track(mon->channel[i], &edges[i]);
+    return id;
+}
+
+static zeus_status finish_window(zeus_monitor *mon, struct zeus__window *w, unsigned flags,
+                                 zeus_measurement *m)
+{
+    zeus_status s;
+    int sampled = !mon->direct && mon->gpu_count > 0;
+
+    /* Instant power is read before syncing, on purpose, as Zeus does (its step 3). */
+    if (mon->approx_instant_energy)
+        read_instant_power(mon, w);
+    maybe_sync(mon, flags);
+    if (flags & ZEUS_WINDOW_CANCEL) {
+        fill_cancelled(mon, w, m);
+        drop_window(mon, w);
+        return ZEUS_OK;
+    }
+    w->end_ns = zeus__now_ns();
+    read_cpus(mon, w->cpu_end, w->cpu_end_status);
+    if (sampled)
+        end_sampled(mon, w);
+    else
+        for (unsigned i = 0; i < mon->gpu_count; i++)
+            read_gpu_now(mon, i, &w->gpu_end[i]);
+
+    /* The caller's answer, built before handing w over (it may be freed right after). */
+    s = zeus__monitor_build(mon, w, sampled, m);
+    {
+        char detail[1024];
+        snprintf(detail, sizeof detail, "%s", zeus_last_error());
+        m->window_id = hand_over(mon, w);
+        if (s != ZEUS_OK)
+            zeus__fail(s, "%s", detail);
+    }
+    if (sampled && (flags & ZEUS_WINDOW_WAIT_FINAL))
+        return zeus_monitor_get_final(mon, m->window_id, 2.0, m);
+    return s;
+}
+
+zeus_status zeus_monitor_end_window(zeus_monitor *mon, const char *key, unsigned flags,
+                                    zeus_measurement *out)
+{
+    zeus_measurement *local = NULL;
+    struct zeus__window *w = NULL;
+    zeus_status s = check_call(mon, key, "zeus_monitor_end_window");
     int i;
 
+    if (s != ZEUS_OK)
+        return s;
     pthread_mutex_lock(&mon->lock);
     i = find_window(mon, key);
     if (i >= 0)
         w = take_window(mon, i);
     pthread_mutex_unlock(&mon->lock);
     if (w == NULL)
-        zeus__fail(ZEUS_ERR_NOT_FOUND, "Measurement window '%s' does not exist", key);
-    return w;
+        return zeus__fail(ZEUS_ERR_NOT_FOUND, "Measurement window '%s' does not exist", key);
+    if (out == NULL && (out = local = malloc(sizeof *local)) == NULL) {
+        drop_window(mon, w);
+        return zeus__fail(ZEUS_ERR_NO_MEMORY, "out of memory closing window '%s'", key);
+    }
+    s = finish_window(mon, w, flags, out);
+    free(local);
+    return s;
 }
 
-static zeus_status finish_window(zeus_monitor *mon, const struct window *w, unsigned flags,
-                                 zeus_measurement *m)
+zeus_status zeus_monitor_get_final(zeus_monitor *mon, uint64_t window_id, double timeout_s,
+                                   zeus_measurement *out)
 {
-    double power_w[ZEUS_MAX_GPUS], power_read_s = 0;
-    struct snapshot *end;
-    zeus_status s, log_s = ZEUS_OK;
+    zeus_status s;
 
-    /* Instant power is read before syncing, on purpose, as Zeus does (its step 3). */
-    if (mon->approx_instant_energy)
-        power_read_s = read_instant_power(mon, power_w);
-    maybe_sync(mon, flags);
-    if (flags & ZEUS_WINDOW_CANCEL) {
-        fill_cancelled(mon, m);
-        m->start_unix_s = w->start.unix_s;
-        return ZEUS_OK;
-    }
-    end = malloc(sizeof *end);
-    if (end == NULL)
-        return zeus__fail(ZEUS_ERR_NO_MEMORY, "out of memory closing window '%s'", w->key);
-    s = take_snapshot(mon, end);
-
-    fill_identity(mon, m);
-    m->time_s = (double)(end->t_ns - w->start.t_ns) * 1e-9;
-    m->start_unix_s = w->start.unix_s;
-    for (unsigned i = 0; i < mon->gpu_count; i++)
-        fill_gpu(mon, &w->start, end, i, m);
-    for (unsigned i = 0; i < mon->cpu_count; i++)
-        fill_cpu(mon, &w->start, end, i, m);
-    free(end);
-    apply_zero_rule(mon, power_w, power_read_s, w->key, m);
-
-    if (mon->log != NULL) {
-        char detail[1024];
-        snprintf(detail, sizeof detail, "%s", zeus_last_error());
-        log_s = zeus__csv_log_write(mon->log, w->key, m);
-        if (s != ZEUS_OK) /* the device's failure is the one to report */
-            zeus__fail(s, "%s", detail);
-    }
-    if (s != ZEUS_OK)
-        return zeus__fail_prefix(s, "window '%s'", w->key);
-    return log_s;
-}
-
-zeus_status zeus_monitor_end_window(zeus_monitor *mon, const char *key, unsigned flags,
-                                    zeus_measurement *out)
-{
-    zeus_measurement local;
-    struct window *w;
-    zeus_status s = check_call(mon, key, "zeus_monitor_end_window");
-
-    if (s != ZEUS_OK)
-        return s;
-    w = pop_window(mon, key);
-    if (w == NULL)
-        return ZEUS_ERR_NOT_FOUND;
-    s = finish_window(mon, w, flags, out != NULL ? out : &local);
-    free_window(w);
+    if (!monitor_ok(mon) || out == NULL)
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "zeus_monitor_get_final: bad argument");
+    if (!(timeout_s >= 0))
+        timeout_s = 0;
+    if (timeout_s > 3600)
+        timeout_s = 3600;
+    pthread_mutex_lock(&mon->lock);
+    s = zeus__monitor_wait_final(mon, window_id, zeus__now_ns() + (int64_t)(timeout_s * 1e9), out);
+    pthread_mutex_unlock(&mon->lock);
     return s;
 }
 
@@ -621,7 +631,7 @@ zeus_status zeus_monitor_end_window(zeus_monitor *mon, const char *key, unsigned
 
 zeus_status zeus_monitor_reset_windows(zeus_monitor *mon)
 {
-    struct window **windows;
+    struct zeus__window **windows;
     unsigned n;
 
     if (!monitor_ok(mon))
@@ -633,7 +643,7 @@ zeus_status zeus_monitor_reset_windows(zeus_monitor *mon)
     mon->window_count = mon->window_cap = 0;
     pthread_mutex_unlock(&mon->lock);
     for (unsigned i = 0; i < n; i++)
-        free_window(windows[i]);
+        drop_window(mon, windows[i]);
     free(windows);
     return ZEUS_OK;
 }

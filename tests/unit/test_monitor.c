@@ -5,7 +5,8 @@
  * the middle of a window.
  *
  * The fake's counters are set by hand (manual mode) so every expected energy is exact, as
- * Zeus's own tests do with itertools.count.
+ * Zeus's own tests do with itertools.count. The monitors here read counters directly (Zeus's
+ * way); test_sampled.c covers the sampling engine.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -86,6 +87,7 @@ static zeus_monitor *make_monitor(struct fixture *f, zeus_monitor_options *o)
     }
     o->warn = record_warning;
     o->warn_user = f;
+    o->direct_reads = 1; /* exact counter deltas; tests/unit/test_sampled.c covers sampling */
     if (zeus_monitor_create(o, &mon) != ZEUS_OK)
         fail_msg("zeus_monitor_create: %s", zeus_last_error());
     return mon;

@@ -1,0 +1,124 @@
+/*
+ * sampler.h - The background sampler: one thread per sampled GPU reads its energy counter
+ * right after each update, and its power and temperature readings, into bounded rings.
+ *
+ * A channel is one GPU being sampled. Channels are shared: every monitor of the process that
+ * watches the same GPU (found by UUID) gets the same channel, and the channel's thread polls
+ * what the union of their requests needs. The thread starts with the first acquire and is
+ * joined by the last release.
+ *
+ * Times are CLOCK_MONOTONIC nanoseconds (zeus__now_ns()) inside; the public API converts to
+ * seconds.
+ */
+#ifndef ZEUS_MONITOR_SAMPLER_H
+#define ZEUS_MONITOR_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zeus/device.h"
+#include "zeus/status.h"
+
+struct zeus__channel;
+
+/* What a user of a channel needs sampled; channels poll the union of all requests. */
+typedef struct zeus__sampler_request {
+    unsigned power_domains;  /* bits (1u << zeus_power_domain) to sample power in; 0: none */
+    int temperature;         /* 1: sample temperature too */
+    int64_t power_period_ns; /* how often to read power and temperature; 0: 50 ms */
+    size_t max_samples;      /* ring size of each power/temperature series; 0: 1 << 16 */
+} zeus__sampler_request;
+
+/*
+ * Start sampling GPU `gpu` of `devs` (or join the channel already sampling it), and wait until
+ * the channel has seen the counter update at least once (at most about half a second), so
+ * that windows opened right after can be resolved.
+ *
+ * Returns the device's error when its first read fails.
+ */
+zeus_status zeus__channel_acquire(zeus_devices *devs, unsigned gpu,
+                                  const zeus__sampler_request *req, struct zeus__channel **out);
+
+/* Drop one reference; the last one stops and joins the thread and frees the channel. */
+void zeus__channel_release(struct zeus__channel *ch);
+
+/* ---- Energy ---------------------------------------------------------------------------- */
+
+/* Bits of zeus__energy_reading.flags (same values as the public ZEUS_ENERGY_* bits). */
+
+typedef struct zeus__energy_reading {
+    double energy_j;      /* cumulative energy at the asked time (counter origin) */
+    uint32_t flags;       /* ZEUS_ENERGY_VALID | COUNTER or INTEGRATED | INTERPOLATED or PROVISIONAL, or FAILED */
+    zeus_status status;   /* the device's error when FAILED */
+} zeus__energy_reading;
+
+/*
+ * Cumulative energy at time t_ns, interpolated between the two counter updates around it
+ * (final), or extrapolated from the last update when no update after t_ns has been seen yet
+ * (ZEUS_ENERGY_PROVISIONAL). Lock-protected; no device call. Valid for any t_ns since the
+ * channel started that is still in the ring, or that an edge (below) pinned.
+ */
+void zeus__channel_energy_at(struct zeus__channel *ch, int64_t t_ns, zeus__energy_reading *out);
+
+/*
+ * An edge is a point in time whose energy a window needs. Tracking it makes the channel's
+ * thread resolve it (energy_at, final) as soon as the update after it arrives, so windows
+ * longer than the ring stay exact. `on_final(user)` is then called on the channel's thread,
+ * without channel locks held; it must be short and must not call back into this channel.
+ */
+typedef struct zeus__edge {
+    int64_t t_ns;
+    zeus__energy_reading reading; /* written by the channel when final */
+    int final;                    /* 1 once reading is final (read under the channel lock) */
+    void (*on_final)(void *user);
+    void *user;
+    struct zeus__edge *next; /* the channel's pending list */
+} zeus__edge;
+
+/* Queue `edge` (t_ns, on_final, user set; final 0) for resolution. */
+void zeus__channel_track(struct zeus__channel *ch, zeus__edge *edge);
+
+/*
+ * Remove `edge` from the pending list if it is still there. Returns 1 if it was final (and
+ * on_final has returned), 0 if it was removed unresolved.
+ */
+int zeus__channel_untrack(struct zeus__channel *ch, zeus__edge *edge);
+
+/* ---- Power and temperature series ------------------------------------------------------- */
+
+typedef struct zeus__sample {
+    int64_t t_ns;
+    double value; /* watts or degrees Celsius */
+} zeus__sample;
+
+/*
+ * Copy the samples of a series with t0_ns <= t <= t1_ns, oldest first, into out (room for
+ * cap); returns how many there are in total (may exceed cap). series: a zeus_power_domain,
+ * or ZEUS__SERIES_TEMPERATURE.
+ */
+#define ZEUS__SERIES_TEMPERATURE 3
+size_t zeus__channel_samples(struct zeus__channel *ch, int series, int64_t t0_ns, int64_t t1_ns,
+                             zeus__sample *out, size_t cap);
+
+/* Number of samples a series holds, and the sample nearest t_ns (earlier on ties); -1 none. */
+int zeus__channel_sample_near(struct zeus__channel *ch, int series, int64_t t_ns,
+                              zeus__sample *out);
+
+/* ---- Quality ---------------------------------------------------------------------------- */
+
+typedef struct zeus__channel_stats {
+    int64_t counter_step_ns;  /* median interval between counter updates seen; 0 unknown */
+    uint64_t updates;         /* counter updates seen */
+    uint64_t energy_reads;    /* energy counter reads made */
+    uint64_t resets;          /* counter went backwards */
+    uint64_t failures;        /* failed reads */
+    zeus_status last_error;   /* ZEUS_OK, or the last failure */
+    int has_counter;          /* 0: energy integrated from power (pre-Volta) */
+} zeus__channel_stats;
+
+void zeus__channel_stats_get(struct zeus__channel *ch, zeus__channel_stats *out);
+
+/* Number of counter updates seen with time in (t0_ns, t1_ns]. */
+uint32_t zeus__channel_updates_between(struct zeus__channel *ch, int64_t t0_ns, int64_t t1_ns);
+
+#endif /* ZEUS_MONITOR_SAMPLER_H */
