@@ -506,31 +506,37 @@ static void fill_cancelled(const zeus_monitor *mon, const struct zeus__window *w
 }
 
 /*
- * Sampled mode: take the start readings (the edge if the sampler resolved it, else resolve
- * it now) and track the end edges, whose resolution finishes the window (results.c).
+ * Sampled mode: the start edge is final if the sampler saw an update after it; otherwise it
+ * stays tracked and joins the end edges the window waits for. The caller's immediate answer
+ * uses the best estimate of both edges (results.c replaces them with the final readings).
  */
 static void end_sampled(zeus_monitor *mon, struct zeus__window *w)
 {
+    w->pending = 0;
     for (unsigned i = 0; i < mon->gpu_count; i++) {
-        if (zeus__channel_untrack(mon->channel[i], &w->start_edge[i]))
-            w->gpu_start[i] = w->start_edge[i].reading;
-        else
+        zeus__edge *start = &w->start_edge[i], *end = &w->end_edge[i];
+
+        if (zeus__channel_untrack(mon->channel[i], start)) {
+            w->gpu_start[i] = start->reading;
+        } else {
             zeus__channel_energy_at(mon->channel[i], w->start_ns, &w->gpu_start[i]);
+            start->on_final = zeus__monitor_edge_final;
+            start->user = w;
+            w->pending++; /* tracked again by hand_over */
+        }
         zeus__channel_energy_at(mon->channel[i], w->end_ns, &w->gpu_end[i]);
-    }
-    w->pending = mon->gpu_count;
-    for (unsigned i = 0; i < mon->gpu_count; i++) {
-        zeus__edge *e = &w->end_edge[i];
-        e->t_ns = w->end_ns;
-        e->on_final = zeus__monitor_edge_final;
-        e->user = w;
+        end->t_ns = w->end_ns;
+        end->on_final = zeus__monitor_edge_final;
+        end->user = w;
+        w->pending++;
     }
 }
 
-/* Queue the ended window and track its end edges; from here results.c owns it. */
+/* Queue the ended window and track its pending edges; from here results.c owns it. */
 static uint64_t hand_over(zeus_monitor *mon, struct zeus__window *w)
 {
-    zeus__edge *edges = w->end_edge; /* w may be freed from here on: copy what we need */
+    /* w may be freed as soon as its last edge is tracked: copy what the loop needs. */
+    zeus__edge *starts = w->start_edge, *ends = w->end_edge;
     unsigned n = w->gpu_count;
     uint64_t id;
 
@@ -540,10 +546,14 @@ static uint64_t hand_over(zeus_monitor *mon, struct zeus__window *w)
     if (w->pending == 0)
         zeus__monitor_drain(mon); /* direct mode: final now, and w is freed */
     pthread_mutex_unlock(&mon->lock);
-    /* Tracked only now: the last callback finishes and frees w (under mon->lock). */
-    if (edges != NULL)
-        for (unsigned i = 0; i < n; i++)
-            zeus__channel_track(mon->channel[i], &edges[i]);
+    if (ends == NULL)
+        return id;
+    /* Start edges first: each window's last tracked edge is then an end edge. */
+    for (unsigned i = 0; i < n; i++)
+        if (starts[i].on_final != NULL)
+            zeus__channel_track(mon->channel[i], &starts[i]);
+    for (unsigned i = 0; i < n; i++)
+        zeus__channel_track(mon->channel[i], &ends[i]);
     return id;
 }
 

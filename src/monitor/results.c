@@ -206,13 +206,16 @@ static void keep_final(struct zeus_monitor *mon, uint64_t id, zeus_status s,
     (*slot)->m = *m;
 }
 
-/* Read the sampled end readings of a window whose end edges are all final. */
+/* Take the final readings of a sampled window whose edges have all resolved. */
 static void collect_end_readings(struct zeus__window *w)
 {
     if (w->end_edge == NULL)
         return;
-    for (unsigned i = 0; i < w->gpu_count; i++)
+    for (unsigned i = 0; i < w->gpu_count; i++) {
+        if (w->start_edge[i].on_final != NULL) /* it waited with the end edges */
+            w->gpu_start[i] = w->start_edge[i].reading;
         w->gpu_end[i] = w->end_edge[i].reading;
+    }
 }
 
 void zeus__monitor_drain(struct zeus_monitor *mon)
@@ -271,8 +274,11 @@ static struct zeus__window *find_ending(struct zeus_monitor *mon, uint64_t id)
 static zeus_status provisional(struct zeus_monitor *mon, struct zeus__window *w,
                                zeus_measurement *out)
 {
-    for (unsigned i = 0; i < w->gpu_count; i++)
+    for (unsigned i = 0; i < w->gpu_count; i++) {
+        if (w->start_edge[i].on_final != NULL)
+            zeus__channel_energy_at(mon->channel[i], w->start_ns, &w->gpu_start[i]);
         zeus__channel_energy_at(mon->channel[i], w->end_ns, &w->gpu_end[i]);
+    }
     zeus__monitor_build(mon, w, 1, out);
     return zeus__fail(ZEUS_ERR_TIMEOUT, "window '%s' (id %llu) is not final yet", w->key,
                       (unsigned long long)w->id);
@@ -306,18 +312,25 @@ zeus_status zeus__monitor_wait_final(struct zeus_monitor *mon, uint64_t id, int6
     }
 }
 
+/* Untracked unresolved: nobody else will count it down, so do it here, provisionally. */
+static void force_edge(struct zeus__channel *ch, struct zeus__window *w, zeus__edge *e)
+{
+    if (!zeus__channel_untrack(ch, e)) {
+        zeus__channel_energy_at(ch, e->t_ns, &e->reading);
+        e->final = 1;
+        w->pending--;
+    }
+}
+
 void zeus__monitor_force_endings(struct zeus_monitor *mon)
 {
     for (struct zeus__window *w = mon->ending_head; w != NULL; w = w->next) {
         if (w->end_edge == NULL)
             continue;
         for (unsigned i = 0; i < w->gpu_count; i++) {
-            /* Untracked unresolved: nobody else will count it down, so do it here. */
-            if (!zeus__channel_untrack(mon->channel[i], &w->end_edge[i])) {
-                zeus__channel_energy_at(mon->channel[i], w->end_ns, &w->end_edge[i].reading);
-                w->end_edge[i].final = 1;
-                w->pending--;
-            }
+            force_edge(mon->channel[i], w, &w->end_edge[i]);
+            if (w->start_edge[i].on_final != NULL)
+                force_edge(mon->channel[i], w, &w->start_edge[i]);
         }
     }
     zeus__monitor_drain(mon);
