@@ -3,27 +3,49 @@
  * `python -m zeus.monitor` in C, measuring until Ctrl-C (SIGINT) or SIGTERM.
  *
  * energy opens one window over the chosen GPUs and every readable CPU package and prints
- * the measurement when stopped. power prints each GPU's power every period and, when
- * stopped, the total time and the energy integrated from those samples.
+ * the measurement when stopped. power runs a power monitor (zeus/power.h) over the chosen
+ * GPUs and domains, prints each GPU's latest reading every interval, and when stopped prints
+ * the total time and each GPU's energy from zeus_power_monitor_energy(); it can also write
+ * every sampled change to a CSV file and draw the timelines as an SVG chart (plot_svg.c).
  *
  * Signals: SIGINT and SIGTERM are blocked before any device is opened (so every thread the
  * library starts inherits the mask) and taken synchronously with sigtimedwait(), which also
- * paces the power samples. No handler runs, so nothing unsafe can happen in signal context,
- * and a signal that arrives while a sample is being read is simply taken at the next wait.
+ * paces the printed lines. No handler runs, so nothing unsafe can happen in signal context,
+ * and a signal that arrives while a line is being printed is simply taken at the next wait.
  *
- * Concept: power should come from the library's sampler, as Zeus's PowerMonitor polls in a
- * child process. Reality: until the sampling engine lands, this command samples itself at
- * the period and integrates by the trapezoid rule; its energy is only as good as the period
- * is short compared with how fast the load changes.
+ * THE CSV FILE (--csv FILE)
+ *
+ *   What:        the power timelines of `zeus monitor power`, one row per sampled change.
+ *   Since:       0.1
+ *   Description: a header line `time_s,gpu,domain,power_w`, then rows in time order:
+ *                  time_s   seconds since monitoring began (CLOCK_MONOTONIC), 6 decimals
+ *                  gpu      the GPU's index (position in CUDA_VISIBLE_DEVICES, as in --gpus)
+ *                  domain   device_instant, device_average or memory_average
+ *                  power_w  the reading in watts, 3 decimals
+ *                Readings are de-duplicated, as the monitor stores them: a row means the
+ *                reading of that gpu and domain became power_w at time_s, and it holds until
+ *                the next row of the same gpu and domain. Each gpu and domain's first row is
+ *                at 0.000000 (the reading when monitoring began) and its last row is at the
+ *                stop time and repeats the value in effect then, so every series spans the
+ *                whole run. Rows are written every interval as the run goes, so a run that
+ *                is killed leaves the rows up to its last interval.
+ *
+ * THE CHART (--plot FILE.svg)
+ *
+ *   An SVG 1.1 file: time in seconds since monitoring began against watts, one line per GPU
+ *   and domain as the monitor integrates it (a reading holds until one poll period before
+ *   the next change, then moves to it), a legend, and a title with the start time.
  */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "plot_svg.h"
 
 static const char usage[] =
     "NAME\n"
@@ -31,32 +53,45 @@ static const char usage[] =
     "\n"
     "SYNOPSIS\n"
     "    zeus monitor energy [--gpus LIST]\n"
-    "    zeus monitor power [--gpus LIST] [--period S] [--domain DOMAIN]\n"
+    "    zeus monitor power [--gpus LIST] [--domain D[,D...]] [--period S] [--interval S]\n"
+    "                       [--csv FILE] [--plot FILE.svg]\n"
     "\n"
     "DESCRIPTION\n"
     "    energy measures from start until Ctrl-C (or SIGTERM), then prints the time and the\n"
     "    energy of each GPU, CPU package and DRAM zone, as `python -m zeus.monitor energy`.\n"
     "\n"
-    "    power prints a timestamp and each GPU's power in watts every period until Ctrl-C\n"
-    "    (or SIGTERM), then the total time and each GPU's energy, integrated from the printed\n"
-    "    samples by the trapezoid rule, as `python -m zeus.monitor power`.\n"
+    "    power samples each GPU's power in the background, prints a timestamp and each GPU's\n"
+    "    latest reading in watts every interval until Ctrl-C (or SIGTERM), then the total\n"
+    "    time and each GPU's energy, as `python -m zeus.monitor power`. The energy is\n"
+    "    integrated over the whole run, its first and last moments included.\n"
     "\n"
     "OPTIONS\n"
-    "    --gpus LIST    GPUs: all (default), none, or indices such as 0,2.\n"
-    "    --period S     power: seconds between samples (default 1.0, at least 0.001).\n"
-    "    --domain D     power: device_instant (default), device_average or memory_average.\n"
-    "    -h, --help     Print this text.\n"
+    "    --gpus LIST      GPUs: all (default), or indices such as 0,2.\n"
+    "    --domain D       power: device_instant, device_average, memory_average, a comma-\n"
+    "                     separated list of them, or all. Default: device_instant, or\n"
+    "                     device_average where the GPUs lack it.\n"
+    "    --period S       power: seconds between samples (at least 0.001). Default: inferred\n"
+    "                     from how often the readings change, at most 0.1 s.\n"
+    "    --interval S     power: seconds between printed lines (default 1, at least 0.01).\n"
+    "    --csv FILE       power: write every sampled change as time_s,gpu,domain,power_w.\n"
+    "    --plot FILE.svg  power: draw the power timelines as an SVG chart when stopped.\n"
+    "    -h, --help       Print this text.\n"
     "\n"
     "EXIT STATUS\n"
     "    0 when stopped by a signal and the result printed; 1 when the devices could not be\n"
-    "    read; 2 for a bad option or a GPU that does not exist.\n";
+    "    read or a file could not be written; 2 for a bad option or a GPU that does not\n"
+    "    exist.\n";
 
 #define ENERGY_WINDOW "zeus.monitor.energy"
+#define ALL_DOMAINS 7u
 
 struct monitor_args {
     struct cli_device_list gpus;
-    double period_s;
-    zeus_power_domain domain;
+    double period_s;   /* 0: inferred */
+    double interval_s;
+    unsigned domains;  /* ZEUS_DOMAIN_BIT bits; 0: the default domain */
+    const char *csv_path;
+    const char *plot_path;
 };
 
 /* ---- Stop signals ----------------------------------------------------------------------- */
@@ -90,33 +125,46 @@ static int wait_for_stop(double timeout_s)
     return sig > 0;
 }
 
-static double monotonic_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* ---- Arguments -------------------------------------------------------------------------- */
 
-static int parse_domain(const char *text, zeus_power_domain *out)
+/* Parse "all" or a comma-separated list of domain names into ZEUS_DOMAIN_BIT bits. */
+static int parse_domains(const char *text, unsigned *out)
 {
-    for (int d = ZEUS_POWER_DEVICE_INSTANT; d <= ZEUS_POWER_MEMORY_AVERAGE; d++)
-        if (strcmp(text, zeus_power_domain_name((zeus_power_domain)d)) == 0) {
-            *out = (zeus_power_domain)d;
-            return 0;
+    const char *p = text;
+
+    *out = 0;
+    if (strcmp(text, "all") == 0) {
+        *out = ALL_DOMAINS;
+        return 0;
+    }
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        int found = -1;
+
+        for (int d = ZEUS_POWER_DEVICE_INSTANT; d <= ZEUS_POWER_MEMORY_AVERAGE; d++) {
+            const char *name = zeus_power_domain_name((zeus_power_domain)d);
+            if (strlen(name) == len && strncmp(p, name, len) == 0)
+                found = d;
         }
-    return cli_usage_error("monitor", "--domain: '%s' is not device_instant, device_average "
-                           "or memory_average", text);
+        if (found < 0)
+            return cli_usage_error("monitor",
+                                   "--domain: '%.*s' is not device_instant, device_average, "
+                                   "memory_average or all",
+                                   (int)len, p);
+        *out |= ZEUS_DOMAIN_BIT(found);
+        if (comma == NULL)
+            return 0;
+        p = comma + 1;
+    }
 }
 
-/* Options of `zeus monitor MODE`; `power` allows --period and --domain. -1: print help. */
+/* Options of `zeus monitor MODE`; only `power` takes the power options. -1: print help. */
 static int parse_args(int argc, char **argv, int power, struct monitor_args *a)
 {
     memset(a, 0, sizeof *a);
     a->gpus.all = 1;
-    a->period_s = 1.0;
-    a->domain = ZEUS_POWER_DEVICE_INSTANT;
+    a->interval_s = 1.0;
     for (int i = 1; i < argc; i++) {
         const char *v;
         int r;
@@ -129,9 +177,22 @@ static int parse_args(int argc, char **argv, int power, struct monitor_args *a)
         } else if (power && (r = cli_option_value("monitor", argc, argv, &i, "--period", &v))) {
             if (r < 0 || cli_parse_seconds("monitor", "--period", v, 0.001, &a->period_s) != 0)
                 return CLI_EXIT_USAGE;
-        } else if (power && (r = cli_option_value("monitor", argc, argv, &i, "--domain", &v))) {
-            if (r < 0 || parse_domain(v, &a->domain) != 0)
+        } else if (power &&
+                   (r = cli_option_value("monitor", argc, argv, &i, "--interval", &v))) {
+            if (r < 0 ||
+                cli_parse_seconds("monitor", "--interval", v, 0.01, &a->interval_s) != 0)
                 return CLI_EXIT_USAGE;
+        } else if (power && (r = cli_option_value("monitor", argc, argv, &i, "--domain", &v))) {
+            if (r < 0 || parse_domains(v, &a->domains) != 0)
+                return CLI_EXIT_USAGE;
+        } else if (power && (r = cli_option_value("monitor", argc, argv, &i, "--csv", &v))) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            a->csv_path = v;
+        } else if (power && (r = cli_option_value("monitor", argc, argv, &i, "--plot", &v))) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            a->plot_path = v;
         } else {
             return cli_usage_error("monitor", "%s: unknown option '%s'", argv[0], argv[i]);
         }
@@ -173,36 +234,45 @@ static int monitor_energy(const struct monitor_args *a)
     return fflush(stdout) == 0 && s == ZEUS_OK ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }
 
-/* ---- zeus monitor power ----------------------------------------------------------------- */
+/* ---- zeus monitor power: the run -------------------------------------------------------- */
 
-/* The GPUs sampled, their last sample, and the energy integrated so far. */
-struct power_state {
-    zeus_devices *devs;
-    zeus_power_domain domain;
-    unsigned count;
+/* A power monitor run: what is sampled, what is shown, and the CSV written so far. */
+struct power_run {
+    zeus_power_monitor *pm;
+    unsigned gpu_count;
     unsigned gpu[ZEUS_MAX_GPUS];
-    double start_s, last_s;
-    double last_w[ZEUS_MAX_GPUS];
-    double energy_j[ZEUS_MAX_GPUS];
+    unsigned shown_count;
+    zeus_power_domain shown[3];
+    double period_s;
+    double start_s, stop_s;
+    time_t start_wall;
+    FILE *csv, *plot;
+    double csv_last_s[ZEUS_MAX_GPUS][3]; /* time of the last row written per series */
 };
 
-/* Fill ps->gpu from the list, checking each index names a visible GPU. */
-static int select_gpus(struct power_state *ps, const struct cli_device_list *list)
+/* The samples of one series with time >= t0_s (NAN: all) into a malloc'd array. */
+static zeus_sample *fetch(zeus_power_monitor *pm, zeus_power_domain d, unsigned gpu, double t0_s,
+                          size_t *n)
 {
-    unsigned n = zeus_devices_gpu_count(ps->devs);
+    size_t room = 256;
 
-    ps->count = 0;
-    for (unsigned i = 0; list->all && i < n && i < ZEUS_MAX_GPUS; i++)
-        ps->gpu[ps->count++] = i;
-    for (size_t k = 0; !list->all && k < list->count; k++) {
-        zeus_gpu_info info;
-        if (zeus_gpu_get_info(ps->devs, list->index[k], &info) == ZEUS_ERR_NOT_FOUND) {
-            fprintf(stderr, "zeus monitor power: %s\n", zeus_last_error());
-            return CLI_EXIT_USAGE;
+    for (;;) {
+        zeus_sample *s = malloc(room * sizeof *s);
+        size_t count = room;
+        zeus_status st;
+
+        if (s == NULL)
+            return NULL;
+        st = zeus_power_monitor_timeline(pm, d, gpu, t0_s, NAN, s, &count);
+        if (st == ZEUS_OK) {
+            *n = count;
+            return s;
         }
-        ps->gpu[ps->count++] = list->index[k];
+        free(s);
+        if (st != ZEUS_ERR_INSUFFICIENT_SIZE)
+            return NULL;
+        room = count + 256; /* samples may arrive before the next try */
     }
-    return 0;
 }
 
 static void print_timestamp(void)
@@ -217,82 +287,356 @@ static void print_timestamp(void)
     printf("%s.%06ld", text, now.tv_nsec / 1000);
 }
 
-/* Read every GPU's power, print the line, and add the trapezoid since the last sample. */
-static void sample(struct power_state *ps, int first)
+/* One line: the time and each GPU's latest reading in each shown domain. */
+static void print_line(const struct power_run *r)
 {
-    double now_s = monotonic_s();
-
     print_timestamp();
-    for (unsigned k = 0; k < ps->count; k++) {
-        double w;
-
-        if (zeus_gpu_get_power(ps->devs, ps->gpu[k], ps->domain, &w) != ZEUS_OK)
-            w = NAN; /* not supported or failed: this interval is not counted */
-        if (isnan(w))
-            printf("  GPU%u n/a", ps->gpu[k]);
-        else
-            printf("  GPU%u %.1f W", ps->gpu[k], w);
-        if (!first && !isnan(w) && !isnan(ps->last_w[k]))
-            ps->energy_j[k] += (w + ps->last_w[k]) / 2.0 * (now_s - ps->last_s);
-        ps->last_w[k] = w;
+    for (unsigned k = 0; k < r->gpu_count; k++) {
+        printf("  GPU%u", r->gpu[k]);
+        for (unsigned j = 0; j < r->shown_count; j++) {
+            double w;
+            if (r->shown_count > 1)
+                printf(" %s", zeus_power_domain_name(r->shown[j]));
+            if (zeus_power_monitor_power(r->pm, r->shown[j], r->gpu[k], NAN, &w) == ZEUS_OK)
+                printf(" %.1f W", w);
+            else
+                printf(" n/a");
+        }
     }
     printf("\n");
-    fflush(stdout); /* a line per period, even through a pipe */
-    ps->last_s = now_s;
+    fflush(stdout); /* a line per interval, even through a pipe */
 }
 
-static void print_power_totals(const struct power_state *ps)
+/* ---- zeus monitor power: the CSV file ------------------------------------------------- */
+
+struct csv_row {
+    double t_s;
+    unsigned gpu;
+    zeus_power_domain domain;
+    double power_w;
+};
+
+static int cmp_rows(const void *a, const void *b)
 {
-    printf("Total time (s): %.3f\nTotal energy (J):", ps->last_s - ps->start_s);
-    for (unsigned k = 0; k < ps->count; k++)
-        printf("  GPU%u %.3f", ps->gpu[k], ps->energy_j[k]);
-    printf("%s\n", ps->count == 0 ? " no GPUs" : "");
+    const struct csv_row *x = a, *y = b;
+    return (x->t_s > y->t_s) - (x->t_s < y->t_s);
 }
 
-/* Sample on a fixed schedule (start + k * period), so that slow reads do not add drift. */
-static void power_loop(struct power_state *ps, double period_s)
+static int add_row(struct csv_row **rows, size_t *n, size_t *cap, struct csv_row row)
 {
-    double next_s;
+    if (*n == *cap) {
+        size_t grown_cap = *cap ? *cap * 2 : 256;
+        struct csv_row *grown = realloc(*rows, grown_cap * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        *rows = grown;
+        *cap = grown_cap;
+    }
+    (*rows)[(*n)++] = row;
+    return 0;
+}
 
-    ps->start_s = monotonic_s();
-    next_s = ps->start_s;
-    sample(ps, 1);
+/*
+ * Append the rows sampled since the last call, in time order. With `closing`, also each
+ * series' value in effect at the stop time. Returns 0, or -1 when the file cannot be written.
+ */
+static int csv_write_new(struct power_run *r, int closing)
+{
+    struct csv_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+
+    for (unsigned k = 0; k < r->gpu_count && rc == 0; k++)
+        for (unsigned j = 0; j < r->shown_count && rc == 0; j++) {
+            double *last = &r->csv_last_s[k][j];
+            size_t m = 0;
+            zeus_sample *s = fetch(r->pm, r->shown[j], r->gpu[k], *last, &m);
+
+            if (s == NULL) {
+                rc = -1;
+                break;
+            }
+            for (size_t i = 0; i < m && rc == 0; i++) {
+                if (!isnan(*last) && s[i].time_s <= *last)
+                    continue; /* written by the previous call */
+                rc = add_row(&rows, &n, &cap,
+                             (struct csv_row){s[i].time_s, r->gpu[k], r->shown[j], s[i].value});
+                *last = s[i].time_s;
+            }
+            if (closing && rc == 0 && (m == 0 || s[m - 1].time_s < r->stop_s)) {
+                double w;
+                if (zeus_power_monitor_power(r->pm, r->shown[j], r->gpu[k], NAN, &w) == ZEUS_OK)
+                    rc = add_row(&rows, &n, &cap,
+                                 (struct csv_row){r->stop_s, r->gpu[k], r->shown[j], w});
+            }
+            free(s);
+        }
+    if (n > 1)
+        qsort(rows, n, sizeof *rows, cmp_rows);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        fprintf(r->csv, "%.6f,%u,%s,%.3f\n", rows[i].t_s - r->start_s, rows[i].gpu,
+                zeus_power_domain_name(rows[i].domain), rows[i].power_w);
+    free(rows);
+    if (fflush(r->csv) != 0 || ferror(r->csv))
+        rc = -1;
+    return rc;
+}
+
+/* ---- zeus monitor power: the chart ---------------------------------------------------- */
+
+/*
+ * The line the monitor integrates (integrate.h): each reading holds until one poll period
+ * before the next change, then moves to it; the last one holds until the stop.
+ */
+static size_t reconstruct(const zeus_sample *s, size_t n, double start_s, double stop_s,
+                          double period_s, double *x, double *y)
+{
+    size_t m = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            double a = s[i].time_s - period_s;
+            if (a < s[i - 1].time_s)
+                a = s[i - 1].time_s;
+            x[m] = a - start_s;
+            y[m++] = s[i - 1].value;
+        }
+        x[m] = s[i].time_s - start_s;
+        y[m++] = s[i].value;
+    }
+    if (n > 0 && stop_s > s[n - 1].time_s) {
+        x[m] = stop_s - start_s;
+        y[m++] = s[n - 1].value;
+    }
+    return m;
+}
+
+static int write_plot(struct power_run *r)
+{
+    struct plot_series series[ZEUS_MAX_GPUS * 3];
+    char labels[ZEUS_MAX_GPUS * 3][64];
+    double *xs[ZEUS_MAX_GPUS * 3] = {0}, *ys[ZEUS_MAX_GPUS * 3] = {0};
+    size_t count = 0;
+    char title[160], when[32];
+    struct tm tm;
+    int rc = 0;
+
+    for (unsigned k = 0; k < r->gpu_count; k++)
+        for (unsigned j = 0; j < r->shown_count; j++) {
+            size_t n = 0, c = count;
+            zeus_sample *s = fetch(r->pm, r->shown[j], r->gpu[k], NAN, &n);
+
+            xs[c] = s != NULL ? malloc((2 * n + 1) * sizeof(double)) : NULL;
+            ys[c] = s != NULL ? malloc((2 * n + 1) * sizeof(double)) : NULL;
+            if (s == NULL || xs[c] == NULL || ys[c] == NULL) {
+                free(s);
+                free(xs[c]);
+                free(ys[c]);
+                xs[c] = ys[c] = NULL;
+                rc = -1;
+                continue;
+            }
+            if (r->shown_count > 1)
+                snprintf(labels[c], sizeof labels[c], "GPU%u %s", r->gpu[k],
+                         zeus_power_domain_name(r->shown[j]));
+            else
+                snprintf(labels[c], sizeof labels[c], "GPU%u", r->gpu[k]);
+            series[c] = (struct plot_series){
+                .label = labels[c],
+                .x = xs[c],
+                .y = ys[c],
+                .n = reconstruct(s, n, r->start_s, r->stop_s, r->period_s, xs[c], ys[c]),
+                /* Colour by GPU and dash by domain, unless one of them is alone. */
+                .color = r->gpu_count == 1 ? j : k,
+                .dash = r->gpu_count > 1 && r->shown_count > 1 ? (enum plot_dash)j : PLOT_SOLID,
+            };
+            free(s);
+            count++;
+        }
+
+    localtime_r(&r->start_wall, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(title, sizeof title, "GPU %s%spower from %s, %.1f s, sampled every %g s",
+             r->shown_count == 1 ? zeus_power_domain_name(r->shown[0]) : "",
+             r->shown_count == 1 ? " " : "", when, r->stop_s - r->start_s, r->period_s);
+    if (rc == 0) {
+        struct plot p = {.title = title,
+                         .x_label = "time since start (s)",
+                         .y_label = "power (W)",
+                         .x_max = r->stop_s - r->start_s,
+                         .series = series,
+                         .count = count};
+        rc = plot_svg_write(r->plot, &p);
+    }
+    for (size_t c = 0; c < count; c++) {
+        free(xs[c]);
+        free(ys[c]);
+    }
+    return rc;
+}
+
+/* ---- zeus monitor power: start and finish --------------------------------------------- */
+
+static int open_outputs(struct power_run *r, const struct monitor_args *a)
+{
+    if (a->csv_path != NULL && (r->csv = fopen(a->csv_path, "w")) == NULL) {
+        fprintf(stderr, "zeus monitor power: cannot create %s: %s\n", a->csv_path,
+                strerror(errno));
+        return CLI_EXIT_FAILURE;
+    }
+    if (a->plot_path != NULL && (r->plot = fopen(a->plot_path, "w")) == NULL) {
+        fprintf(stderr, "zeus monitor power: cannot create %s: %s\n", a->plot_path,
+                strerror(errno));
+        return CLI_EXIT_FAILURE;
+    }
+    if (r->csv != NULL && fputs("time_s,gpu,domain,power_w\n", r->csv) == EOF) {
+        fprintf(stderr, "zeus monitor power: cannot write %s\n", a->csv_path);
+        return CLI_EXIT_FAILURE;
+    }
+    return 0;
+}
+
+static int start_monitor(struct power_run *r, const struct monitor_args *a)
+{
+    zeus_power_monitor_options o;
+    unsigned sampled;
+    zeus_status s;
+
+    zeus_power_monitor_options_init(&o);
+    o.gpu_indices = cli_device_list_indices(&a->gpus, &o.gpu_index_count);
+    if (o.gpu_indices != NULL && o.gpu_index_count == 0)
+        return cli_usage_error("monitor", "--gpus none leaves no GPU to sample");
+    o.update_period_s = a->period_s;
+    o.domains = a->domains; /* 0: every supported one; the default is picked below */
+    o.warn = cli_warn;
+    s = zeus_power_monitor_create(&o, &r->pm);
+    if (s != ZEUS_OK) {
+        fprintf(stderr, "zeus monitor power: %s\n", zeus_last_error());
+        return s == ZEUS_ERR_NOT_FOUND || s == ZEUS_ERR_INVALID_ARGUMENT ? CLI_EXIT_USAGE
+                                                                          : CLI_EXIT_FAILURE;
+    }
+    r->gpu_count = zeus_power_monitor_gpus(r->pm, r->gpu, ZEUS_MAX_GPUS);
+    r->period_s = zeus_power_monitor_update_period(r->pm);
+    sampled = zeus_power_monitor_domains(r->pm);
+    for (int d = 0; d < 3; d++)
+        if (a->domains & ZEUS_DOMAIN_BIT(d))
+            r->shown[r->shown_count++] = (zeus_power_domain)d;
+    if (r->shown_count == 0) /* Zeus's default: instant, else average */
+        r->shown[r->shown_count++] = (sampled & ZEUS_DOMAIN_BIT(ZEUS_POWER_DEVICE_INSTANT))
+                                         ? ZEUS_POWER_DEVICE_INSTANT
+                                         : ZEUS_POWER_DEVICE_AVERAGE;
+
+    /* Monitoring began at the first sample: the reading every series starts with. */
+    {
+        size_t n = 0;
+        zeus_sample *first = fetch(r->pm, r->shown[0], r->gpu[0], NAN, &n);
+        r->start_s = first != NULL && n > 0 ? first[0].time_s : zeus_now();
+        free(first);
+    }
+    r->start_wall = time(NULL);
+    for (unsigned k = 0; k < r->gpu_count; k++)
+        for (unsigned j = 0; j < 3; j++)
+            r->csv_last_s[k][j] = NAN;
+    return 0;
+}
+
+/* Print on a fixed schedule (start + k * interval), so that slow prints do not add drift. */
+static void power_loop(struct power_run *r, double interval_s)
+{
+    double next_s = zeus_now();
+
     for (;;) {
         double wait_s;
 
-        next_s += period_s;
-        wait_s = next_s - monotonic_s();
+        print_line(r);
+        if (r->csv != NULL && csv_write_new(r, 0) != 0)
+            fprintf(stderr, "zeus: warning: cannot write the CSV file\n");
+        next_s += interval_s;
+        wait_s = next_s - zeus_now();
         if (wait_s < 0) {
             wait_s = 0;
-            next_s = monotonic_s(); /* fell behind: start the schedule again from now */
+            next_s = zeus_now(); /* fell behind: start the schedule again from now */
         }
         if (wait_for_stop(wait_s))
             break;
-        sample(ps, 0);
     }
-    sample(ps, 0); /* up to the moment of stopping, so the total covers the whole time */
+}
+
+static void print_totals(const struct power_run *r)
+{
+    printf("Total time (s): %.3f\n", r->stop_s - r->start_s);
+    for (unsigned j = 0; j < r->shown_count; j++) {
+        if (r->shown_count == 1)
+            printf("Total energy (J):");
+        else
+            printf("Total energy (J), %s:", zeus_power_domain_name(r->shown[j]));
+        for (unsigned k = 0; k < r->gpu_count; k++) {
+            double e;
+            if (zeus_power_monitor_energy(r->pm, (int)r->shown[j], r->gpu[k], r->start_s,
+                                          r->stop_s, &e) == ZEUS_OK)
+                printf("  GPU%u %.3f", r->gpu[k], e);
+            else
+                printf("  GPU%u n/a", r->gpu[k]);
+        }
+        printf("\n");
+    }
+}
+
+/* Stop sampling, then write what the files need from the kept samples. */
+static int finish(struct power_run *r, const struct monitor_args *a)
+{
+    int rc = CLI_EXIT_OK;
+
+    r->stop_s = zeus_now();
+    if (zeus_power_monitor_stop(r->pm) != ZEUS_OK) {
+        fprintf(stderr, "zeus monitor power: %s\n", zeus_last_error());
+        rc = CLI_EXIT_FAILURE;
+    }
+    print_totals(r);
+    if (fflush(stdout) != 0)
+        rc = CLI_EXIT_FAILURE;
+    if (r->csv != NULL && (csv_write_new(r, 1) != 0 || fclose(r->csv) != 0)) {
+        fprintf(stderr, "zeus monitor power: cannot write %s\n", a->csv_path);
+        rc = CLI_EXIT_FAILURE;
+    } else if (r->csv != NULL) {
+        fprintf(stderr, "zeus: wrote %s\n", a->csv_path);
+    }
+    r->csv = NULL;
+    if (r->plot != NULL && (write_plot(r) != 0 || fclose(r->plot) != 0)) {
+        fprintf(stderr, "zeus monitor power: cannot write %s\n", a->plot_path);
+        rc = CLI_EXIT_FAILURE;
+    } else if (r->plot != NULL) {
+        fprintf(stderr, "zeus: wrote %s\n", a->plot_path);
+    }
+    r->plot = NULL;
+    return rc;
 }
 
 static int monitor_power(const struct monitor_args *a)
 {
-    struct power_state ps;
+    struct power_run *r = calloc(1, sizeof *r);
     int rc;
 
-    memset(&ps, 0, sizeof ps);
-    ps.domain = a->domain;
-    if (zeus_devices_create(&ps.devs) != ZEUS_OK) {
-        fprintf(stderr, "zeus monitor power: %s\n", zeus_last_error());
+    if (r == NULL) {
+        fprintf(stderr, "zeus monitor power: out of memory\n");
         return CLI_EXIT_FAILURE;
     }
-    rc = select_gpus(&ps, &a->gpus);
+    rc = open_outputs(r, a);
+    if (rc == 0)
+        rc = start_monitor(r, a);
     if (rc == 0) {
-        fprintf(stderr, "zeus: printing %s power every %g s; press Ctrl-C to stop\n",
-                zeus_power_domain_name(a->domain), a->period_s);
-        power_loop(&ps, a->period_s);
-        print_power_totals(&ps);
-        rc = fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
+        fprintf(stderr, "zeus: sampling %s power every %g s%s; press Ctrl-C to stop\n",
+                r->shown_count == 1 ? zeus_power_domain_name(r->shown[0]) : "GPU", r->period_s,
+                a->period_s > 0 ? "" : " (inferred)");
+        power_loop(r, a->interval_s);
+        rc = finish(r, a);
     }
-    zeus_devices_destroy(ps.devs);
+    if (r->csv != NULL)
+        fclose(r->csv);
+    if (r->plot != NULL)
+        fclose(r->plot);
+    zeus_power_monitor_destroy(r->pm);
+    free(r);
     return rc;
 }
 

@@ -26,5 +26,6 @@
 #include "zeus/version.h"
 #include "zeus/device.h"
 #include "zeus/monitor.h"
+#include "zeus/power.h"
 
 #endif /* ZEUS_ZEUS_H */

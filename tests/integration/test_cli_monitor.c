@@ -1,7 +1,8 @@
 /*
  * test_cli_monitor.c - `zeus monitor energy` and `zeus monitor power` over the fake NVML:
  * both run until SIGINT or SIGTERM and then print their totals; power's integrated energy
- * matches the fake's constant power; bad options and GPUs exit 2.
+ * matches the fake's constant power; --domain, --csv and --plot write what they document;
+ * bad options and GPUs exit 2, a domain the GPUs lack and an unwritable file exit 1.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,6 +124,126 @@ static void test_monitor_power_stops_on_sigterm(void **state)
     assert_null(strstr(c->out, "GPU0"));
 }
 
+/* Run `zeus monitor power ARGS...` for about `run_s` after its first line, then SIGINT. */
+static void run_power(struct zt_cli *c, double run_s, const char *wait_for, const char *a1,
+                      const char *a2, const char *a3, const char *a4, const char *a5,
+                      const char *a6, const char *a7, const char *a8)
+{
+    zt_cli_start(c, "monitor", "power", a1, a2, a3, a4, a5, a6, a7, a8, NULL);
+    zt_cli_wait_for_output(c, wait_for, 20.0);
+    sleep_s(run_s);
+    kill(c->pid, SIGINT);
+    zt_cli_finish(c, 20.0);
+}
+
+static void test_monitor_power_csv_has_header_rows_and_closing_rows(void **state)
+{
+    struct zt_cli *c = *state;
+    char *dir = zt_mkdtemp(), csv[512], *text, *line, *save = NULL;
+    double total_s, last_t = -1;
+    int rows = 0, per_series[2][3] = {{0}};
+
+    snprintf(csv, sizeof csv, "%s/power.csv", dir);
+    run_power(c, 0.6, "memory_average 46.0 W", "--period", "0.05", "--interval", "0.2",
+              "--domain", "device_instant,memory_average", "--csv", csv);
+    assert_int_equal(c->status, 0);
+    total_s = number_after(c->out, "Total time (s):");
+    assert_non_null(strstr(c->out, "Total energy (J), device_instant:  GPU0"));
+    assert_non_null(strstr(c->out, "Total energy (J), memory_average:  GPU0"));
+    assert_near(number_after(c->out, "Total energy (J), device_instant:  GPU0"),
+                300.0 * total_s, 1.0);
+
+    text = zt_read_file(csv);
+    assert_non_null(text);
+    line = strtok_r(text, "\n", &save);
+    assert_string_equal(line, "time_s,gpu,domain,power_w");
+    while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+        double t, w;
+        unsigned gpu;
+        char domain[32];
+        int d;
+
+        assert_int_equal(sscanf(line, "%lf,%u,%31[a-z_],%lf", &t, &gpu, domain, &w), 4);
+        assert_true(t >= last_t); /* time order */
+        last_t = t;
+        assert_true(gpu < 2);
+        d = strcmp(domain, "device_instant") == 0 ? 0 : strcmp(domain, "memory_average") == 0
+                                                           ? 2
+                                                           : -1;
+        assert_true(d >= 0); /* only the domains asked for */
+        assert_near(w, d == 0 ? 300.0 : 46.0, 1e-9);
+        if (per_series[gpu][d]++ == 0)
+            assert_near(t, 0.0, 0); /* each series starts at 0 */
+        rows++;
+    }
+    /* Constant power: the start row and the closing row at the stop time, per series. */
+    assert_int_equal(rows, 8);
+    assert_int_equal(per_series[1][2], 2);
+    assert_near(last_t, total_s, 0.002);
+    free(text);
+    zt_rmtree(dir);
+    free(dir);
+}
+
+static void test_monitor_power_plot_is_an_svg_with_a_line_per_series(void **state)
+{
+    struct zt_cli *c = *state;
+    char *dir = zt_mkdtemp(), svg[512], *text;
+    int lines = 0;
+
+    setenv("ZEUS_FAKE_NVML", "gpus=2;trace=square;power_w=600;low_w=150", 1);
+    snprintf(svg, sizeof svg, "%s/power.svg", dir);
+    run_power(c, 0.8, "GPU1", "--period", "0.05", "--interval", "0.2", "--plot", svg, NULL,
+              NULL);
+    assert_int_equal(c->status, 0);
+    text = zt_read_file(svg);
+    assert_non_null(text);
+    assert_true(strncmp(text, "<?xml version=\"1.0\"", strlen("<?xml version=\"1.0\"")) == 0);
+    assert_non_null(strstr(text, "<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert_non_null(strstr(text, "</svg>\n"));
+    assert_non_null(strstr(text, "GPU device_instant power from"));
+    assert_non_null(strstr(text, "time since start (s)"));
+    assert_non_null(strstr(text, "power (W)"));
+    assert_non_null(strstr(text, ">GPU0</text>"));
+    assert_non_null(strstr(text, ">GPU1</text>"));
+    assert_non_null(strstr(text, ">600</text>")); /* a watts tick at the high level */
+    for (const char *p = text; (p = strstr(p, "<polyline")) != NULL; p++)
+        lines++;
+    assert_int_equal(lines, 2);
+    free(text);
+    zt_rmtree(dir);
+    free(dir);
+}
+
+static void test_monitor_power_defaults_to_average_without_instant(void **state)
+{
+    struct zt_cli *c = *state;
+
+    setenv("ZEUS_FAKE_NVML", "power_fields=0;power_w=250", 1);
+    run_power(c, 0.3, "GPU0 250.0 W", "--period", "0.05", NULL, NULL, NULL, NULL, NULL, NULL);
+    assert_int_equal(c->status, 0);
+    assert_non_null(strstr(c->err, "device_average power"));
+    assert_near(number_after(c->out, "Total energy (J):  GPU0"),
+                250.0 * number_after(c->out, "Total time (s):"), 1.0);
+}
+
+static void test_monitor_power_unsupported_domain_or_file_exits_1(void **state)
+{
+    struct zt_cli *c = *state;
+
+    setenv("ZEUS_FAKE_NVML", "memory_power=0", 1);
+    zt_cli_run(c, "monitor", "power", "--domain", "memory_average", "--period", "0.05", NULL);
+    assert_int_equal(c->status, 1);
+    assert_non_null(strstr(c->err, "memory_average is not supported"));
+    zt_cli_free(c);
+    zt_cli_run(c, "monitor", "power", "--csv", "/nonexistent-dir/p.csv", NULL);
+    assert_int_equal(c->status, 1);
+    assert_non_null(strstr(c->err, "/nonexistent-dir/p.csv"));
+    zt_cli_free(c);
+    zt_cli_run(c, "monitor", "power", "--plot", "/nonexistent-dir/p.svg", NULL);
+    assert_int_equal(c->status, 1);
+}
+
 static void test_monitor_power_bad_options_exit_2(void **state)
 {
     struct zt_cli *c = *state;
@@ -138,6 +259,19 @@ static void test_monitor_power_bad_options_exit_2(void **state)
     zt_cli_run(c, "monitor", "power", "--gpus", "2", NULL);
     assert_int_equal(c->status, 2);
     assert_non_null(strstr(c->err, "GPU 2"));
+    zt_cli_free(c);
+    zt_cli_run(c, "monitor", "power", "--domain", "device_instant,", NULL);
+    assert_int_equal(c->status, 2);
+    zt_cli_free(c);
+    zt_cli_run(c, "monitor", "power", "--interval", "0.001", NULL);
+    assert_int_equal(c->status, 2);
+    zt_cli_free(c);
+    zt_cli_run(c, "monitor", "power", "--gpus", "none", NULL);
+    assert_int_equal(c->status, 2);
+    assert_non_null(strstr(c->err, "--gpus none"));
+    zt_cli_free(c);
+    zt_cli_run(c, "monitor", "energy", "--csv", "x.csv", NULL); /* power's options only */
+    assert_int_equal(c->status, 2);
     zt_cli_free(c);
     zt_cli_run(c, "monitor", "voltage", NULL);
     assert_int_equal(c->status, 2);
@@ -155,6 +289,10 @@ int main(void)
         T(test_monitor_energy_unknown_gpu_exits_2),
         T(test_monitor_power_prints_samples_and_integrates),
         T(test_monitor_power_stops_on_sigterm),
+        T(test_monitor_power_csv_has_header_rows_and_closing_rows),
+        T(test_monitor_power_plot_is_an_svg_with_a_line_per_series),
+        T(test_monitor_power_defaults_to_average_without_instant),
+        T(test_monitor_power_unsupported_domain_or_file_exits_1),
         T(test_monitor_power_bad_options_exit_2),
     };
 #undef T
