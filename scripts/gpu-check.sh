@@ -18,9 +18,28 @@ if [ ! -x "$BUILD/zeus" ]; then
         || { echo "build failed"; exit 1; }
 fi
 
-step "hardware tests (read only)"
+pick_load() {
+    LOAD=""
+    if command -v nvcc >/dev/null 2>&1 && [ ! -x "$BUILD/cuda_load" ]; then
+        nvcc -O2 -o "$BUILD/cuda_load" bench/cuda_load.cu 2>&1 | tail -3
+    fi
+    if [ -x "$BUILD/cuda_load" ]; then
+        LOAD="$BUILD/cuda_load"
+    elif python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
+        LOAD="python3 bench/torch_load.py"
+    fi
+}
+pick_load
+
+step "hardware tests (read only), with a GPU load running beside them"
 if [ -x "$BUILD/test_gpu_real" ]; then
+    if [ -n "$LOAD" ]; then
+        $LOAD 20 >/dev/null 2>&1 &
+        LOAD_PID=$!
+        sleep 2
+    fi
     "$BUILD/test_gpu_real"
+    [ -n "${LOAD_PID:-}" ] && wait "$LOAD_PID"
 else
     echo "test_gpu_real not built (no cmocka here?)"
 fi
@@ -29,23 +48,17 @@ step "zeus show-env"
 "$BUILD/zeus" show-env
 
 step "zeus run on a GPU load"
-LOAD=""
-if command -v nvcc >/dev/null 2>&1; then
-    nvcc -O2 -o "$BUILD/cuda_load" bench/cuda_load.cu 2>&1 | tail -3 && LOAD="$BUILD/cuda_load 5"
-fi
-if [ -z "$LOAD" ] && python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
-    LOAD="python3 -c 'import torch,time;a=torch.randn(8192,8192,device=\"cuda\",dtype=torch.bfloat16);t=time.time()
-while time.time()-t<5: a@a
-torch.cuda.synchronize()'"
-fi
 if [ -z "$LOAD" ]; then
     echo "no nvcc and no PyTorch: measuring an idle 5 s instead"
-    LOAD="sleep 5"
+    "$BUILD/zeus" run --json -- sleep 5
+else
+    "$BUILD/zeus" run --json -- $LOAD 5
+    "$BUILD/zeus" run -- $LOAD 5
 fi
-eval "\"$BUILD/zeus\" run --json -- $LOAD"
-eval "\"$BUILD/zeus\" run -- $LOAD"
 
-step "zeus bench windows (real NVML)"
-"$BUILD/zeus" bench windows --iterations 2000
-"$BUILD/zeus" bench windows --iterations 2000 --json
+step "zeus bench windows (real NVML): sampled, then Zeus's direct reads"
+"$BUILD/zeus" bench windows --iterations 10000 --json
+"$BUILD/zeus" bench windows --open-windows 8 --iterations 10000 --json
+"$BUILD/zeus" bench windows --direct --iterations 300 --json
+"$BUILD/zeus" bench sampler --gpus 1 --seconds 5 --json
 exit 0
