@@ -29,8 +29,10 @@ done
 
 cc -std=c11 -Wall -Wextra -Werror "$SRC/examples/window.c" $(pkg-config --cflags --libs zeus) \
     -Wl,-rpath,"$(pkg-config --variable=libdir zeus)" -o "$PREFIX/window"
+# Static: libzeus.a, then what it needs (Libs.private and Requires.private).
+STATIC_DEPS=$(pkg-config --static --libs-only-l zeus | sed 's/-lzeus //')
 cc -std=c11 "$SRC/examples/window.c" $CFLAGS "$(pkg-config --variable=libdir zeus)/libzeus.a" \
-    $(pkg-config --libs-only-other --static zeus) -lpthread -ldl -lm -o "$PREFIX/window-static"
+    $STATIC_DEPS -o "$PREFIX/window-static"
 
 ZEUS_FAKE_NVML="gpus=2;power_w=250" "$PREFIX/window" > "$PREFIX/out.txt"
 cat "$PREFIX/out.txt"
