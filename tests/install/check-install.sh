@@ -29,8 +29,8 @@ done
 
 cc -std=c11 -Wall -Wextra -Werror "$SRC/examples/window.c" $(pkg-config --cflags --libs zeus) \
     -Wl,-rpath,"$(pkg-config --variable=libdir zeus)" -o "$PREFIX/window"
-# Static: libzeus.a, then what it needs (Libs.private and Requires.private).
-STATIC_DEPS=$(pkg-config --static --libs-only-l zeus | sed 's/-lzeus //')
+# Static libzeus.a, with its dependencies as the shared libraries Debian ships.
+STATIC_DEPS="$(pkg-config --libs libcurl libcjson) -lpthread -ldl -lm"
 cc -std=c11 "$SRC/examples/window.c" $CFLAGS "$(pkg-config --variable=libdir zeus)/libzeus.a" \
     $STATIC_DEPS -o "$PREFIX/window-static"
 
