@@ -237,7 +237,11 @@ static long find_point(const struct zeus__channel *ch, int64_t t_ns)
 static int counter_holds(const struct zeus__channel *ch, int64_t t_ns)
 {
     int64_t step = ch->step_ns ? ch->step_ns : 100000000;
-    return ch->last_poll_t0 - ch->last_change_ns > STUCK_STEPS * step && t_ns <= ch->last_poll_t0;
+
+    if (ch->point_count == 0)
+        return 0; /* not a single update seen: nothing is known to hold */
+    return ch->last_poll_t0 - ch->last_change_ns > STUCK_STEPS * step &&
+           t_ns >= ch->last_change_ns && t_ns <= ch->last_poll_t0;
 }
 
 static void energy_at_locked(const struct zeus__channel *ch, int64_t t_ns, zeus__energy_reading *r)
@@ -749,6 +753,8 @@ zeus_status zeus__channel_acquire(zeus_devices *devs, unsigned gpu,
         merge_request(ch, req);
         pthread_mutex_unlock(&ch->lock);
         pthread_mutex_unlock(&registry_lock);
+        /* A channel started a moment ago by another monitor may not be ready yet either. */
+        wait_ready(ch);
         *out = ch;
         return ZEUS_OK;
     }

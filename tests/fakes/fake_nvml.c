@@ -31,6 +31,10 @@
  *   memory_w          46                       memory power (H100 idle, measured)
  *   period_ms         100                      update period of counter and power readings
  *   phase_ms          0                        offset of the update boundaries
+ *   period_jitter_ms  0                        each boundary moved by a fixed pseudo-random
+ *                                              offset in [-J, J] (J < period_ms / 2): an
+ *                                              H100's steps are 97/100/103 ms p10/p50/p90,
+ *                                              which J = 3 reproduces
  *   energy_mj         0                        counter value at reset
  *   energy_latency_us 0                        time nvmlDeviceGetTotalEnergyConsumption
  *                                              takes (2697 us p50 on an H100)
@@ -65,7 +69,8 @@
  *
  * TIME MODEL
  *
- * Readings change only at update boundaries, phase_ms + k * period_ms after the reset on
+ * Readings change only at update boundaries, phase_ms + k * period_ms (+ the jitter of
+ * boundary k, a hash of k, when period_jitter_ms is set) after the reset on
  * CLOCK_MONOTONIC, as a real H100's do every ~100 ms (reference/GPU-MEASUREMENTS.md). At the
  * last boundary b before a call:
  *   - the energy counter is the exact integral of the trace from the reset to b, in mJ,
@@ -78,6 +83,8 @@
  * readings taken right after it already show the new power and the counter stays monotonic.
  * fake_nvml_set_energy_mj()/add_energy_mj() switch a GPU to manual mode: its counter then
  * changes only through those calls (power readings keep following the trace).
+ * fake_nvml_true_energy_j() answers the same integral between any two CLOCK_MONOTONIC times,
+ * with no update step and no rounding: the truth the benchmarks compare windows against.
  *
  * CALLS
  *
@@ -195,7 +202,7 @@ struct fake_gpu {
     /* power over time: watts and milliseconds, so W * ms = mJ */
     enum fake_trace trace;
     double power_w, low_w, burst_w, memory_w;
-    double trace_period_ms, burst_ms, period_ms, phase_ms;
+    double trace_period_ms, burst_ms, period_ms, phase_ms, period_jitter_ms;
     double base_mj;   /* energy before origin_ms */
     double origin_ms; /* when the current trace began, ms after the reset */
     int manual;       /* counter set by hand: manual_mj */
@@ -316,10 +323,32 @@ static double power_at(const struct fake_gpu *g, double t)
     return trace_power_w(g, fmax(t - g->origin_ms, 0));
 }
 
+/* Update boundary k: on the grid, moved by a fixed offset in [-J, J] drawn from k. */
+static double boundary_k_ms(const struct fake_gpu *g, double k)
+{
+    uint64_t x = (uint64_t)(int64_t)k * 0x9E3779B97F4A7C15ULL;
+    double u;
+
+    /* splitmix64's finalizer: the same offsets for the same k in every run */
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    x ^= x >> 31;
+    u = (double)(x >> 11) / 9007199254740992.0; /* [0, 1) */
+    return g->phase_ms + k * g->period_ms + (2 * u - 1) * g->period_jitter_ms;
+}
+
 /* The last update boundary at or before t. */
 static double boundary_ms(const struct fake_gpu *g, double t)
 {
-    return g->phase_ms + floor((t - g->phase_ms) / g->period_ms) * g->period_ms;
+    double k = floor((t - g->phase_ms) / g->period_ms);
+
+    if (g->period_jitter_ms <= 0)
+        return g->phase_ms + k * g->period_ms;
+    /* With J < period / 2 boundaries stay in order, and the one sought is k - 1, k or k + 1. */
+    for (double kk = k + 1; kk >= k - 1; kk--)
+        if (boundary_k_ms(g, kk) <= t)
+            return boundary_k_ms(g, kk);
+    return boundary_k_ms(g, k - 2);
 }
 
 static unsigned long long counter_mj(const struct fake_gpu *g, double t)
@@ -377,6 +406,7 @@ static const struct spec_key gpu_keys[] = {
     KEY("burst_ms", K_DOUBLE, burst_ms),
     KEY("period_ms", K_DOUBLE, period_ms),
     KEY("phase_ms", K_DOUBLE, phase_ms),
+    KEY("period_jitter_ms", K_DOUBLE, period_jitter_ms),
     KEY("energy_mj", K_DOUBLE, base_mj),
     KEY("energy_latency_us", K_UINT, energy_latency_us),
     KEY("power_latency_us", K_UINT, power_latency_us),
@@ -639,6 +669,8 @@ static int check_gpu(const struct fake_config *c, unsigned i, char *why, size_t 
 
     if (g->period_ms <= 0 || g->trace_period_ms <= 0 || g->burst_ms > g->trace_period_ms)
         return refuse(why, why_len, "gpu%u: periods must be > 0, burst_ms <= period", i);
+    if (g->period_jitter_ms >= g->period_ms / 2)
+        return refuse(why, why_len, "gpu%u: period_jitter_ms must be < period_ms / 2", i);
     if (g->limit_min_mw > g->limit_default_mw || g->limit_default_mw > g->limit_max_mw)
         return refuse(why, why_len, "gpu%u: need limit_min_w <= default <= max", i);
     if (g->gfx_step_mhz == 0 || g->gfx_min_mhz > g->gfx_max_mhz)
@@ -1347,6 +1379,21 @@ void fake_nvml_set_power_mw(unsigned physical_index, unsigned power_mw)
     g->trace = TRACE_CONSTANT;
     g->power_w = power_mw / 1000.0;
     pthread_mutex_unlock(&fake.lock);
+}
+
+double fake_nvml_true_energy_j(unsigned physical_index, double t0_mono_s, double t1_mono_s)
+{
+    struct fake_gpu *g = control_gpu(physical_index);
+    double t0_ms, t1_ms, mj;
+
+    if (g == NULL)
+        return NAN;
+    /* Milliseconds after the reset, as energy_at() counts them; before it, nothing is drawn. */
+    t0_ms = (t0_mono_s * 1e9 - (double)fake.epoch_ns) / 1e6;
+    t1_ms = (t1_mono_s * 1e9 - (double)fake.epoch_ns) / 1e6;
+    mj = energy_at(g, fmax(t1_ms, 0)) - energy_at(g, fmax(t0_ms, 0));
+    pthread_mutex_unlock(&fake.lock);
+    return mj / 1000.0;
 }
 
 void fake_nvml_set_temperature_c(unsigned physical_index, unsigned temp_c)

@@ -62,4 +62,20 @@ int fake_nvml_init_count(void);
 /* Set a device's temperature (degrees C) from now on. */
 void fake_nvml_set_temperature_c(unsigned physical_index, unsigned temp_c);
 
+/* ---- Added for the benchmarks (bench/) ------------------------------------------------- */
+
+/*
+ * The exact energy (J) device `physical_index` used between two CLOCK_MONOTONIC times (in
+ * seconds, the clock of clock_gettime and zeus_now()): the integral of its power trace, as
+ * the trace stands now, with no update step and no rounding. This is the truth that window
+ * energies are compared against in `zeus bench accuracy`.
+ *
+ * The trace begins at the last reset: before it the device draws nothing. After
+ * fake_nvml_set_power_mw() only times from the boundary it took effect at are exact (the
+ * trace before it is forgotten); manual counters (fake_nvml_set_energy_mj) have no power
+ * behind them and are ignored. t1 < t0 gives the negative of the integral over [t1, t0].
+ * NAN for a GPU that does not exist.
+ */
+double fake_nvml_true_energy_j(unsigned physical_index, double t0_mono_s, double t1_mono_s);
+
 #endif /* ZEUS_FAKE_NVML_H */

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "fake_nvml_control.h"
+#include "test_support.h"
 
 /* ---- The NVML functions under test ------------------------------------------------------- */
 
@@ -351,6 +352,96 @@ static void test_fake_manual_counter_ignores_time(void **state)
     assert_int_equal(mj, 42);
 }
 
+static void test_fake_period_jitter_moves_boundaries_within_bound(void **state)
+{
+    unsigned long long mj, last = 0;
+    double worst = 0;
+    void *h;
+    (void)state;
+
+    /* 1000 W is 1 mJ per microsecond, so the counter tells its boundary's time to 1 us. */
+    zt_fake_nvml_reset("power_w=1000;period_ms=10;period_jitter_ms=3");
+    h = handle(0);
+    for (int i = 0; i < 40; i++) {
+        double b_ms, off;
+
+        sleep_ms(3);
+        assert_int_equal(nv.Energy(h, &mj), OK);
+        assert_true(mj >= last); /* boundaries stay in order */
+        last = mj;
+        b_ms = (double)mj / 1000.0;
+        off = b_ms - 10.0 * round(b_ms / 10.0);
+        assert_true(fabs(off) <= 3.0 + 0.002);
+        worst = fmax(worst, fabs(off));
+    }
+    assert_true(worst > 0.1); /* some boundary is off the grid */
+    assert_int_not_equal(zt_fake_nvml()->reset("period_ms=10;period_jitter_ms=5"), 0);
+}
+
+/* ---- True energy (for the benchmarks) ----------------------------------------------------- */
+
+/* fake_nvml_true_energy_j, looked up here: the shared control table predates it. */
+static double true_energy_j(unsigned gpu, double t0_s, double t1_s)
+{
+    static double (*fn)(unsigned, double, double);
+
+    if (fn == NULL) {
+        void *h = dlopen(getenv("ZEUS_NVML_LIBRARY"), RTLD_NOW | RTLD_LOCAL);
+        void *addr = h != NULL ? dlsym(h, "fake_nvml_true_energy_j") : NULL;
+
+        if (addr == NULL)
+            fail_msg("the fake NVML has no fake_nvml_true_energy_j");
+        memcpy(&fn, &addr, sizeof addr);
+    }
+    return fn(gpu, t0_s, t1_s);
+}
+
+static void test_fake_true_energy_is_exact_integral_of_trace(void **state)
+{
+    double before, after, e, skew;
+    (void)state;
+
+    before = mono_ms() / 1e3;
+    zt_fake_nvml_reset("gpus=2;trace=square;power_w=700;low_w=100;trace_period_ms=1000;"
+                       "gpu1.trace=constant;gpu1.power_w=300");
+    after = mono_ms() / 1e3;
+    e = before;               /* the reset's t = 0 lies in [before, after] */
+    skew = after - before;    /* so an interval here may sit that much early */
+    /* Inside the 700 W half, and across the edge at 0.5 s (where the skew counts). */
+    assert_near(true_energy_j(0, e + 0.1, e + 0.3), 140.0, 1e-6);
+    assert_near(true_energy_j(0, e + 0.4, e + 0.6), 80.0, 600 * skew + 1e-6);
+    /* A whole period is 400 J wherever it starts; no update step, no rounding. */
+    assert_near(true_energy_j(0, e + 0.25, e + 1.25), 400.0, 1e-6);
+    assert_near(true_energy_j(0, e + 2.7, e + 5.7), 1200.0, 1e-6);
+    assert_near(true_energy_j(1, e + 1, e + 3), 600.0, 1e-6);
+    assert_near(true_energy_j(1, e + 3, e + 1), -600.0, 1e-6);
+    /* Before the reset the device drew nothing. */
+    assert_near(true_energy_j(1, e - 5, e - 1), 0.0, 1e-9);
+    assert_near(true_energy_j(1, e - 1, e + 1), 300.0, 300 * skew + 1e-6);
+    assert_true(isnan(true_energy_j(2, e, e + 1)));
+}
+
+static void test_fake_true_energy_matches_counter_at_a_boundary(void **state)
+{
+    unsigned long long mj;
+    double before, skew, elapsed_ms;
+    int matched = 0;
+    (void)state;
+
+    /* The counter at its last boundary b is the integral from the reset to b: same clock. */
+    before = mono_ms() / 1e3;
+    zt_fake_nvml_reset("trace=square;power_w=700;low_w=100;trace_period_ms=60;period_ms=10");
+    skew = mono_ms() / 1e3 - before;
+    sleep_ms(45);
+    assert_int_equal(nv.Energy(handle(0), &mj), OK);
+    elapsed_ms = mono_ms() - before * 1e3;
+    for (int k = 1; k * 10 <= elapsed_ms && !matched; k++)
+        matched = fabs(true_energy_j(0, before, before + k * 0.010) * 1e3 - (double)mj) <=
+                  1.0 + 700e3 * skew;
+    if (!matched)
+        fail_msg("counter %llu mJ is no boundary's true energy", mj);
+}
+
 /* ---- Failure injection ------------------------------------------------------------------- */
 
 static void test_fake_fail_counts_down_then_recovers(void **state)
@@ -408,6 +499,9 @@ int main(void)
         T(test_fake_bursts_between_boundaries_stay_unseen),
         T(test_fake_set_power_keeps_counter_monotonic),
         T(test_fake_manual_counter_ignores_time),
+        T(test_fake_period_jitter_moves_boundaries_within_bound),
+        T(test_fake_true_energy_is_exact_integral_of_trace),
+        T(test_fake_true_energy_matches_counter_at_a_boundary),
         T(test_fake_fail_counts_down_then_recovers),
         T(test_fake_fail_star_hits_device_calls_only),
         T(test_fake_fail_unknown_function_is_refused),
