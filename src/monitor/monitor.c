@@ -31,7 +31,6 @@
  */
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,23 +69,6 @@ static zeus_status read_options(const zeus_monitor_options *opts, zeus_monitor_o
     return ZEUS_OK;
 }
 
-/* ---- Warnings --------------------------------------------------------------------------- */
-
-static void warn(const zeus_monitor *mon, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void warn(const zeus_monitor *mon, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-
-    if (mon->warn == NULL)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    mon->warn(msg, mon->warn_user);
-}
 
 /* ---- Device selection ------------------------------------------------------------------- */
 
@@ -140,10 +122,11 @@ static zeus_status select_gpus(zeus_monitor *mon, const zeus_monitor_options *o)
             return s;
         mon->gpu_has_counter[i] = (info.supports & ZEUS_GPU_ENERGY_COUNTER) != 0;
         if (!mon->gpu_has_counter[i])
-            warn(mon, "GPU %u (%s) has no energy counter (before Volta): its energy is %s",
-                 info.index, info.name,
-                 mon->direct ? "reported as NAN unless approx_instant_energy is on"
-                             : "integrated from sampled power");
+            zeus__monitor_warn(mon,
+                               "GPU %u (%s) has no energy counter (before Volta): its energy is %s",
+                               info.index, info.name,
+                               mon->direct ? "reported as NAN unless approx_instant_energy is on"
+                                           : "integrated from sampled power");
     }
     return ZEUS_OK;
 }
@@ -162,7 +145,7 @@ static zeus_status select_cpus(zeus_monitor *mon, const zeus_monitor_options *o)
         if (o->cpu_indices != NULL && o->cpu_index_count > 0)
             return zeus__fail(open_status, "CPU energy requested but unavailable: %s", why);
         if (o->cpu_indices == NULL)
-            warn(mon, "CPU energy is not measured: %s", why);
+            zeus__monitor_warn(mon, "CPU energy is not measured: %s", why);
     }
     s = select_indices("CPU", o->cpu_indices, o->cpu_index_count,
                        zeus_devices_cpu_count(mon->devs), ZEUS_MAX_CPUS, mon->cpu_index,

@@ -35,10 +35,7 @@ void zeus__monitor_fill_identity(const struct zeus_monitor *mon, zeus_measuremen
     memcpy(m->cpu_index, mon->cpu_index, sizeof m->cpu_index);
 }
 
-static void warn(const struct zeus_monitor *mon, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void warn(const struct zeus_monitor *mon, const char *fmt, ...)
+void zeus__monitor_warn(const struct zeus_monitor *mon, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -130,7 +127,7 @@ static void apply_zero_rule(const struct zeus_monitor *mon, const struct zeus__w
         }
     }
     if (zeros > 0 && !quiet)
-        warn(mon,
+        zeus__monitor_warn(mon,
              "The energy consumption of one or more GPUs was measured as zero in window '%s'. "
              "This means that the time duration of the measurement window was shorter than the "
              "GPU's energy counter update period. Consider turning on the "
@@ -241,7 +238,7 @@ void zeus__monitor_drain(struct zeus_monitor *mon)
         keep_final(mon, w->id, s, m);
         pthread_mutex_unlock(&mon->lock); /* note 3 */
         if (mon->log != NULL && zeus__csv_log_write(mon->log, w->key, m) != ZEUS_OK)
-            warn(mon, "%s", zeus_last_error());
+            zeus__monitor_warn(mon, "%s", zeus_last_error());
         pthread_mutex_lock(&mon->lock);
         mon->finished_id = w->id;
         zeus__window_free(w);
