@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "exporter.h"
 
 static const struct subcommand {
     const char *name;
@@ -19,6 +20,7 @@ static const struct subcommand {
     {"run", cli_run, "run a command and measure the energy it uses"},
     {"monitor", cli_monitor, "measure energy or print power until Ctrl-C"},
     {"bench", cli_bench, "measure the overhead of measurement windows"},
+    {"exporter", cli_exporter, "serve energy and power metrics to Prometheus"},
 };
 
 #define SUBCOMMAND_COUNT (sizeof subcommands / sizeof subcommands[0])
@@ -41,6 +43,7 @@ static void print_usage(FILE *f)
                "    zeus show-env\n"
                "    zeus run -- python train.py\n"
                "    zeus monitor power --period 0.5\n"
+               "    zeus exporter --listen :9466\n"
                "\n"
                "ENVIRONMENT\n"
                "    CUDA_VISIBLE_DEVICES   which GPUs are visible, and their numbering\n"

@@ -27,5 +27,6 @@
 #include "zeus/device.h"
 #include "zeus/monitor.h"
 #include "zeus/power.h"
+#include "zeus/metrics.h"
 
 #endif /* ZEUS_ZEUS_H */

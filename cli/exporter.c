@@ -1,0 +1,349 @@
+/*
+ * exporter.c - `zeus exporter`: a Prometheus exporter. Serves GET /metrics with every
+ * device's energy, power, temperature, power limit and measurement quality, in the text
+ * format, from a zeus_metrics_collector (zeus/metrics.h lists the metrics).
+ *
+ * The HTTP server is libmicrohttpd with an internal thread pool. A scrape renders from
+ * values the library sampled in the background, never calling NVML's slow energy counter,
+ * so concurrent scrapes cost microseconds each and do not disturb the GPUs.
+ *
+ * The listening socket is bound here, before any device is opened, and handed to MHD with
+ * MHD_OPTION_LISTEN_SOCKET: a port in use is reported at once with its reason, and port 0
+ * works (the chosen port is printed), which the tests rely on.
+ *
+ * Signals: SIGINT, SIGTERM and SIGHUP are blocked before any thread starts and taken with
+ * sigwait(); the server is then stopped and the collector destroyed, joining every thread.
+ *
+ * THE ENDPOINT
+ *
+ *   What:        GET /metrics (HEAD too)
+ *   Since:       0.1
+ *   Description: Every exported metric, as the Prometheus text format 0.0.4.
+ *   Request:     no body; query strings are ignored.
+ *   Response:    200, Content-Type "text/plain; version=0.0.4; charset=utf-8".
+ *   Errors:      404 for any other path; 405 (with Allow: GET, HEAD) for other methods;
+ *                500 when the metrics cannot be rendered (out of memory).
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "cli.h"
+#include "exporter.h"
+
+#define DEFAULT_LISTEN "0.0.0.0:9466"
+#define THREADS 4
+#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+static const char usage[] =
+    "NAME\n"
+    "    zeus exporter - serve GPU and CPU energy metrics to Prometheus\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    zeus exporter [--listen ADDR:PORT] [--gpus LIST] [--cpus LIST] [--period S]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Samples every GPU and CPU package in the background and answers GET /metrics in\n"
+    "    the Prometheus text format: cumulative energy (zeus_gpu_energy_joules_total,\n"
+    "    zeus_cpu_energy_joules_total, zeus_dram_energy_joules_total), power by domain,\n"
+    "    temperature, power limit, and how the values were measured (counter step,\n"
+    "    wraparounds, resets, failed reads). GPU metrics carry the labels index, uuid and\n"
+    "    name. A scrape never reads the GPU's slow energy counter itself. Runs until\n"
+    "    Ctrl-C, SIGTERM or SIGHUP.\n"
+    "\n"
+    "OPTIONS\n"
+    "    --listen ADDR:PORT  Address to serve on (default " DEFAULT_LISTEN "). ADDR may be\n"
+    "                        empty (all interfaces), a name, an IPv4 address or [IPv6].\n"
+    "                        Port 0 picks a free port; the address served is printed.\n"
+    "    --gpus LIST         GPUs: all (default), none, or indices such as 0,2.\n"
+    "    --cpus LIST         CPU packages: all readable ones (default), none, or indices.\n"
+    "    --period S          Seconds between CPU power and power limit reads (default 1).\n"
+    "    -h, --help          Print this text.\n"
+    "\n"
+    "EXAMPLES\n"
+    "    zeus exporter --listen :9466\n"
+    "    curl -s localhost:9466/metrics | grep zeus_gpu_energy_joules_total\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 when stopped by a signal, 1 when the address cannot be served (port in use,\n"
+    "    no permission) or the devices cannot be read, 2 for a usage error.\n";
+
+struct exporter_args {
+    const char *listen;
+    struct cli_device_list gpus, cpus;
+    double period_s;
+};
+
+/* ---- Options ------------------------------------------------------------------------------ */
+
+static int parse_args(int argc, char **argv, struct exporter_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->listen = DEFAULT_LISTEN;
+    a->gpus.all = 1;
+    a->cpus.all = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        int r;
+
+        if (cli_is_help(argv[i]))
+            return -1;
+        if ((r = cli_option_value("exporter", argc, argv, &i, "--listen", &v)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            a->listen = v;
+        } else if ((r = cli_option_value("exporter", argc, argv, &i, "--gpus", &v)) != 0) {
+            if (r < 0 || cli_parse_device_list("exporter", "--gpus", v, &a->gpus) != 0)
+                return CLI_EXIT_USAGE;
+        } else if ((r = cli_option_value("exporter", argc, argv, &i, "--cpus", &v)) != 0) {
+            if (r < 0 || cli_parse_device_list("exporter", "--cpus", v, &a->cpus) != 0)
+                return CLI_EXIT_USAGE;
+        } else if ((r = cli_option_value("exporter", argc, argv, &i, "--period", &v)) != 0) {
+            if (r < 0 || cli_parse_seconds("exporter", "--period", v, 0.01, &a->period_s) != 0)
+                return CLI_EXIT_USAGE;
+        } else {
+            return cli_usage_error("exporter", "unknown option '%s'", argv[i]);
+        }
+    }
+    return 0;
+}
+
+/* Split "host:port", "[v6]:port" or ":port" into host (NULL: any) and port. -1: bad. */
+static int split_listen(const char *text, char *host, size_t host_len, char *port,
+                        size_t port_len)
+{
+    const char *colon;
+    size_t n;
+
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (close == NULL || close[1] != ':')
+            return -1;
+        n = (size_t)(close - text - 1);
+        colon = close + 1;
+        if (n >= host_len)
+            return -1;
+        memcpy(host, text + 1, n);
+        host[n] = '\0';
+    } else {
+        colon = strrchr(text, ':');
+        if (colon == NULL)
+            return -1;
+        n = (size_t)(colon - text);
+        if (n >= host_len || memchr(text, ':', n) != NULL)
+            return -1; /* a bare IPv6 address needs brackets */
+        memcpy(host, text, n);
+        host[n] = '\0';
+    }
+    if (colon[1] == '\0' || strlen(colon + 1) >= port_len ||
+        strspn(colon + 1, "0123456789") != strlen(colon + 1) || atol(colon + 1) > 65535)
+        return -1;
+    snprintf(port, port_len, "%s", colon + 1);
+    return 0;
+}
+
+/*
+ * Bind and listen on `text`. Returns the socket, or -1 after printing why (CLI_EXIT_USAGE
+ * in *code for a malformed address, CLI_EXIT_FAILURE for one that cannot be served).
+ */
+static int open_listener(const char *text, int *code, char *shown, size_t shown_len)
+{
+    struct addrinfo hints = {0}, *res = NULL;
+    char host[256], port[16], h[NI_MAXHOST], p[NI_MAXSERV];
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int fd = -1, err = 0, rc;
+
+    if (split_listen(text, host, sizeof host, port, sizeof port) != 0) {
+        *code = cli_usage_error("exporter", "--listen '%s': expected ADDR:PORT, such as "
+                                "127.0.0.1:9466, :9466 or [::1]:9466", text);
+        return -1;
+    }
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+    if (rc != 0) {
+        fprintf(stderr, "zeus exporter: cannot resolve '%s': %s\n", host, gai_strerror(rc));
+        *code = CLI_EXIT_FAILURE;
+        return -1;
+    }
+    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+        int one = 1;
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        /* Only lets a restarted exporter take over a port in TIME_WAIT; a port another
+         * process listens on still fails with EADDRINUSE on Linux. */
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
+            break;
+        err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        fprintf(stderr, "zeus exporter: cannot listen on %s: %s%s\n", text, strerror(err),
+                err == EADDRINUSE ? " (another process serves that port; choose another with "
+                                    "--listen)"
+                : err == EACCES   ? " (ports below 1024 need root; choose a higher port)"
+                                  : "");
+        *code = CLI_EXIT_FAILURE;
+        return -1;
+    }
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
+        getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p,
+                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+        snprintf(shown, shown_len, strchr(h, ':') ? "[%s]:%s" : "%s:%s", h, p);
+    else
+        snprintf(shown, shown_len, "%s", text);
+    return fd;
+}
+
+/* ---- Requests ----------------------------------------------------------------------------- */
+
+/* Queue a response and drop our reference at once (STYLE.md: one helper). */
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const char *type,
+                             const char *body, size_t len, const char *allow)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    enum MHD_Result ret;
+
+    if (r == NULL)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    if (allow != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+    ret = MHD_queue_response(conn, code, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    static int first_call_marker;
+    zeus_metrics_collector *collector = cls;
+    static const char not_found[] = "404 not found: the metrics are at /metrics\n";
+    static const char not_allowed[] = "405 method not allowed: use GET /metrics\n";
+    char *text = NULL;
+    size_t len = 0;
+    enum MHD_Result ret;
+
+    (void)version;
+    (void)upload_data;
+    if (*req_cls == NULL) {
+        *req_cls = &first_call_marker; /* headers only so far: answer on the next call */
+        return MHD_YES;
+    }
+    *upload_data_size = 0; /* a body is ignored */
+    if (strcmp(url, "/metrics") != 0)
+        return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", not_found, sizeof not_found - 1,
+                     NULL);
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+        return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", not_allowed,
+                     sizeof not_allowed - 1, "GET, HEAD");
+    if (zeus_metrics_collector_render(collector, &text, &len) != ZEUS_OK) {
+        const char *why = zeus_last_error();
+        return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", why, strlen(why),
+                     NULL);
+    }
+    ret = reply(conn, MHD_HTTP_OK, CONTENT_TYPE, text, len, NULL);
+    zeus_metrics_free(text);
+    return ret;
+}
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    fprintf(stderr, "zeus exporter: ");
+    vfprintf(stderr, fmt, ap);
+}
+
+/* ---- The command -------------------------------------------------------------------------- */
+
+int cli_exporter(int argc, char **argv)
+{
+    struct exporter_args a;
+    zeus_metrics_collector_options o;
+    zeus_metrics_collector *collector = NULL;
+    struct MHD_Daemon *d;
+    char shown[300];
+    sigset_t stop;
+    int code = CLI_EXIT_FAILURE, fd, sig = 0;
+    zeus_status s;
+
+    code = parse_args(argc, argv, &a);
+    if (code < 0) {
+        fputs(usage, stdout);
+        return CLI_EXIT_OK;
+    }
+    if (code != 0)
+        return code;
+
+    /* Before any thread: every thread the library and MHD start inherits the mask. */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a scraper that hangs up must not kill the exporter */
+
+    code = CLI_EXIT_FAILURE;
+    fd = open_listener(a.listen, &code, shown, sizeof shown);
+    if (fd < 0)
+        return code;
+
+    zeus_metrics_collector_options_init(&o);
+    o.gpu_indices = cli_device_list_indices(&a.gpus, &o.gpu_index_count);
+    o.cpu_indices = cli_device_list_indices(&a.cpus, &o.cpu_index_count);
+    o.period_s = a.period_s;
+    s = zeus_metrics_collector_create(&o, &collector);
+    if (s != ZEUS_OK) {
+        fprintf(stderr, "zeus exporter: %s\n", zeus_last_error());
+        close(fd);
+        return s == ZEUS_ERR_NOT_FOUND || s == ZEUS_ERR_INVALID_ARGUMENT ? CLI_EXIT_USAGE
+                                                                          : CLI_EXIT_FAILURE;
+    }
+
+    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                         on_request, collector,
+                         MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, /* first, as MHD asks */
+                         MHD_OPTION_LISTEN_SOCKET, fd,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+                         MHD_OPTION_END);
+    if (d == NULL) {
+        fprintf(stderr, "zeus exporter: cannot start the HTTP server on %s\n", shown);
+        close(fd);
+        zeus_metrics_collector_destroy(collector);
+        return CLI_EXIT_FAILURE;
+    }
+    printf("zeus exporter: serving http://%s/metrics\n", shown);
+    fflush(stdout);
+
+    while (sigwait(&stop, &sig) != 0)
+        ;
+    fprintf(stderr, "zeus exporter: stopping (signal %d)\n", sig);
+    MHD_stop_daemon(d);
+    close(fd); /* MHD does not close a socket it was given */
+    zeus_metrics_collector_destroy(collector);
+    return CLI_EXIT_OK;
+}
