@@ -1,0 +1,88 @@
+/*
+ * zeusc.h - Shared declarations of the zeusc._zeusc extension module (python/csrc/).
+ *
+ * The module wraps the public Zeus-C API (include/zeus/zeus.h) and nothing else. module.c
+ * holds the module itself, errors, warnings and the clock; monitor.c the ZeusMonitor type;
+ * power.c the power and temperature monitor handles that zeusc/monitor.py wraps.
+ *
+ * TIME. The C library stamps everything with CLOCK_MONOTONIC (zeus_now()); Zeus's Python API
+ * speaks Unix seconds (time.time()). Every time that crosses this module is Unix seconds:
+ * unix = monotonic + zc_clock_offset, an offset measured once when the module is imported.
+ * Durations and energies are computed on the monotonic clock inside the library, so a
+ * wall-clock step never distorts them; only the Unix labels shift by the step.
+ *
+ * THE GIL. Calls that can wait (creating and destroying monitors, direct counter reads, the
+ * framework sync, waiting for final values, stopping samplers) run with the GIL released.
+ * Sampled begin_window/end_window only take a timestamp (well under a microsecond) and keep
+ * the GIL: releasing it would let another thread take it for up to the switch interval.
+ * Nothing the library calls back while holding one of its locks needs the GIL (warnings go
+ * to a queue, zc_warnq), so holding the GIL while the library waits for its own short
+ * critical sections cannot deadlock.
+ */
+#ifndef ZEUSC_H
+#define ZEUSC_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "zeus/zeus.h"
+
+/* ---- Module state (set once by PyInit__zeusc) ---------------------------------------------- */
+
+extern PyObject *zc_measurement_cls; /* zeusc._types.Measurement */
+extern PyObject *zc_warning_cls;     /* zeusc.errors.ZeusWarning */
+extern PyObject *zc_window_exists_cls;
+extern PyObject *zc_window_missing_cls;
+extern double zc_clock_offset; /* Unix seconds minus CLOCK_MONOTONIC seconds */
+
+extern PyTypeObject zc_monitor_type;
+extern PyTypeObject zc_power_handle_type;
+extern PyTypeObject zc_temperature_handle_type;
+
+/* ---- Errors ------------------------------------------------------------------------------- */
+
+/*
+ * Raise the exception class mapped to `status` (or `cls` when non-NULL) with the calling
+ * thread's zeus_last_error() as its message; sets .status and .status_name on it. Call it
+ * right after the failing library call, on the same thread. Returns NULL.
+ */
+PyObject *zc_raise(zeus_status status, PyObject *cls);
+
+/* As zc_raise(), and attach `measurement` (may be NULL) as the exception's .measurement. */
+PyObject *zc_raise_with(zeus_status status, PyObject *cls, PyObject *measurement);
+
+/* ---- Warnings ----------------------------------------------------------------------------- */
+
+/*
+ * Library warnings can arrive on any thread, with a library lock held (the sampler thread
+ * finishes sampled windows), so the callback only queues them; zc_warnq_flush() turns them
+ * into warnings.warn(ZeusWarning) on the next call that holds the GIL.
+ */
+typedef struct zc_warnq {
+    pthread_mutex_t lock;
+    atomic_size_t pending; /* lets flush skip the lock when nothing is queued */
+    char **messages;
+    size_t count, cap, dropped;
+} zc_warnq;
+
+zc_warnq *zc_warnq_new(void);
+void zc_warnq_free(zc_warnq *q);
+void zc_warnq_push(const char *message, void *q); /* the library's warn callback */
+/* Emit what is queued. Returns -1 with an exception set when a warning filter raised. */
+int zc_warnq_flush(zc_warnq *q);
+
+/* ---- Helpers ------------------------------------------------------------------------------ */
+
+/*
+ * Convert None or an iterable of non-negative ints into `out` (room for `cap`). Returns the
+ * count, -2 for None, or -1 with an exception set.
+ */
+Py_ssize_t zc_indices(PyObject *obj, unsigned *out, size_t cap, const char *what);
+
+/* Unix seconds <-> library time. None becomes NAN (an open bound). -1 with an exception. */
+int zc_time_arg(PyObject *obj, double *mono_s);
+
+#endif /* ZEUSC_H */
