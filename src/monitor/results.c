@@ -127,13 +127,15 @@ static void apply_zero_rule(const struct zeus_monitor *mon, const struct zeus__w
         }
     }
     if (zeros > 0 && !quiet)
+        /* Zeus's sentence, word for word (its tests match it), then the window's name. */
         zeus__monitor_warn(mon,
-             "The energy consumption of one or more GPUs was measured as zero in window '%s'. "
-             "This means that the time duration of the measurement window was shorter than the "
-             "GPU's energy counter update period. Consider turning on the "
-             "`approx_instant_energy` option, which approximates the energy consumption of a "
-             "short time window as instant power draw x window duration.",
-             w->key);
+                           "The energy consumption of one or more GPUs was measured as zero. "
+                           "This means that the time duration of the measurement window was "
+                           "shorter than the GPU's energy counter update period. Consider "
+                           "turning on the `approx_instant_energy` option in `ZeusMonitor`, "
+                           "which approximates the energy consumption of a short time window as "
+                           "instant power draw x window duration. (Window '%s'.)",
+                           w->key);
 }
 
 /* Sampler quality for each GPU: the counter step and the updates inside the window. */
