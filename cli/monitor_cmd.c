@@ -225,7 +225,7 @@ static int monitor_energy(const struct monitor_args *a)
     }
     fprintf(stderr, "zeus: measuring energy; press Ctrl-C to stop\n");
     wait_for_stop(-1);
-    s = zeus_monitor_end_window(mon, ENERGY_WINDOW, 0, &m);
+    s = zeus_monitor_end_window(mon, ENERGY_WINDOW, ZEUS_WINDOW_WAIT_FINAL, &m); /* ~100 ms */
     if (s != ZEUS_OK)
         fprintf(stderr, "zeus: warning: measurement incomplete: %s\n", zeus_last_error());
     if (s != ZEUS_ERR_NOT_FOUND && s != ZEUS_ERR_INVALID_ARGUMENT)

@@ -221,7 +221,8 @@ static void print_table(const struct run_args *a, int exit_code, const zeus_meas
 static void finish(zeus_monitor *mon, const struct run_args *a, int exit_code)
 {
     zeus_measurement m;
-    zeus_status s = zeus_monitor_end_window(mon, WINDOW_NAME, 0, &m);
+    /* A whole command is worth the wait (one counter update, ~100 ms) for the final value. */
+    zeus_status s = zeus_monitor_end_window(mon, WINDOW_NAME, ZEUS_WINDOW_WAIT_FINAL, &m);
 
     if (s == ZEUS_ERR_NOT_FOUND || s == ZEUS_ERR_INVALID_ARGUMENT) {
         fprintf(stderr, "zeus run: measurement lost: %s\n", zeus_last_error());
