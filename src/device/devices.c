@@ -6,13 +6,22 @@
  * devices is ZEUS_ERR_NOT_FOUND with the valid range in the message, a NULL method is
  * ZEUS_ERR_NOT_SUPPORTED, setting a power limit to its current value sends nothing, and a
  * limit outside the constraints is refused before the driver sees it.
+ *
+ * GPU setters and zeusd: with ZEUSD_SOCK_PATH or ZEUSD_HOST_PORT set, the setters (power
+ * limit, persistence mode, locked clocks and their resets) go to the daemon, as Zeus's
+ * ZeusdNVIDIAGPU does, while every read stays on the local backend. The checks above still
+ * run locally first. If the daemon could not be reached at create time, the setters return
+ * that failure rather than trying the driver (Zeus fails too).
  */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "device/backend.h"
 #include "device/devices_internal.h"
+#include "device/zeusd_client.h"
 #include "util/error.h"
 #include "zeus/device.h"
 
@@ -32,6 +41,10 @@ struct zeus_devices {
     struct backend_slot slots[MAX_BACKENDS];
     struct zeus_backend *gpu; /* the backend supplying GPUs, or NULL */
     struct zeus_backend *cpu;
+    int zeusd_setters;                    /* 1: GPU setters go to zeusd (env set) */
+    struct zeus__zeusd_client *zeusd;     /* NULL when it could not be opened */
+    zeus_status zeusd_status;             /* why, then */
+    char zeusd_detail[256];
 };
 
 /* ---- Opening and closing ---------------------------------------------------------------- */
@@ -47,6 +60,32 @@ static void open_slot(struct backend_slot *slot)
     }
     slot->b = b;
     snprintf(slot->detail, sizeof slot->detail, "%s", b->detail);
+}
+
+/* GPU setters through zeusd when the environment names one; say so in the GPU detail. */
+static void open_zeusd_setters(zeus_devices *devs)
+{
+    struct backend_slot *gpu_slot = NULL;
+    size_t len;
+
+    if (!zeus__zeusd_configured())
+        return;
+    devs->zeusd_setters = 1;
+    devs->zeusd_status = zeus__zeusd_client_open(&devs->zeusd);
+    if (devs->zeusd_status != ZEUS_OK)
+        snprintf(devs->zeusd_detail, sizeof devs->zeusd_detail, "%s", zeus_last_error());
+    for (unsigned i = 0; i < devs->backend_count; i++)
+        if (devs->slots[i].b != NULL && devs->slots[i].b == devs->gpu)
+            gpu_slot = &devs->slots[i];
+    if (gpu_slot == NULL)
+        return;
+    len = strlen(gpu_slot->detail);
+    if (devs->zeusd != NULL)
+        snprintf(gpu_slot->detail + len, sizeof gpu_slot->detail - len,
+                 "; setters through zeusd at %s", zeus__zeusd_client_where(devs->zeusd));
+    else
+        snprintf(gpu_slot->detail + len, sizeof gpu_slot->detail - len,
+                 "; setters through zeusd, unavailable: %s", devs->zeusd_detail);
 }
 
 zeus_status zeus_devices_create(zeus_devices **out)
@@ -76,6 +115,7 @@ zeus_status zeus_devices_create(zeus_devices **out)
         if (slot->b != NULL)
             *owner = slot->b;
     }
+    open_zeusd_setters(devs);
     *out = devs;
     return ZEUS_OK;
 }
@@ -87,6 +127,7 @@ void zeus_devices_destroy(zeus_devices *devs)
     for (unsigned i = 0; i < devs->backend_count; i++)
         if (devs->slots[i].b != NULL)
             devs->slots[i].ops->close(devs->slots[i].b);
+    zeus__zeusd_client_close(devs->zeusd);
     devs->magic = 0;
     free(devs);
 }
@@ -191,6 +232,52 @@ static zeus_status lookup(const zeus_devices *devs, zeus_device_kind kind, unsig
                               __func__);                                                    \
     } while (0)
 
+/*
+ * Send a setter to zeusd for framework GPU `dev` of backend `b`: the daemon numbers GPUs by
+ * their vendor index, as Zeus's ZeusdNVIDIAGPU sends its physical index.
+ */
+static zeus_status zeusd_set(zeus_devices *devs, struct zeus_backend *b, unsigned dev,
+                             const char *route, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static zeus_status zeusd_set(zeus_devices *devs, struct zeus_backend *b, unsigned dev,
+                             const char *route, const char *fmt, ...)
+{
+    zeus_gpu_info info;
+    char extra[128] = "";
+    unsigned physical = dev;
+
+    if (devs->zeusd == NULL)
+        return zeus__fail(devs->zeusd_status, "%s", devs->zeusd_detail);
+    if (b->ops->gpu_info != NULL && b->ops->gpu_info(b, dev, &info) == ZEUS_OK)
+        physical = info.physical_index;
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(extra, sizeof extra, fmt, ap);
+        va_end(ap);
+    }
+    return zeus__zeusd_gpu_control(devs->zeusd, route, physical, fmt != NULL ? extra : NULL);
+}
+
+/* A setter: zeusd when configured, else the backend's method (NULL: not supported). */
+#define SETTER(method, route, ...)                                                  \
+    do {                                                                            \
+        struct zeus_backend *b_;                                                    \
+        zeus_status s_ = lookup(devs, ZEUS_DEVICE_GPU, dev, &b_);                   \
+        if (s_ != ZEUS_OK)                                                          \
+            return s_;                                                              \
+        if (devs->zeusd_setters)                                                    \
+            return zeusd_set(devs, b_, dev, route, __VA_ARGS__);                    \
+        if (b_->ops->method == NULL)                                                \
+            return NOT_SUPPORTED(b_, #method);                                      \
+        return b_->ops->method(b_, dev ZEUS__ARGS_##method);                        \
+    } while (0)
+
+#define ZEUS__ARGS_gpu_set_locked_clocks , min_mhz, max_mhz
+#define ZEUS__ARGS_gpu_set_memory_locked_clocks , min_mhz, max_mhz
+#define ZEUS__ARGS_gpu_reset_locked_clocks
+#define ZEUS__ARGS_gpu_reset_memory_locked_clocks
+
 zeus_status zeus_gpu_get_info(zeus_devices *devs, unsigned dev, zeus_gpu_info *out)
 {
     CHECK_OUT(out);
@@ -255,7 +342,7 @@ zeus_status zeus_gpu_set_power_limit(zeus_devices *devs, unsigned dev, double li
     if (!isfinite(limit_w) || limit_w <= 0)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "power limit %g W is not a positive number",
                           limit_w);
-    if (b->ops->gpu_set_power_limit == NULL)
+    if (b->ops->gpu_set_power_limit == NULL && !devs->zeusd_setters)
         return NOT_SUPPORTED(b, "gpu_set_power_limit");
     if (b->ops->gpu_power_limit_constraints != NULL &&
         b->ops->gpu_power_limit_constraints(b, dev, &min_w, &max_w) == ZEUS_OK &&
@@ -267,6 +354,9 @@ zeus_status zeus_gpu_set_power_limit(zeus_devices *devs, unsigned dev, double li
     if (b->ops->gpu_power_limit != NULL && b->ops->gpu_power_limit(b, dev, &now_w) == ZEUS_OK &&
         to_mw(now_w) == to_mw(limit_w))
         return ZEUS_OK;
+    if (devs->zeusd_setters)
+        return zeusd_set(devs, b, dev, "/gpu/set_power_limit", "power_limit_mw=%lld",
+                         to_mw(limit_w));
     return b->ops->gpu_set_power_limit(b, dev, limit_w);
 }
 
@@ -294,11 +384,14 @@ zeus_status zeus_gpu_set_persistence_mode(zeus_devices *devs, unsigned dev, int 
 
     if (s != ZEUS_OK)
         return s;
-    if (b->ops->gpu_set_persistence_mode == NULL)
+    if (b->ops->gpu_set_persistence_mode == NULL && !devs->zeusd_setters)
         return NOT_SUPPORTED(b, "gpu_set_persistence_mode");
     if (b->ops->gpu_persistence_mode != NULL && b->ops->gpu_persistence_mode(b, dev, &now) ==
                                                     ZEUS_OK && (now != 0) == (enabled != 0))
         return ZEUS_OK;
+    if (devs->zeusd_setters)
+        return zeusd_set(devs, b, dev, "/gpu/set_persistence_mode", "enabled=%s",
+                         enabled ? "true" : "false");
     return b->ops->gpu_set_persistence_mode(b, dev, enabled != 0);
 }
 
@@ -337,12 +430,13 @@ zeus_status zeus_gpu_set_gpu_locked_clocks(zeus_devices *devs, unsigned dev, uns
     zeus_status s = check_clock_range(min_mhz, max_mhz);
     if (s != ZEUS_OK)
         return s;
-    DISPATCH(ZEUS_DEVICE_GPU, gpu_set_locked_clocks, min_mhz, max_mhz);
+    SETTER(gpu_set_locked_clocks, "/gpu/set_gpu_locked_clocks",
+           "min_clock_mhz=%u&max_clock_mhz=%u", min_mhz, max_mhz);
 }
 
 zeus_status zeus_gpu_reset_gpu_locked_clocks(zeus_devices *devs, unsigned dev)
 {
-    DISPATCH(ZEUS_DEVICE_GPU, gpu_reset_locked_clocks);
+    SETTER(gpu_reset_locked_clocks, "/gpu/reset_gpu_locked_clocks", NULL);
 }
 
 zeus_status zeus_gpu_set_memory_locked_clocks(zeus_devices *devs, unsigned dev, unsigned min_mhz,
@@ -351,12 +445,13 @@ zeus_status zeus_gpu_set_memory_locked_clocks(zeus_devices *devs, unsigned dev, 
     zeus_status s = check_clock_range(min_mhz, max_mhz);
     if (s != ZEUS_OK)
         return s;
-    DISPATCH(ZEUS_DEVICE_GPU, gpu_set_memory_locked_clocks, min_mhz, max_mhz);
+    SETTER(gpu_set_memory_locked_clocks, "/gpu/set_mem_locked_clocks",
+           "min_clock_mhz=%u&max_clock_mhz=%u", min_mhz, max_mhz);
 }
 
 zeus_status zeus_gpu_reset_memory_locked_clocks(zeus_devices *devs, unsigned dev)
 {
-    DISPATCH(ZEUS_DEVICE_GPU, gpu_reset_memory_locked_clocks);
+    SETTER(gpu_reset_memory_locked_clocks, "/gpu/reset_mem_locked_clocks", NULL);
 }
 
 zeus_status zeus_cpu_get_info(zeus_devices *devs, unsigned dev, zeus_cpu_info *out)

@@ -3,6 +3,9 @@
  *
  * For each kind, the first backend that opens supplies that kind's devices (Zeus tries NVML
  * before AMD SMI). Adding a backend means adding its file and one line here.
+ *
+ * "zeusd" comes before "rapl": with ZEUSD_SOCK_PATH or ZEUSD_HOST_PORT set, CPU energy is
+ * read through the daemon (Zeus's ZeusdRAPLCPU); unset, it declines and RAPL is read locally.
  */
 #include <stddef.h>
 
@@ -10,6 +13,7 @@
 
 const struct zeus_backend_ops *const zeus__backends[] = {
     &zeus__nvml_backend,
+    &zeus__zeusd_backend,
     &zeus__rapl_backend,
     NULL,
 };

@@ -1,0 +1,47 @@
+/*
+ * log.c - The daemon's log: one line per event on stdout, with a UTC timestamp and a level,
+ * as zeusd logs through tracing. Lines are written whole (one fputs under stdout's lock), so
+ * threads never interleave within a line. Also the two clocks the daemon reads.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "zeusd.h"
+
+void zd_log(const char *level, const char *fmt, ...)
+{
+    char line[1024], stamp[32];
+    struct timespec ts;
+    struct tm tm;
+    va_list ap;
+    int n;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    n = snprintf(line, sizeof line, "%s.%06ldZ %5s zeusd: ", stamp, ts.tv_nsec / 1000, level);
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof line)
+        vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    flockfile(stdout);
+    fputs(line, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+    funlockfile(stdout);
+}
+
+int64_t zd_unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t zd_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}

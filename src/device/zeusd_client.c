@@ -1,0 +1,463 @@
+/*
+ * zeusd_client.c - libzeus's side of zeusd: the connection (zeusd_client.h) and the "zeusd"
+ * CPU backend, which reads RAPL energy through the daemon as Zeus's ZeusdRAPLCPU does.
+ *
+ * Zeus's rules, kept here:
+ *   - ZEUSD_SOCK_PATH wins over ZEUSD_HOST_PORT; ZEUSD_TOKEN is sent as "Authorization:
+ *     Bearer <token>". A Unix socket is reached as http://localhost<path>.
+ *   - Construction GETs /discover; if auth is required it GETs /auth/whoami and keeps the
+ *     scopes. A capability is "the group is enabled and (no auth, or the scope is granted)".
+ *   - CPU energy: GET /cpu/get_cumulative_energy?cpu=true&dram=true&cpu_ids=N, microjoules;
+ *     a null package value is an error, and so is a null DRAM value on a package the daemon
+ *     says has DRAM.
+ *   - GPU setters (devices.c calls zeus__zeusd_gpu_control) send block=true; reads stay local.
+ *
+ * The CPU backend numbers CPUs as the daemon's discovery lists them. Zeus instead globs the
+ * local RAPL tree for indices and requires each on the daemon; inside a container without
+ * /sys the daemon's list is the only one there is, and on a host both agree.
+ *
+ * Concept: one curl handle kept per client. Reality: a fresh easy handle per call. Handles
+ * are not thread-safe, calls are rare (a window's begin and end, a setter), and a handle
+ * costs microseconds next to the request itself.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "device/backend.h"
+#include "device/zeusd_client.h"
+#include "util/error.h"
+
+#define GROUP_GPU_CONTROL 1u
+#define GROUP_GPU_READ 2u
+#define GROUP_CPU_READ 4u
+#define MAX_BODY (1u << 20)
+#define TIMEOUT_S 30L
+
+struct zeus__zeusd_client {
+    char where[300];       /* "unix:/path" or "tcp:host:port" */
+    char base_url[300];    /* "http://localhost" or "http://host:port" */
+    char sock_path[256];   /* "" for TCP */
+    char auth_header[2048];/* "" without a token */
+    unsigned enabled;      /* GROUP_* the daemon serves */
+    unsigned scopes;       /* GROUP_* the token grants (all when auth is off) */
+    int auth_required;
+    char sub[128];
+    unsigned gpu_count;
+    unsigned cpu_count;
+    int cpu_dram[ZEUS_MAX_CPUS];
+};
+
+/* ---- HTTP ---------------------------------------------------------------------------------- */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+struct body {
+    char *data;
+    size_t len;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t n, void *user)
+{
+    struct body *b = user;
+    size_t add = size * n;
+    char *grown;
+
+    if (b->len + add > MAX_BODY)
+        return 0;
+    grown = realloc(b->data, b->len + add + 1);
+    if (grown == NULL)
+        return 0;
+    memcpy(grown + b->len, ptr, add);
+    b->data = grown;
+    b->len += add;
+    b->data[b->len] = '\0';
+    return add;
+}
+
+/*
+ * One request. *body is malloc'd (NUL-terminated, maybe empty) on ZEUS_OK, and *http the
+ * status code. Transport failures are ZEUS_ERR_IO naming the daemon.
+ */
+static zeus_status request(const struct zeus__zeusd_client *c, const char *method,
+                           const char *path_query, long *http, char **body)
+{
+    char url[2048];
+    struct body b = {NULL, 0};
+    struct curl_slist *headers = NULL;
+    CURL *h;
+    CURLcode rc;
+
+    pthread_once(&curl_once, curl_init);
+    h = curl_easy_init();
+    if (h == NULL)
+        return zeus__fail(ZEUS_ERR_NO_MEMORY, "zeusd: cannot create a curl handle");
+    snprintf(url, sizeof url, "%s%s", c->base_url, path_query);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    if (c->sock_path[0] != '\0')
+        curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->sock_path);
+    if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    }
+    if (c->auth_header[0] != '\0')
+        headers = curl_slist_append(headers, c->auth_header);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, TIMEOUT_S);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never through an http_proxy */
+    rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(headers);
+    if (rc != CURLE_OK) {
+        free(b.data);
+        return zeus__fail(ZEUS_ERR_IO, "cannot reach zeusd at %s: %s (is zeusd running? check "
+                          "ZEUSD_SOCK_PATH / ZEUSD_HOST_PORT)", c->where, curl_easy_strerror(rc));
+    }
+    *body = b.data != NULL ? b.data : strdup("");
+    return *body != NULL ? ZEUS_OK : zeus__fail(ZEUS_ERR_NO_MEMORY, "zeusd: out of memory");
+}
+
+/* The status Zeus's errors map to, by HTTP code. */
+static zeus_status status_of_http(long http)
+{
+    if (http == 400)
+        return ZEUS_ERR_INVALID_ARGUMENT;
+    if (http == 401 || http == 403)
+        return ZEUS_ERR_NO_PERMISSION;
+    if (http == 404)
+        return ZEUS_ERR_NOT_SUPPORTED;
+    return ZEUS_ERR_UNKNOWN;
+}
+
+/* GET and parse a JSON object; non-200 becomes "Failed to <op>: <body>". */
+static zeus_status get_json(const struct zeus__zeusd_client *c, const char *op,
+                            const char *path_query, cJSON **out)
+{
+    long http = 0;
+    char *body = NULL;
+    zeus_status s = request(c, "GET", path_query, &http, &body);
+
+    if (s != ZEUS_OK)
+        return s;
+    if (http != 200) {
+        s = zeus__fail(status_of_http(http), "zeusd at %s: Failed to %s: %s (HTTP %ld)",
+                       c->where, op, body, http);
+        free(body);
+        return s;
+    }
+    *out = cJSON_Parse(body);
+    free(body);
+    if (*out == NULL || !cJSON_IsObject(*out)) {
+        cJSON_Delete(*out);
+        return zeus__fail(ZEUS_ERR_IO, "zeusd at %s: Failed to %s: the reply is not a JSON "
+                          "object", c->where, op);
+    }
+    return ZEUS_OK;
+}
+
+/* ---- Connection ---------------------------------------------------------------------------- */
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+int zeus__zeusd_configured(void)
+{
+    return env("ZEUSD_SOCK_PATH") != NULL || env("ZEUSD_HOST_PORT") != NULL;
+}
+
+static unsigned group_bit(const char *name)
+{
+    if (strcmp(name, "gpu-control") == 0)
+        return GROUP_GPU_CONTROL;
+    if (strcmp(name, "gpu-read") == 0)
+        return GROUP_GPU_READ;
+    if (strcmp(name, "cpu-read") == 0)
+        return GROUP_CPU_READ;
+    return 0;
+}
+
+static unsigned group_list(const cJSON *arr)
+{
+    const cJSON *item;
+    unsigned bits = 0;
+
+    cJSON_ArrayForEach(item, arr)
+        if (cJSON_IsString(item))
+            bits |= group_bit(item->valuestring);
+    return bits;
+}
+
+static zeus_status read_discovery(struct zeus__zeusd_client *c)
+{
+    cJSON *d = NULL, *item;
+    const cJSON *gpus, *cpus;
+    zeus_status s = get_json(c, "discover", "/discover", &d);
+
+    if (s != ZEUS_OK)
+        return s;
+    gpus = cJSON_GetObjectItemCaseSensitive(d, "gpus");
+    cpus = cJSON_GetObjectItemCaseSensitive(d, "cpus");
+    if (!cJSON_IsArray(gpus) || !cJSON_IsArray(cpus)) {
+        cJSON_Delete(d);
+        return zeus__fail(ZEUS_ERR_IO, "zeusd at %s: /discover lacks gpus/cpus (daemon too old?)",
+                          c->where);
+    }
+    cJSON_ArrayForEach(item, gpus) {
+        if (cJSON_GetObjectItemCaseSensitive(item, "cumulative_energy_available") == NULL ||
+            cJSON_GetObjectItemCaseSensitive(item, "pci_address") == NULL) {
+            cJSON_Delete(d);
+            return zeus__fail(ZEUS_ERR_NOT_SUPPORTED, "zeusd at %s is too old: its /discover "
+                              "lacks GPU metadata; upgrade zeusd", c->where);
+        }
+        c->gpu_count++;
+    }
+    cJSON_ArrayForEach(item, cpus) {
+        const cJSON *dram = cJSON_GetObjectItemCaseSensitive(item, "dram_available");
+        if (c->cpu_count < ZEUS_MAX_CPUS)
+            c->cpu_dram[c->cpu_count++] = cJSON_IsTrue(dram);
+    }
+    c->enabled = group_list(cJSON_GetObjectItemCaseSensitive(d, "enabled_api_groups"));
+    c->auth_required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "auth_required"));
+    cJSON_Delete(d);
+    return ZEUS_OK;
+}
+
+static zeus_status read_whoami(struct zeus__zeusd_client *c)
+{
+    cJSON *w = NULL;
+    const cJSON *sub;
+    zeus_status s;
+
+    if (c->auth_header[0] == '\0')
+        return zeus__fail(ZEUS_ERR_NO_PERMISSION, "zeusd at %s requires a token: set "
+                          "ZEUSD_TOKEN (zeusd token issue prints one)", c->where);
+    s = get_json(c, "authenticate", "/auth/whoami", &w);
+    if (s != ZEUS_OK)
+        return zeus__fail_prefix(ZEUS_ERR_NO_PERMISSION, "ZEUSD_TOKEN was refused");
+    c->scopes = group_list(cJSON_GetObjectItemCaseSensitive(w, "scopes"));
+    sub = cJSON_GetObjectItemCaseSensitive(w, "sub");
+    snprintf(c->sub, sizeof c->sub, "%s", cJSON_IsString(sub) ? sub->valuestring : "");
+    cJSON_Delete(w);
+    return ZEUS_OK;
+}
+
+zeus_status zeus__zeusd_client_open(struct zeus__zeusd_client **out)
+{
+    const char *sock = env("ZEUSD_SOCK_PATH"), *hp = env("ZEUSD_HOST_PORT");
+    const char *token = env("ZEUSD_TOKEN");
+    struct zeus__zeusd_client *c;
+    zeus_status s;
+
+    if (sock == NULL && hp == NULL)
+        return zeus__fail(ZEUS_ERR_NOT_SUPPORTED, "not used: ZEUSD_SOCK_PATH and "
+                          "ZEUSD_HOST_PORT are not set");
+    c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return zeus__fail(ZEUS_ERR_NO_MEMORY, "zeusd client: out of memory");
+    if (sock != NULL) {
+        if (strlen(sock) >= sizeof c->sock_path) {
+            free(c);
+            return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "ZEUSD_SOCK_PATH is too long");
+        }
+        snprintf(c->sock_path, sizeof c->sock_path, "%s", sock);
+        snprintf(c->where, sizeof c->where, "unix:%s", sock);
+        snprintf(c->base_url, sizeof c->base_url, "http://localhost");
+    } else {
+        snprintf(c->where, sizeof c->where, "tcp:%.250s", hp);
+        snprintf(c->base_url, sizeof c->base_url, "http://%.250s", hp);
+    }
+    if (token != NULL)
+        snprintf(c->auth_header, sizeof c->auth_header, "Authorization: Bearer %.2000s", token);
+    s = read_discovery(c);
+    if (s == ZEUS_OK && c->auth_required)
+        s = read_whoami(c);
+    if (s != ZEUS_OK) {
+        free(c);
+        return s;
+    }
+    if (!c->auth_required)
+        c->scopes = GROUP_GPU_CONTROL | GROUP_GPU_READ | GROUP_CPU_READ;
+    *out = c;
+    return ZEUS_OK;
+}
+
+void zeus__zeusd_client_close(struct zeus__zeusd_client *c)
+{
+    free(c);
+}
+
+const char *zeus__zeusd_client_where(const struct zeus__zeusd_client *c)
+{
+    return c->where;
+}
+
+/* Zeus's require_capabilities for one group. */
+static zeus_status require(const struct zeus__zeusd_client *c, unsigned group, const char *name)
+{
+    if (!(c->enabled & group))
+        return zeus__fail(ZEUS_ERR_NOT_SUPPORTED, "zeusd at %s does not enable the '%s' API "
+                          "group (start it with --enable ...,%s)", c->where, name, name);
+    if (!(c->scopes & group))
+        return zeus__fail(ZEUS_ERR_NO_PERMISSION, "the ZEUSD_TOKEN of user '%s' lacks the '%s' "
+                          "scope (issue one with --scope %s)", c->sub, name, name);
+    return ZEUS_OK;
+}
+
+zeus_status zeus__zeusd_gpu_control(struct zeus__zeusd_client *c, const char *route,
+                                    unsigned gpu, const char *extra)
+{
+    char pq[512];
+    long http = 0;
+    char *body = NULL;
+    zeus_status s = require(c, GROUP_GPU_CONTROL, "gpu-control");
+
+    if (s != ZEUS_OK)
+        return s;
+    if (gpu >= c->gpu_count)
+        return zeus__fail(ZEUS_ERR_NOT_FOUND, "GPU %u is not on zeusd at %s (it has %u)", gpu,
+                          c->where, c->gpu_count);
+    snprintf(pq, sizeof pq, "%s?gpu_ids=%u%s%s&block=true", route, gpu, extra ? "&" : "",
+             extra ? extra : "");
+    s = request(c, "POST", pq, &http, &body);
+    if (s != ZEUS_OK)
+        return s;
+    if (http != 200)
+        s = zeus__fail(status_of_http(http), "zeusd at %s: Failed to %s for GPU %u: %s (HTTP "
+                       "%ld)", c->where, route + 5, gpu, body, http);
+    free(body);
+    return s;
+}
+
+/* ---- The "zeusd" CPU backend ---------------------------------------------------------------- */
+
+struct zeusd_backend {
+    struct zeus_backend base;
+    struct zeus__zeusd_client *client;
+};
+
+static struct zeusd_backend *as_zeusd(struct zeus_backend *b)
+{
+    return b != NULL && b->ops == &zeus__zeusd_backend ? (struct zeusd_backend *)b : NULL;
+}
+
+static zeus_status zeusd_open(struct zeus_backend **out)
+{
+    struct zeus__zeusd_client *c;
+    struct zeusd_backend *zb;
+    unsigned with_dram = 0;
+    zeus_status s = zeus__zeusd_client_open(&c);
+
+    if (s != ZEUS_OK)
+        return s;
+    s = require(c, GROUP_CPU_READ, "cpu-read");
+    if (s != ZEUS_OK) {
+        zeus__zeusd_client_close(c);
+        return s;
+    }
+    if (c->cpu_count == 0) {
+        zeus__zeusd_client_close(c);
+        return zeus__fail(ZEUS_ERR_NOT_SUPPORTED, "zeusd at %s has no RAPL packages", c->where);
+    }
+    zb = calloc(1, sizeof *zb);
+    if (zb == NULL) {
+        zeus__zeusd_client_close(c);
+        return zeus__fail(ZEUS_ERR_NO_MEMORY, "zeusd backend: out of memory");
+    }
+    for (unsigned i = 0; i < c->cpu_count; i++)
+        with_dram += (unsigned)c->cpu_dram[i];
+    zb->base.ops = &zeus__zeusd_backend;
+    zb->base.device_count = c->cpu_count;
+    zb->client = c;
+    snprintf(zb->base.detail, sizeof zb->base.detail,
+             "RAPL through zeusd at %.150s: %u package%s, %u with DRAM%s%.40s", c->where,
+             c->cpu_count, c->cpu_count == 1 ? "" : "s", with_dram,
+             c->auth_required ? ", token of " : "", c->auth_required ? c->sub : "");
+    *out = &zb->base;
+    return ZEUS_OK;
+}
+
+static void zeusd_close(struct zeus_backend *b)
+{
+    struct zeusd_backend *zb = as_zeusd(b);
+
+    if (zb == NULL)
+        return;
+    zeus__zeusd_client_close(zb->client);
+    free(zb);
+}
+
+static zeus_status zeusd_cpu_info(struct zeus_backend *b, unsigned dev, zeus_cpu_info *out)
+{
+    struct zeusd_backend *zb = as_zeusd(b);
+
+    if (zb == NULL || dev >= zb->client->cpu_count)
+        return zeus__fail(ZEUS_ERR_NOT_FOUND, "zeusd CPU %u not found", dev);
+    memset(out, 0, sizeof *out);
+    out->index = dev;
+    snprintf(out->name, sizeof out->name, "package-%u", dev);
+    snprintf(out->path, sizeof out->path, "zeusd %.200s, cpu_ids=%u", zb->client->where, dev);
+    out->has_dram = zb->client->cpu_dram[dev];
+    return ZEUS_OK;
+}
+
+static zeus_status zeusd_cpu_energy(struct zeus_backend *b, unsigned dev, zeus_cpu_energy *out)
+{
+    struct zeusd_backend *zb = as_zeusd(b);
+    char pq[128], key[16];
+    const cJSON *entry, *cpu, *dram;
+    cJSON *reply = NULL;
+    zeus_status s;
+
+    if (zb == NULL || dev >= zb->client->cpu_count)
+        return zeus__fail(ZEUS_ERR_NOT_FOUND, "zeusd CPU %u not found", dev);
+    snprintf(pq, sizeof pq, "/cpu/get_cumulative_energy?cpu_ids=%u&cpu=true&dram=true", dev);
+    s = get_json(zb->client, "get CPU energy", pq, &reply);
+    if (s != ZEUS_OK)
+        return s;
+    snprintf(key, sizeof key, "%u", dev);
+    entry = cJSON_GetObjectItemCaseSensitive(reply, key);
+    cpu = cJSON_GetObjectItemCaseSensitive(entry, "cpu_energy_uj");
+    dram = cJSON_GetObjectItemCaseSensitive(entry, "dram_energy_uj");
+    if (!cJSON_IsNumber(cpu)) {
+        cJSON_Delete(reply);
+        return zeus__fail(ZEUS_ERR_IO, "zeusd at %s returned no package energy for CPU %u",
+                          zb->client->where, dev);
+    }
+    if (zb->client->cpu_dram[dev] && !cJSON_IsNumber(dram)) {
+        cJSON_Delete(reply);
+        return zeus__fail(ZEUS_ERR_IO, "zeusd at %s returned no DRAM energy for CPU %u, which "
+                          "it says has DRAM", zb->client->where, dev);
+    }
+    memset(out, 0, sizeof *out);
+    out->cpu_j = cpu->valuedouble / 1e6;
+    out->dram_j = zb->client->cpu_dram[dev] ? dram->valuedouble / 1e6 : NAN;
+    cJSON_Delete(reply);
+    return ZEUS_OK;
+}
+
+const struct zeus_backend_ops zeus__zeusd_backend = {
+    .abi = ZEUS__BACKEND_ABI,
+    .name = "zeusd",
+    .kind = ZEUS_DEVICE_CPU,
+    .open = zeusd_open,
+    .close = zeusd_close,
+    .cpu_info = zeusd_cpu_info,
+    .cpu_energy = zeusd_cpu_energy,
+};

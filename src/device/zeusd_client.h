@@ -1,0 +1,58 @@
+/*
+ * zeusd_client.h - Talking to a zeusd daemon (Zeus's or Zeus-C's) from inside libzeus, as
+ * Zeus's ZeusdClient does: the connection from the environment, discovery and the token's
+ * scopes, and the calls the device layer makes through it.
+ *
+ * Environment (the names and precedence Zeus uses):
+ *
+ *   What:        ZEUSD_SOCK_PATH
+ *   Since:       0.1
+ *   Description: Path of zeusd's Unix socket. When set, RAPL reads (the "zeusd" CPU
+ *                backend) and GPU setters go through the daemon. Wins over ZEUSD_HOST_PORT.
+ *
+ *   What:        ZEUSD_HOST_PORT
+ *   Since:       0.1
+ *   Description: "host:port" of a zeusd served over TCP, used when ZEUSD_SOCK_PATH is unset.
+ *
+ *   What:        ZEUSD_TOKEN
+ *   Since:       0.1
+ *   Description: Bearer token sent with every request (zeusd token issue prints one).
+ *
+ * A client is immutable after open and safe to use from several threads (each call makes
+ * its own curl handle).
+ */
+#ifndef ZEUS_DEVICE_ZEUSD_CLIENT_H
+#define ZEUS_DEVICE_ZEUSD_CLIENT_H
+
+#include <stdint.h>
+
+#include "device/backend.h"
+#include "zeus/status.h"
+
+struct zeus__zeusd_client;
+
+/* 1 when ZEUSD_SOCK_PATH or ZEUSD_HOST_PORT is set (not empty). */
+int zeus__zeusd_configured(void);
+
+/*
+ * Connect as the environment says: GET /discover, then /auth/whoami when the daemon
+ * requires auth. Returns ZEUS_ERR_NOT_SUPPORTED when the environment names no daemon,
+ * ZEUS_ERR_IO when it cannot be reached, ZEUS_ERR_NO_PERMISSION for a token problem.
+ */
+zeus_status zeus__zeusd_client_open(struct zeus__zeusd_client **out);
+void zeus__zeusd_client_close(struct zeus__zeusd_client *c);
+
+/* "unix:/run/zeusd/zeusd.sock" or "tcp:host:port"; valid while the client is open. */
+const char *zeus__zeusd_client_where(const struct zeus__zeusd_client *c);
+
+/*
+ * Call a GPU control route (for example "/gpu/set_power_limit") for GPU `gpu` (the
+ * daemon's numbering: the NVML index) with block=true; `extra` is appended to the query
+ * ("power_limit_mw=200000") or NULL. Checks the gpu-control capability first.
+ */
+zeus_status zeus__zeusd_gpu_control(struct zeus__zeusd_client *c, const char *route,
+                                    unsigned gpu, const char *extra);
+
+extern const struct zeus_backend_ops zeus__zeusd_backend;
+
+#endif /* ZEUS_DEVICE_ZEUSD_CLIENT_H */
