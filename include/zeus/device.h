@@ -184,6 +184,10 @@ typedef struct zeus_cpu_energy {
     double dram_j;       /* DRAM energy, NAN when the package has no DRAM zone */
     uint32_t cpu_wraps;  /* counter wraparounds seen on the package counter */
     uint32_t dram_wraps; /* and on the DRAM counter */
+    /* Since 0.1: steps left out of the energy because they cannot be real (a counter reset,
+     * or a rise faster than 1000 W could make), on the package and the DRAM counter. */
+    uint32_t cpu_discontinuities;
+    uint32_t dram_discontinuities;
 } zeus_cpu_energy;
 
 /*

@@ -116,6 +116,8 @@ ZEUS_API void zeus_monitor_options_init(zeus_monitor_options *opts);
 #define ZEUS_ENERGY_RESET (1u << 8)       /* the counter went backwards (driver reload); NAN */
 #define ZEUS_ENERGY_INTERPOLATED (1u << 9) /* between two counter updates, by time */
 #define ZEUS_ENERGY_PROVISIONAL (1u << 10) /* extrapolated past the last update: not final */
+#define ZEUS_ENERGY_DISCONTINUITY (1u << 11) /* a reset or impossible jump inside the window
+                                                was left out: the value is a lower bound */
 
 /* Bits of zeus_measurement.flags. */
 #define ZEUS_MEASUREMENT_CANCELLED (1u << 0) /* ended with ZEUS_WINDOW_CANCEL: all zeros */

@@ -895,6 +895,8 @@ static zeus_status rapl_cpu_energy(struct zeus_backend *b, unsigned dev, zeus_cp
     out->dram_j = as_rapl(b)->zones[dev].has_dram ? (double)dram.energy_uj / 1e6 : NAN;
     out->cpu_wraps = pkg.wraps;
     out->dram_wraps = dram.wraps;
+    out->cpu_discontinuities = pkg.resets + pkg.jumps;
+    out->dram_discontinuities = dram.resets + dram.jumps;
     return ZEUS_OK;
 }
 

@@ -372,8 +372,9 @@ static zeus_status zeusd_open(struct zeus_backend **out)
         return s;
     }
     if (c->cpu_count == 0) {
-        zeus__zeusd_client_close(c);
-        return zeus__fail(ZEUS_ERR_NOT_SUPPORTED, "zeusd at %s has no RAPL packages", c->where);
+        s = zeus__fail(ZEUS_ERR_NOT_SUPPORTED, "zeusd at %s has no RAPL packages", c->where);
+        zeus__zeusd_client_close(c); /* after the message: it names c->where */
+        return s;
     }
     zb = calloc(1, sizeof *zb);
     if (zb == NULL) {
@@ -386,7 +387,7 @@ static zeus_status zeusd_open(struct zeus_backend **out)
     zb->base.device_count = c->cpu_count;
     zb->client = c;
     snprintf(zb->base.detail, sizeof zb->base.detail,
-             "RAPL through zeusd at %.150s: %u package%s, %u with DRAM%s%.40s", c->where,
+             "RAPL through zeusd at %.120s: %u package%s, %u with DRAM%s%.32s", c->where,
              c->cpu_count, c->cpu_count == 1 ? "" : "s", with_dram,
              c->auth_required ? ", token of " : "", c->auth_required ? c->sub : "");
     *out = &zb->base;

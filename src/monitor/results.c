@@ -91,7 +91,10 @@ static zeus_status fill_cpu(const struct zeus_monitor *mon, const struct zeus__w
     m->cpu_energy_j[i] = eb->cpu_j - ea->cpu_j;
     m->cpu_wraps[i] = eb->cpu_wraps - ea->cpu_wraps;
     m->cpu_flags[i] = ZEUS_ENERGY_VALID | ZEUS_ENERGY_COUNTER |
-                      (m->cpu_wraps[i] ? ZEUS_ENERGY_WRAPPED : 0);
+                      (m->cpu_wraps[i] ? ZEUS_ENERGY_WRAPPED : 0) |
+                      (eb->cpu_discontinuities != ea->cpu_discontinuities
+                           ? ZEUS_ENERGY_DISCONTINUITY
+                           : 0);
     if (!mon->cpu_has_dram[i]) {
         m->dram_flags[i] = ZEUS_ENERGY_UNSUPPORTED;
         return ZEUS_OK;
@@ -99,7 +102,10 @@ static zeus_status fill_cpu(const struct zeus_monitor *mon, const struct zeus__w
     m->dram_energy_j[i] = eb->dram_j - ea->dram_j;
     m->dram_wraps[i] = eb->dram_wraps - ea->dram_wraps;
     m->dram_flags[i] = ZEUS_ENERGY_VALID | ZEUS_ENERGY_COUNTER |
-                       (m->dram_wraps[i] ? ZEUS_ENERGY_WRAPPED : 0);
+                       (m->dram_wraps[i] ? ZEUS_ENERGY_WRAPPED : 0) |
+                       (eb->dram_discontinuities != ea->dram_discontinuities
+                            ? ZEUS_ENERGY_DISCONTINUITY
+                            : 0);
     return ZEUS_OK;
 }
 

@@ -480,6 +480,30 @@ static void test_window_pre_volta_gpu_is_unsupported_not_zero(void **state)
     zeus_monitor_destroy(mon);
 }
 
+static void test_window_cpu_jump_is_left_out_and_flagged(void **state)
+{
+    struct fixture *f = *state;
+    zeus_monitor *mon = make_monitor(f, NULL);
+    zeus_measurement m;
+
+    assert_int_equal(zeus_monitor_begin_window(mon, "j", 0), ZEUS_OK);
+    /* 100 kJ in a moment: no package draws that; the step is left out, not added. */
+    zt_sysfs_set_energy(f->sysfs, "intel-rapl:0", 10000000 + UINT64_C(100000000000));
+    assert_int_equal(zeus_monitor_end_window(mon, "j", 0, &m), ZEUS_OK);
+    assert_true(m.cpu_flags[0] & ZEUS_ENERGY_VALID);
+    assert_true(m.cpu_flags[0] & ZEUS_ENERGY_DISCONTINUITY);
+    assert_near(m.cpu_energy_j[0], 0.0, 1e-9);
+    assert_false(m.dram_flags[0] & ZEUS_ENERGY_DISCONTINUITY);
+
+    /* The next window, after the rebase, is clean and exact. */
+    assert_int_equal(zeus_monitor_begin_window(mon, "k", 0), ZEUS_OK);
+    zt_sysfs_set_energy(f->sysfs, "intel-rapl:0", 10000000 + UINT64_C(100000000000) + 500000);
+    assert_int_equal(zeus_monitor_end_window(mon, "k", 0, &m), ZEUS_OK);
+    assert_false(m.cpu_flags[0] & ZEUS_ENERGY_DISCONTINUITY);
+    assert_near(m.cpu_energy_j[0], 0.5, 1e-9);
+    zeus_monitor_destroy(mon);
+}
+
 /* ---- CSV log -------------------------------------------------------------------------- */
 
 static void test_log_matches_zeus_format(void **state)
@@ -648,6 +672,7 @@ int main(void)
         T(test_window_gpu_lost_midway_reports_others),
         T(test_window_counter_going_back_is_a_reset_not_negative),
         T(test_window_pre_volta_gpu_is_unsupported_not_zero),
+        T(test_window_cpu_jump_is_left_out_and_flagged),
         T(test_log_matches_zeus_format),
         T(test_log_cpu_columns_follow_gpu_columns),
         T(test_log_unwritable_path_fails_create),
