@@ -234,9 +234,9 @@ int zd_jobs_errors(const struct zd_job *jobs, size_t n, struct zd_response *resp
         if (jobs[i].http_status > status)
             status = jobs[i].http_status;
     }
-    if (o == NULL)
-        return 0;
-    zd_respond_json(resp, status, cJSON_PrintUnformatted(o));
+    if (status == 0)
+        return 0; /* not o == NULL: out of memory must not read as success */
+    zd_respond_json(resp, status, o != NULL ? cJSON_PrintUnformatted(o) : NULL);
     cJSON_Delete(o);
     return 1;
 }

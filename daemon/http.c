@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -45,6 +46,7 @@ struct arg_list {
     struct zd_pair pairs[MAX_ARGS];
     size_t count;
     int overflow;
+    int has_nul; /* a decoded key or value holds "%00": as a C string it would be cut short */
 };
 
 static void logger(void *cls, const char *fmt, va_list ap)
@@ -57,10 +59,14 @@ static void logger(void *cls, const char *fmt, va_list ap)
 }
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
+                                   size_t key_size, const char *value, size_t value_size)
 {
     struct arg_list *list = cls;
     (void)kind;
+    if (strlen(key) != key_size || (value != NULL && strlen(value) != value_size)) {
+        list->has_nul = 1; /* "gpu_ids=1%000" must not act on GPU 1 */
+        return MHD_NO;
+    }
     if (list->count == MAX_ARGS) {
         list->overflow = 1;
         return MHD_NO;
@@ -149,7 +155,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return send_response(conn, &resp);
     }
     memset(&args, 0, sizeof args);
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
+    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
+    if (args.has_nul) {
+        zd_respond_text(&resp, 400, "Query deserialize error: invalid NUL byte in a query "
+                                    "parameter");
+        return send_response(conn, &resp);
+    }
     if (args.overflow) {
         zd_respond_text(&resp, 400, "Query deserialize error: too many query parameters "
                                     "(at most %d)", MAX_ARGS);
@@ -176,12 +187,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     *req_cls = NULL;
 }
 
+/*
+ * Takes `listen_fd` in every case: libmicrohttpd 0.9.75 closes a socket given with
+ * MHD_OPTION_LISTEN_SOCKET on MHD_stop_daemon and when MHD_start_daemon fails, so the caller
+ * must never close it again (a second close could hit a descriptor another thread reused).
+ */
 int zd_http_start(struct zd_server *srv, int listen_fd, struct zd_http **out)
 {
     struct zd_http *h = calloc(1, sizeof *h);
 
-    if (h == NULL)
+    if (h == NULL) {
+        close(listen_fd);
         return -1;
+    }
     h->srv = srv;
     h->mhd = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,

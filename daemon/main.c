@@ -209,11 +209,9 @@ static int serve_main(int argc, char **argv)
     }
     srv.discover_json = build_discovery(&srv);
     fd = zd_listen_open(&cfg);
-    if (fd < 0 || zd_http_start(&srv, fd, &http) != 0) {
-        if (fd >= 0) {
+    if (fd < 0 || zd_http_start(&srv, fd, &http) != 0) { /* zd_http_start took fd */
+        if (fd >= 0)
             zd_error("cannot start the HTTP server");
-            close(fd);
-        }
         close_server(&srv);
         return 1;
     }

@@ -406,23 +406,36 @@ void zd_stream_route(struct zd_hub *hub, unsigned count, const char *field, cons
         return;
     }
     if (q.present[0]) {
-        size_t used = 0, bad = 0;
+        size_t bad = 0, msg_len = 0;
+        char *msg = NULL;
+        FILE *m;
+
         if (zd_ids_parse(q.str[0], field, what, &ids, err, sizeof err) != 0) {
             zd_respond_error(resp, 400, "%s", err);
             return;
         }
-        used = (size_t)snprintf(err, sizeof err, "Unknown %s indices: [", what);
-        for (size_t i = 0; i < ids.count && used < sizeof err - 64; i++)
-            if (ids.ids[i] >= count)
-                used += (size_t)snprintf(err + used, sizeof err - used, "%s%llu",
-                                         bad++ ? ", " : "", (unsigned long long)ids.ids[i]);
+        for (size_t i = 0; i < ids.count; i++)
+            bad += ids.ids[i] >= count;
         if (bad > 0) {
-            used += (size_t)snprintf(err + used, sizeof err - used, "]. Available: [");
-            for (unsigned i = 0; i < count && used < sizeof err - 16; i++)
-                used += (size_t)snprintf(err + used, sizeof err - used, "%s%u", i ? ", " : "",
-                                         i);
-            snprintf(err + used, sizeof err - used, "]");
-            zd_respond_error(resp, 400, "%s", err);
+            /* Every unknown id, as zeusd lists them: a fixed buffer would drop the tail. */
+            m = open_memstream(&msg, &msg_len);
+            if (m != NULL) {
+                fprintf(m, "Unknown %s indices: [", what);
+                for (size_t i = 0, n = 0; i < ids.count; i++)
+                    if (ids.ids[i] >= count)
+                        fprintf(m, "%s%llu", n++ ? ", " : "", (unsigned long long)ids.ids[i]);
+                fprintf(m, "]. Available: [");
+                for (unsigned i = 0; i < count; i++)
+                    fprintf(m, "%s%u", i ? ", " : "", i);
+                fprintf(m, "]");
+                if (fclose(m) != 0) {
+                    free(msg);
+                    msg = NULL;
+                }
+            }
+            zd_respond_error(resp, msg != NULL ? 400 : 500, "%s",
+                             msg != NULL ? msg : "out of memory");
+            free(msg);
             zd_ids_free(&ids);
             return;
         }

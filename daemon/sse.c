@@ -130,8 +130,10 @@ static void *gpu_poller(void *arg)
 
             pthread_mutex_unlock(&hub->lock);
             s = zeus_gpu_get_power(hub->srv->devs, ch->dev, ZEUS_POWER_DEVICE_INSTANT, &w);
-            if (s != ZEUS_OK && !warned++)
+            if (s != ZEUS_OK && !warned) {
+                warned = 1; /* not warned++: that overflows after 2^31 failed reads */
                 zd_warn("GPU %u power read failed: %s", ch->dev, zeus_last_error());
+            }
             pthread_mutex_lock(&hub->lock);
             ch->polls++;
             if (s == ZEUS_OK && llround(w * 1000) != prev) {
@@ -178,8 +180,10 @@ static void *cpu_poller(void *arg)
         while (!hub->stopping && ch->subscribers > 0) {
             zeus_status s = read_cpu(hub, ch->dev, have_base ? &now : &base);
 
-            if (s != ZEUS_OK && !warned++)
+            if (s != ZEUS_OK && !warned) {
+                warned = 1;
                 zd_warn("CPU %u energy read failed: %s", ch->dev, zeus_last_error());
+            }
             if (!have_base) {
                 have_base = s == ZEUS_OK;
             } else {

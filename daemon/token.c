@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "zeusd.h"
 
@@ -123,7 +124,7 @@ int zd_token_main(int argc, char **argv)
     unsigned char *key;
     size_t key_len = 0;
     long long exp = -1;
-    char *token, lower[32];
+    char *token;
 
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         fputs(argc < 2 ? "usage: zeusd token issue --signing-key-path PATH --user NAME --scope "
@@ -180,11 +181,9 @@ int zd_token_main(int argc, char **argv)
             break;
         p = end + 1;
     }
-    snprintf(lower, sizeof lower, "%s", expires);
-    for (char *c = lower; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
-    if (strcmp(lower, "never") != 0 && strcmp(lower, "0") != 0) {
-        long long secs = parse_duration(lower);
+    /* The whole text: a copy cut to a fixed size would turn "10h ... 10h" into fewer hours. */
+    if (strcasecmp(expires, "never") != 0 && strcmp(expires, "0") != 0) {
+        long long secs = parse_duration(expires);
         if (secs < 0) {
             fprintf(stderr, "zeusd token issue: Invalid duration '%s'. Use e.g. '1h', '7d', "
                             "'30d', or 'never'.\n", expires);

@@ -259,6 +259,26 @@ static void test_zeusd_auth_whoami(void **state)
     assert_string_equal(r.body, want);
 }
 
+/* A long --expires counts in full: nine "10h" are 90 hours, not the 80 a 31-byte copy held. */
+static void test_zeusd_token_issue_long_duration(void **state)
+{
+    struct fixture *f = *state;
+    struct zd_reply r;
+    char tok[2048];
+    long long exp, now = (long long)time(NULL);
+
+    assert_int_equal(issue(f, "cpu-read", "'10h 10h 10h 10h 10h 10h 10h 10h 10h'", tok,
+                           sizeof tok), 0);
+    auth_get(f, "/auth/whoami", tok, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(sscanf(r.body, "{\"sub\":\"alice\",\"scopes\":[\"cpu-read\"],\"exp\":%lld}",
+                            &exp), 1);
+    assert_true(exp >= now + 90 * 3600 && exp <= now + 90 * 3600 + 60);
+    assert_int_equal(issue(f, "cpu-read", "NEVER", tok, sizeof tok), 0);
+    auth_get(f, "/auth/whoami", tok, &r);
+    assert_reply(&r, 200, "{\"sub\":\"alice\",\"scopes\":[\"cpu-read\"]}");
+}
+
 static void test_zeusd_auth_disabled_group_is_404_first(void **state)
 {
     struct fixture *f = *state;
@@ -288,6 +308,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_zeusd_auth_bad_tokens_are_401, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zeusd_auth_scopes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zeusd_auth_whoami, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zeusd_token_issue_long_duration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zeusd_auth_disabled_group_is_404_first,
                                         setup_no_cpu, teardown),
         cmocka_unit_test_setup_teardown(test_zeusd_token_issue_rejects_bad_input, setup,

@@ -288,6 +288,27 @@ static void test_zeusd_control_query_errors(void **state)
     assert_reply(&r, 400, "Query deserialize error: missing field `gpu_ids`");
 }
 
+/* A decoded %00 must not cut a parameter short: "1%000" is not GPU 1, "3%0099" not 3 mW. */
+static void test_zeusd_query_nul_byte_is_rejected(void **state)
+{
+    struct fixture *f = *state;
+    struct zd_reply r;
+
+    zd_post(&f->d, "/gpu/set_power_limit?gpu_ids=1%000&power_limit_mw=300000&block=true", &r);
+    assert_int_equal(r.status, 400);
+    zd_post(&f->d, "/gpu/set_power_limit?gpu_ids=1&power_limit_mw=300000%000&block=true", &r);
+    assert_int_equal(r.status, 400);
+    zd_post(&f->d, "/gpu/set_power_limit?gpu_ids=1&power_limit_mw=300000&block=true%00x", &r);
+    assert_int_equal(r.status, 400);
+    zd_post(&f->d, "/gpu/set_power_limit?gpu_ids=1&power_limit_mw=300000&block%00x=true", &r);
+    assert_int_equal(r.status, 400);
+    zd_get(&f->d, "/gpu/get_power_limit?gpu_ids=0%002", &r);
+    assert_int_equal(r.status, 400);
+    zd_get(&f->d, "/gpu/get_power_limit", &r); /* nothing above was applied */
+    assert_reply(&r, 200, "{\"0\":{\"power_limit_mw\":700000},\"1\":{\"power_limit_mw\":700000},"
+                          "\"2\":{\"power_limit_mw\":700000},\"3\":{\"power_limit_mw\":700000}}");
+}
+
 static void test_zeusd_clocks_and_persistence(void **state)
 {
     struct fixture *f = *state;
@@ -601,6 +622,7 @@ int main(void)
         T(test_zeusd_set_power_limit_blocking_applies),
         T(test_zeusd_set_power_limit_out_of_range),
         T(test_zeusd_control_query_errors),
+        T(test_zeusd_query_nul_byte_is_rejected),
         T(test_zeusd_clocks_and_persistence),
         T(test_zeusd_fifo_order_per_gpu),
         T(test_zeusd_cpu_energy_fields),

@@ -314,6 +314,23 @@ static void test_zeusd_stream_unknown_ids(void **state)
     assert_reply(&r, 400, "Query deserialize error: unknown field `x`, expected `gpu_ids`");
 }
 
+/* Many unknown ids: the message lists all of them, not as many as a fixed buffer held. */
+static void test_zeusd_stream_many_unknown_ids(void **state)
+{
+    struct fixture *f = *state;
+    struct zd_reply r;
+    char path[2048] = "/gpu/stream_power?gpu_ids=", want[2048] = "{\"error\":\"Unknown GPU indices: [";
+
+    start(f, NULL, NULL);
+    for (int i = 100; i < 300; i++) {
+        snprintf(path + strlen(path), sizeof path - strlen(path), "%s%d", i > 100 ? "," : "", i);
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%d", i > 100 ? ", " : "", i);
+    }
+    snprintf(want + strlen(want), sizeof want - strlen(want), "]. Available: [0, 1, 2]\"}");
+    zd_get(&f->d, path, &r);
+    assert_reply(&r, 400, want);
+}
+
 /* A client that subscribes and never reads does not stall anyone else. */
 static void test_zeusd_silent_stream_client_does_not_stall(void **state)
 {
@@ -361,6 +378,7 @@ int main(void)
         T(test_zeusd_gpu_stream_rate_and_merge),
         T(test_zeusd_cpu_stream_shape),
         T(test_zeusd_stream_unknown_ids),
+        T(test_zeusd_stream_many_unknown_ids),
         T(test_zeusd_silent_stream_client_does_not_stall),
 #undef T
     };
