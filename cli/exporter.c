@@ -251,7 +251,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *req_cls = &first_call_marker; /* headers only so far: answer on the next call */
         return MHD_YES;
     }
-    *upload_data_size = 0; /* a body is ignored */
+    if (*upload_data_size != 0) {
+        /* A body is ignored. MHD 0.9.75 refuses a response queued while the body is still
+         * arriving (it closes the connection instead), so drop each chunk and answer on the
+         * last call, which comes with no data. */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
     if (strcmp(url, "/metrics") != 0)
         return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", not_found, sizeof not_found - 1,
                      NULL);
@@ -331,8 +337,9 @@ int cli_exporter(int argc, char **argv)
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
                          MHD_OPTION_END);
     if (d == NULL) {
+        /* No close(fd): MHD closes the listening socket it was given, on a failed start
+         * too, and closing it again could close a descriptor another thread just opened. */
         fprintf(stderr, "zeus exporter: cannot start the HTTP server on %s\n", shown);
-        close(fd);
         zeus_metrics_collector_destroy(collector);
         return CLI_EXIT_FAILURE;
     }
@@ -342,8 +349,7 @@ int cli_exporter(int argc, char **argv)
     while (sigwait(&stop, &sig) != 0)
         ;
     fprintf(stderr, "zeus exporter: stopping (signal %d)\n", sig);
-    MHD_stop_daemon(d);
-    close(fd); /* MHD does not close a socket it was given */
+    MHD_stop_daemon(d); /* closes fd too (MHD owns a LISTEN_SOCKET it was given) */
     zeus_metrics_collector_destroy(collector);
     return CLI_EXIT_OK;
 }

@@ -114,6 +114,8 @@ static void refresh(void *user, int last)
         pthread_mutex_lock(&c->lock);
         if (s != ZEUS_OK) {
             x->failures++;
+            x->cpu_w = x->dram_w = NAN; /* note 3: no average for this period, not a stale one */
+            x->have_last = 0;
         } else {
             if (x->have_last && now > x->last_t_ns) {
                 double dt = (double)(now - x->last_t_ns) * 1e-9;
@@ -305,10 +307,15 @@ static double gpu_energy(zeus_metrics_collector *c, struct gpu *g, int64_t now,
         return NAN;
     v = r.energy_j;
     pthread_mutex_lock(&c->clamp_lock);
-    if (g->exported && st->resets == g->exported_resets && v < g->exported_j)
-        v = g->exported_j; /* note 1: an extrapolation overshot; never go back */
-    g->exported_j = v;
-    g->exported_resets = st->resets;
+    if (g->exported && (st->resets < g->exported_resets ||
+                        (st->resets == g->exported_resets && v < g->exported_j))) {
+        /* note 1: an extrapolation overshot; or this scrape read the stats before a reset
+         * that a concurrent scrape has already exported. Never go back. */
+        v = g->exported_j;
+    } else {
+        g->exported_j = v;
+        g->exported_resets = st->resets;
+    }
     g->exported = 1;
     pthread_mutex_unlock(&c->clamp_lock);
     return v;

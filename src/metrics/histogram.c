@@ -78,19 +78,27 @@ static zeus_status check_buckets(const char *kind, const double *b, size_t n)
 
 /* ---- Observing (pusher thread) ----------------------------------------------------------- */
 
-static void observe(zeus_energy_histogram *h, struct zeus__family *f, const char *kind,
-                    const char *window, unsigned index, double j)
+/* Called with h->lock held. */
+static void observe(struct zeus__family *f, const char *window, unsigned index, double j)
 {
     struct zeus__series *s;
-    char msg[256];
 
     if (isnan(j))
         return;
     s = zeus__family_series(f, window, index);
-    if (s == NULL)
-        return;
-    zeus__series_observe(f, s, j);
-    if (h->warn == NULL)
+    if (s != NULL)
+        zeus__series_observe(f, s, j);
+}
+
+/* Called without h->lock: the callback is the user's, and while it runs end_window must
+ * still be able to queue (and the callback may call into this histogram). The buckets do
+ * not change after create. */
+static void warn_range(zeus_energy_histogram *h, const struct zeus__family *f, const char *kind,
+                       const char *window, unsigned index, double j)
+{
+    char msg[256];
+
+    if (h->warn == NULL || isnan(j))
         return;
     if (j > f->buckets[f->bucket_count - 1]) {
         snprintf(msg, sizeof msg, "%s %u energy %g J in window '%s' exceeds the largest bucket "
@@ -123,12 +131,18 @@ static int render(void *user, zeus__prom_buf *out)
         if (s == ZEUS_OK || s == ZEUS_ERR_TIMEOUT) {
             pthread_mutex_lock(&h->lock);
             for (unsigned i = 0; i < m.gpu_count; i++)
-                observe(h, &h->gpu, "GPU", e->name, m.gpu_index[i], m.gpu_energy_j[i]);
+                observe(&h->gpu, e->name, m.gpu_index[i], m.gpu_energy_j[i]);
             for (unsigned i = 0; i < m.cpu_count; i++) {
-                observe(h, &h->cpu, "CPU", e->name, m.cpu_index[i], m.cpu_energy_j[i]);
-                observe(h, &h->dram, "DRAM", e->name, m.cpu_index[i], m.dram_energy_j[i]);
+                observe(&h->cpu, e->name, m.cpu_index[i], m.cpu_energy_j[i]);
+                observe(&h->dram, e->name, m.cpu_index[i], m.dram_energy_j[i]);
             }
             pthread_mutex_unlock(&h->lock);
+            for (unsigned i = 0; i < m.gpu_count; i++)
+                warn_range(h, &h->gpu, "GPU", e->name, m.gpu_index[i], m.gpu_energy_j[i]);
+            for (unsigned i = 0; i < m.cpu_count; i++) {
+                warn_range(h, &h->cpu, "CPU", e->name, m.cpu_index[i], m.cpu_energy_j[i]);
+                warn_range(h, &h->dram, "DRAM", e->name, m.cpu_index[i], m.dram_energy_j[i]);
+            }
         }
         list = e->next;
         free(e->name);

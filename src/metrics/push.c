@@ -22,6 +22,7 @@
  *   create -> idle --kick--> pushing --done--> idle ... destroy: stop -> [last push] -> joined
  */
 #include <curl/curl.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -147,6 +148,10 @@ zeus_status zeus__push_once(const char *url, int method, double timeout_s, const
 {
     struct curl_slist *headers;
     struct reply reply = {.len = 0};
+    /* At least 1 ms: libcurl reads 0 as "no timeout", which a timeout under 1 ms would
+     * truncate to, and a push would then never end. At most INT_MAX ms (24 days): the
+     * conversion to long must not overflow. */
+    double ms = timeout_s * 1000 < 1 ? 1 : timeout_s * 1000 > INT_MAX ? INT_MAX : timeout_s * 1000;
     long code = 0;
     CURLcode rc;
     CURL *curl;
@@ -164,8 +169,8 @@ zeus_status zeus__push_once(const char *url, int method, double timeout_s, const
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L); /* note 2 */
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(timeout_s * 1000));
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout_s * 1000));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)ms);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)ms);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, keep_reply);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
     rc = curl_easy_perform(curl);
@@ -199,7 +204,7 @@ static void push_now(struct zeus__pusher *p)
     zeus_status s;
     int what = p->render(p->render_user, &buf);
 
-    if (what != 0) {
+    if (what != 0 && !buf.oom) { /* out of memory on the first line is not "nothing" */
         zeus__prom_buf_fini(&buf);
         return;
     }
@@ -323,9 +328,13 @@ void zeus__pusher_kick(struct zeus__pusher *p)
 
 zeus_status zeus__pusher_flush(struct zeus__pusher *p, double timeout_s)
 {
-    int64_t deadline = zeus__now_ns() + (int64_t)(timeout_s * 1e9);
+    int64_t deadline;
     zeus_status s = ZEUS_OK;
     uint64_t want;
+
+    /* Callers pass any timeout >= 0, INFINITY included; converting more than INT64_MAX ns
+     * is undefined (on x86 it gives a deadline in the past: an instant ZEUS_ERR_TIMEOUT). */
+    deadline = zeus__now_ns() + (int64_t)((timeout_s < 1e9 ? timeout_s : 1e9) * 1e9);
 
     pthread_mutex_lock(&p->lock);
     want = p->requested;

@@ -2,7 +2,8 @@
  * test_metrics_collector.c - The node collector behind `zeus exporter` (zeus/metrics.h):
  * what it renders over the fake NVML and a fake RAPL tree, that a render answers from the
  * sampler without calling NVML's energy counter, that an unreadable RAPL file is left out
- * and counted rather than written as 0, and its argument checks.
+ * and counted rather than written as 0 (its power too, rather than kept stale), and its
+ * argument checks.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fake_nvml_control.h"
 #include "sysfs_tree.h"
@@ -112,6 +114,32 @@ static void test_collector_unreadable_rapl_left_out_and_counted(void **state)
     zeus_metrics_collector_destroy(c);
 }
 
+static void test_collector_power_left_out_while_rapl_unreadable(void **state)
+{
+    zeus_metrics_collector_options o;
+    zeus_metrics_collector *c;
+    unsigned cpu0[] = {0};
+    char *text;
+
+    zt_fake_nvml_reset("gpus=1");
+    zeus_metrics_collector_options_init(&o);
+    o.cpu_indices = cpu0;
+    o.cpu_index_count = 1;
+    o.period_s = 0.05;
+    assert_int_equal(zeus_metrics_collector_create(&o, &c), ZEUS_OK);
+    usleep(200000); /* two background reads or more: a power average exists */
+    assert_int_equal(zeus_metrics_collector_render(c, &text, NULL), ZEUS_OK);
+    assert_non_null(strstr(text, "zeus_cpu_power_watts{index=\"0\""));
+    zeus_metrics_free(text);
+    zt_sysfs_replace_with_dir(*state, "intel-rapl:0", "energy_uj");
+    usleep(200000); /* background reads now fail: the last average must not stay on */
+    assert_int_equal(zeus_metrics_collector_render(c, &text, NULL), ZEUS_OK);
+    assert_null(strstr(text, "zeus_cpu_power_watts{"));
+    assert_null(strstr(text, "zeus_dram_power_watts{"));
+    zeus_metrics_free(text);
+    zeus_metrics_collector_destroy(c);
+}
+
 static void test_collector_bad_arguments(void **state)
 {
     zeus_metrics_collector_options o;
@@ -142,6 +170,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_collector_render_never_reads_energy_counter,
                                         make_tree, rm_tree),
         cmocka_unit_test_setup_teardown(test_collector_unreadable_rapl_left_out_and_counted,
+                                        make_tree, rm_tree),
+        cmocka_unit_test_setup_teardown(test_collector_power_left_out_while_rapl_unreadable,
                                         make_tree, rm_tree),
         cmocka_unit_test_setup_teardown(test_collector_bad_arguments, make_tree, rm_tree),
     };

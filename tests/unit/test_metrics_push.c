@@ -327,6 +327,90 @@ static void test_counter_periods_add_up_and_stop_joins(void **state)
     assert_int_equal(zt_thread_count(), threads);
 }
 
+static void test_histogram_flush_infinite_timeout_waits(void **state)
+{
+    struct gateway *g = *state;
+    zeus_push_options po;
+    zeus_energy_histogram *h;
+
+    zt_fake_nvml_reset("gpus=1;power_w=300");
+    push_to(&po, g->url, "j", NULL);
+    h = gpu_histogram(&po);
+    assert_int_equal(zeus_energy_histogram_begin_window(h, "w", 0), ZEUS_OK);
+    assert_int_equal(zeus_energy_histogram_end_window(h, "w", 0), ZEUS_OK);
+    /* "Wait as long as it takes": a timeout past INT64_MAX ns must not become a deadline in
+     * the past. */
+    assert_int_equal(zeus_energy_histogram_flush(h, INFINITY), ZEUS_OK);
+    assert_int_equal(zeus_energy_histogram_flush(h, 1e300), ZEUS_OK);
+    pthread_mutex_lock(&g->lock);
+    assert_int_equal(g->requests, 1);
+    pthread_mutex_unlock(&g->lock);
+    zeus_energy_histogram_destroy(h);
+}
+
+/* ---- Warnings ----------------------------------------------------------------------------- */
+
+struct slow_warn {
+    pthread_mutex_t lock;
+    unsigned count;
+};
+
+static void slow_warn(const char *message, void *user)
+{
+    struct slow_warn *w = user;
+    unsigned n;
+
+    (void)message;
+    pthread_mutex_lock(&w->lock);
+    n = w->count++;
+    pthread_mutex_unlock(&w->lock);
+    if (n == 0)
+        sleep_s(1.0); /* a slow logger */
+}
+
+static void test_histogram_slow_warn_does_not_block_end_window(void **state)
+{
+    static const double tiny[] = {0.001};
+    static const unsigned none[] = {0};
+    struct gateway *g = *state;
+    struct slow_warn w = {.count = 0};
+    zeus_energy_histogram_options ho;
+    zeus_push_options po;
+    zeus_energy_histogram *h;
+    double t0, end_s;
+    unsigned n = 0;
+
+    pthread_mutex_init(&w.lock, NULL);
+    zt_fake_nvml_reset("gpus=1;power_w=300");
+    push_to(&po, g->url, "j", NULL);
+    zeus_energy_histogram_options_init(&ho);
+    ho.cpu_indices = none;
+    ho.cpu_index_count = 0;
+    ho.gpu_buckets = tiny; /* every observation is above the largest bucket: a warning */
+    ho.gpu_bucket_count = 1;
+    ho.warn = slow_warn;
+    ho.warn_user = &w;
+    assert_int_equal(zeus_energy_histogram_create(&ho, &po, &h), ZEUS_OK);
+    assert_int_equal(zeus_energy_histogram_begin_window(h, "a", 0), ZEUS_OK);
+    assert_int_equal(zeus_energy_histogram_begin_window(h, "b", 0), ZEUS_OK);
+    assert_int_equal(zeus_energy_histogram_end_window(h, "a", 0), ZEUS_OK);
+    for (int i = 0; i < 500 && n == 0; i++) { /* until the pusher is inside the callback */
+        sleep_s(0.01);
+        pthread_mutex_lock(&w.lock);
+        n = w.count;
+        pthread_mutex_unlock(&w.lock);
+    }
+    assert_true(n >= 1);
+    t0 = zeus_now();
+    assert_int_equal(zeus_energy_histogram_end_window(h, "b", 0), ZEUS_OK);
+    end_s = zeus_now() - t0;
+    print_message("end_window while the warn callback runs: %.1f us\n", end_s * 1e6);
+    assert_true(end_s < 0.25); /* the callback sleeps 1 s */
+    assert_int_equal(zeus_energy_histogram_flush(h, 10), ZEUS_OK);
+    zeus_energy_histogram_destroy(h);
+    pthread_mutex_destroy(&w.lock);
+}
+
 /* ---- Bad gateways ------------------------------------------------------------------------- */
 
 static void test_histogram_gateway_refused_reported_caller_not_blocked(void **state)
@@ -413,6 +497,32 @@ static void test_counter_gateway_hanging_times_out_caller_not_blocked(void **sta
     pthread_mutex_destroy(&e.lock);
 }
 
+static void test_push_timeout_under_1ms_still_bounded(void **state)
+{
+    zeus_energy_histogram *h;
+    zeus_push_options po;
+    zeus_push_stats st;
+    zeus_status flushed;
+    char url[64];
+    int port, fd = listen_loopback(&port); /* accepts into the backlog, never answers */
+
+    (void)state;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    zt_fake_nvml_reset("gpus=1;power_w=300");
+    push_to(&po, url, "j", NULL);
+    po.timeout_s = 0.0004; /* 0 ms to libcurl, were it truncated: no timeout at all */
+    h = gpu_histogram(&po);
+    assert_int_equal(zeus_energy_histogram_begin_window(h, "w", 0), ZEUS_OK);
+    assert_int_equal(zeus_energy_histogram_end_window(h, "w", 0), ZEUS_OK);
+    flushed = zeus_energy_histogram_flush(h, 5);
+    assert_int_equal(zeus_energy_histogram_push_stats(h, &st), ZEUS_OK);
+    close(fd); /* resets a push that would hang, so that destroy returns either way */
+    zeus_energy_histogram_destroy(h);
+    assert_int_equal(flushed, ZEUS_OK);
+    assert_int_equal(st.pushes_failed, 1);
+    assert_int_equal(st.last_status, ZEUS_ERR_TIMEOUT);
+}
+
 static void test_gateway_http_error_reported_with_status(void **state)
 {
     struct gateway *g = *state;
@@ -478,6 +588,10 @@ static void test_push_metrics_bad_options_invalid_argument(void **state)
     zeus_power_gauge_options_init(&go);
     go.update_period_s = -1;
     assert_int_equal(zeus_power_gauge_create(&go, &po, &pg), ZEUS_ERR_INVALID_ARGUMENT);
+    go.update_period_s = 1;
+    zt_fake_nvml_reset("gpus=0"); /* no GPU visible: documented as ZEUS_ERR_NOT_FOUND */
+    assert_int_equal(zeus_power_gauge_create(&go, &po, &pg), ZEUS_ERR_NOT_FOUND);
+    zt_fake_nvml_reset("gpus=1");
     assert_null(c);
     assert_null(pg);
     /* Bad handles, and destroy(NULL). */
@@ -500,8 +614,13 @@ int main(void)
                                         stop_gateway),
         cmocka_unit_test_setup_teardown(test_counter_periods_add_up_and_stop_joins,
                                         start_gateway, stop_gateway),
+        cmocka_unit_test_setup_teardown(test_histogram_flush_infinite_timeout_waits,
+                                        start_gateway, stop_gateway),
+        cmocka_unit_test_setup_teardown(test_histogram_slow_warn_does_not_block_end_window,
+                                        start_gateway, stop_gateway),
         cmocka_unit_test(test_histogram_gateway_refused_reported_caller_not_blocked),
         cmocka_unit_test(test_counter_gateway_hanging_times_out_caller_not_blocked),
+        cmocka_unit_test(test_push_timeout_under_1ms_still_bounded),
         cmocka_unit_test_setup_teardown(test_gateway_http_error_reported_with_status,
                                         start_gateway, stop_gateway),
         cmocka_unit_test(test_push_metrics_bad_options_invalid_argument),
