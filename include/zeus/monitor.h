@@ -215,7 +215,7 @@ ZEUS_API zeus_status zeus_monitor_end_window(zeus_monitor *mon, const char *key,
  * window_id: from the zeus_measurement that end_window filled. out: filled on ZEUS_OK.
  * Returns ZEUS_ERR_TIMEOUT when the values are still provisional after `timeout_s` (out then
  * holds the latest estimate); ZEUS_ERR_NOT_FOUND for an id the monitor no longer keeps (it
- * keeps the last 1024 windows). In direct mode every value is final at once.
+ * keeps the last 64 windows). In direct mode every value is final at once.
  * Safe from any thread. Since: 0.1.
  */
 ZEUS_API zeus_status zeus_monitor_get_final(zeus_monitor *mon, uint64_t window_id,

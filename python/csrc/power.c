@@ -148,8 +148,14 @@ static int Power_init(PowerHandle *self, PyObject *args, PyObject *kw)
     s = zeus_power_monitor_create(&o, &pm);
     Py_END_ALLOW_THREADS
     if (s != ZEUS_OK) {
+        PyObject *type, *value, *tb;
         zc_raise(s, NULL);
-        zc_warnq_flush(self->warnq); /* keep the create error even if a filter raises */
+        /* Warnings run Python code, which must not start with an exception set; keep the
+         * create error even if a filter raises. */
+        PyErr_Fetch(&type, &value, &tb);
+        if (zc_warnq_flush(self->warnq) < 0)
+            PyErr_Clear();
+        PyErr_Restore(type, value, tb);
         return -1;
     }
     self->pm = pm;

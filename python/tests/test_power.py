@@ -133,3 +133,20 @@ def test_temperature_monitor(fake):
     tm.stop()
     with pytest.raises(ValueError):
         TemperatureMonitor(gpu_indices=[])
+
+
+def test_failed_create_keeps_its_error_when_a_warning_filter_raises(fake):
+    import warnings
+
+    from zeusc import _zeusc
+    from zeusc.errors import ZeusError
+
+    # device_average only, and a fast period: two warnings are queued before the first power
+    # read fails and create gives up.
+    fake.fail("nvmlDeviceGetFieldValues", 0, 15)
+    fake.fail("nvmlDeviceGetPowerUsage", 0, 15)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ZeusError) as info:
+            _zeusc.PowerMonitorHandle(gpu_indices=[0], update_period=0.01, domains=2)
+    assert info.value.status < 0

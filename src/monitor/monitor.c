@@ -269,8 +269,12 @@ static void finish_endings(zeus_monitor *mon)
     }
     if (mon->ending_head != NULL)
         zeus__monitor_force_endings(mon);
-    /* Callbacks already running finish the rest; wait for them. */
-    while (mon->ending_head != NULL)
+    /*
+     * Callbacks already running finish the rest; wait for them, and for a drain that has
+     * taken its window off the queue and is writing its row without the lock (it uses the
+     * log and the lock again after).
+     */
+    while (mon->ending_head != NULL || mon->draining)
         pthread_cond_wait(&mon->done, &mon->lock);
     pthread_mutex_unlock(&mon->lock);
 }

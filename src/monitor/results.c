@@ -253,6 +253,7 @@ void zeus__monitor_drain(struct zeus_monitor *mon)
         pthread_cond_broadcast(&mon->done);
     }
     mon->draining = 0;
+    pthread_cond_broadcast(&mon->done); /* destroy waits for the drain to end (monitor.c) */
     free(m);
 }
 
@@ -311,6 +312,12 @@ zeus_status zeus__monitor_wait_final(struct zeus_monitor *mon, uint64_t id, int6
             return zeus__fail(ZEUS_ERR_NOT_FOUND,
                               "window id %llu is unknown or older than the last %d windows",
                               (unsigned long long)id, ZEUS__FINALS);
+        if (w->pending == 0) {
+            /* Final, only not logged yet: another thread is writing rows (note 3). A direct
+             * window has no edges, so provisional() must never see one. */
+            collect_end_readings(w);
+            return zeus__monitor_build(mon, w, 1, out);
+        }
         if (zeus__now_ns() >= deadline_ns)
             return provisional(mon, w, out);
         pthread_cond_timedwait(&mon->done, &mon->lock, &ts);

@@ -28,7 +28,9 @@
  * 5. Device calls happen without the channel lock; the lock guards the rings, the pending
  *    edges and the statistics. Lock order: registry_lock, then a channel's lock.
  * 6. on_final callbacks run on the channel's thread without its lock, after the edge's
- *    reading is written; the thread never touches an edge after its callback.
+ *    reading is written; the thread never touches an edge after its callback. An edge
+ *    without a callback is never touched once the lock is released: its owner sees it final
+ *    (untrack) and may free it at once.
  *
  *   acquire (first) -> thread: learn (poll every `fine`) -> locked (sleep to next update,
  *   then poll every `fine` until it changes) -> ... ; no change for 1.5 steps -> coarse
@@ -350,6 +352,8 @@ static zeus__edge *resolve_edges(struct zeus__channel *ch, int (*ready)(struct z
             energy_at_locked(ch, e->t_ns, &e->reading);
         }
         e->final = 1;
+        if (e->on_final == NULL)
+            continue; /* note 6: its owner may free it as soon as the lock is released */
         e->next = done;
         done = e;
     }
@@ -785,10 +789,9 @@ zeus_status zeus__channel_acquire(zeus_devices *devs, unsigned gpu,
 
     s = wait_ready(ch);
     if (s != ZEUS_OK) {
-        char detail[512];
-        snprintf(detail, sizeof detail, "%s", zeus_last_error());
+        /* The failing reads ran on the sampler's thread, whose error detail is its own. */
         zeus__channel_release(ch);
-        return zeus__fail(s, "GPU %u: first energy read failed (%s)", gpu,
+        return zeus__fail(s, "GPU %u: the sampler's first reads failed: %s", gpu,
                           zeus_status_string(s));
     }
     *out = ch;

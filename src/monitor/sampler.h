@@ -79,8 +79,9 @@ typedef struct zeus__edge {
 void zeus__channel_track(struct zeus__channel *ch, zeus__edge *edge);
 
 /*
- * Remove `edge` from the pending list if it is still there. Returns 1 if it was final (and
- * on_final has returned), 0 if it was removed unresolved.
+ * Remove `edge` from the pending list if it is still there. Returns 1 if it was final, 0 if
+ * it was removed unresolved. A final edge without on_final is no longer touched by the
+ * channel; one with on_final still gets its call (which may not have returned yet).
  */
 int zeus__channel_untrack(struct zeus__channel *ch, zeus__edge *edge);
 

@@ -342,6 +342,172 @@ static void test_sampled_many_threads_then_destroy(void **state)
     free(log);
 }
 
+/* ---- Teardown and order races --------------------------------------------------------- */
+
+/* A warn callback that stalls on log failures, as a slow disk would stall the row's write. */
+struct slow_warn {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    double stall_s;
+    int stalls_left, entered;
+};
+
+static void slow_log_warn(const char *message, void *user)
+{
+    struct slow_warn *sw = user;
+    int stall;
+
+    if (strstr(message, "log") == NULL)
+        return;
+    pthread_mutex_lock(&sw->lock);
+    stall = sw->stalls_left > 0;
+    if (stall)
+        sw->stalls_left--;
+    sw->entered++;
+    pthread_cond_broadcast(&sw->cond);
+    pthread_mutex_unlock(&sw->lock);
+    if (stall)
+        sleep_s(sw->stall_s);
+}
+
+static zeus_monitor *slow_log_monitor(struct slow_warn *sw, int direct)
+{
+    zeus_monitor_options o;
+    zeus_monitor *mon = NULL;
+    unsigned none = 0;
+
+    zeus_monitor_options_init(&o);
+    o.cpu_indices = &none;
+    o.cpu_index_count = 0;
+    o.log_file = "/dev/full"; /* every row fails to write, and the failure is warned */
+    o.warn = slow_log_warn;
+    o.warn_user = sw;
+    o.direct_reads = direct;
+    if (zeus_monitor_create(&o, &mon) != ZEUS_OK)
+        fail_msg("zeus_monitor_create: %s", zeus_last_error());
+    return mon;
+}
+
+static void test_sampled_destroy_waits_for_a_row_being_written(void **state)
+{
+    struct slow_warn sw = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 1.5, 1, 0};
+    zeus_monitor *keep, *mon;
+    (void)state;
+
+    /* A second monitor keeps the channel (and its thread) alive past the first's destroy. */
+    zt_fake_nvml_reset("gpus=1;power_w=100");
+    keep = sampled_monitor(NULL);
+    mon = slow_log_monitor(&sw, 0);
+    assert_int_equal(zeus_monitor_begin_window(mon, "w", 0), ZEUS_OK);
+    sleep_s(0.02);
+    assert_int_equal(zeus_monitor_end_window(mon, "w", 0, NULL), ZEUS_OK);
+    /* The sampler finishes "w" and stalls writing its row, off the ending queue; destroy
+     * must wait for it rather than free the monitor under it. */
+    zeus_monitor_destroy(mon);
+    pthread_mutex_lock(&sw.lock);
+    assert_int_equal(sw.entered, 1);
+    pthread_mutex_unlock(&sw.lock);
+    zeus_monitor_destroy(keep);
+}
+
+struct end_arg {
+    zeus_monitor *mon;
+    const char *key;
+    zeus_status status;
+};
+
+static void *end_in_thread(void *p)
+{
+    struct end_arg *a = p;
+    a->status = zeus_monitor_end_window(a->mon, a->key, 0, NULL);
+    return NULL;
+}
+
+static void test_direct_get_final_while_another_thread_writes_rows(void **state)
+{
+    struct slow_warn sw = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0.5, 1, 0};
+    struct end_arg a;
+    zeus_measurement m, f;
+    zeus_monitor *mon;
+    pthread_t t;
+    (void)state;
+
+    zt_fake_nvml_reset("gpus=1;power_w=100");
+    mon = slow_log_monitor(&sw, 1);
+    assert_int_equal(zeus_monitor_begin_window(mon, "a", 0), ZEUS_OK);
+    assert_int_equal(zeus_monitor_begin_window(mon, "b", 0), ZEUS_OK);
+    a = (struct end_arg){.mon = mon, .key = "a"};
+    pthread_create(&t, NULL, end_in_thread, &a);
+    pthread_mutex_lock(&sw.lock);
+    while (sw.entered == 0)
+        pthread_cond_wait(&sw.cond, &sw.lock);
+    pthread_mutex_unlock(&sw.lock);
+    /* "a" is being written: "b" ends behind it, final but not yet finished. */
+    assert_int_equal(zeus_monitor_end_window(mon, "b", 0, &m), ZEUS_OK);
+    assert_int_equal(zeus_monitor_get_final(mon, m.window_id, 0, &f), ZEUS_OK);
+    assert_int_equal(f.window_id, m.window_id);
+    assert_true(f.gpu_energy_j[0] == m.gpu_energy_j[0] ||
+                (isnan(f.gpu_energy_j[0]) && isnan(m.gpu_energy_j[0])));
+    assert_true(f.gpu_flags[0] == m.gpu_flags[0]);
+    pthread_join(t, NULL);
+    assert_int_equal(a.status, ZEUS_OK);
+    zeus_monitor_destroy(mon);
+}
+
+struct cancel_arg {
+    zeus_monitor *mon;
+    int id, errors;
+};
+
+static void *cancel_loop(void *p)
+{
+    struct cancel_arg *a = p;
+    char key[32];
+    zeus_measurement m;
+    zeus_status s;
+
+    snprintf(key, sizeof key, "c%d", a->id);
+    for (int i = 0; i < 3000; i++) {
+        if (zeus_monitor_begin_window(a->mon, key, 0) != ZEUS_OK)
+            a->errors++;
+        if (i % 2 == 0)
+            sleep_s(0.0005 * (i % 5)); /* let the sampler resolve some start edges */
+        if (i % 3 == 0 && zeus_monitor_begin_window(a->mon, key, ZEUS_WINDOW_RESTART) != ZEUS_OK)
+            a->errors++;
+        if (a->id == 0 && i % 7 == 0) {
+            if (zeus_monitor_reset_windows(a->mon) != ZEUS_OK)
+                a->errors++;
+            continue;
+        }
+        /* Another thread's reset_windows may have dropped this window already. */
+        s = zeus_monitor_end_window(a->mon, key, ZEUS_WINDOW_CANCEL, &m);
+        if (s != ZEUS_OK && s != ZEUS_ERR_NOT_FOUND)
+            a->errors++;
+    }
+    return NULL;
+}
+
+static void test_sampled_cancelled_windows_race_the_sampler(void **state)
+{
+    pthread_t t[4];
+    struct cancel_arg args[4];
+    zeus_monitor *mon;
+    (void)state;
+
+    /* 1 ms updates: start edges resolve while their windows are being cancelled or reset. */
+    zt_fake_nvml_reset("gpus=2;power_w=100;period_ms=1");
+    mon = sampled_monitor(NULL);
+    for (int i = 0; i < 4; i++) {
+        args[i] = (struct cancel_arg){.mon = mon, .id = i};
+        pthread_create(&t[i], NULL, cancel_loop, &args[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(args[i].errors, 0);
+    zeus_monitor_destroy(mon);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -357,6 +523,9 @@ int main(void)
         T(test_sampled_gpu_lost_fails_that_gpu_only),
         T(test_sampled_monitors_share_one_thread_per_gpu),
         T(test_sampled_many_threads_then_destroy),
+        T(test_sampled_destroy_waits_for_a_row_being_written),
+        T(test_direct_get_final_while_another_thread_writes_rows),
+        T(test_sampled_cancelled_windows_race_the_sampler),
     };
 #undef T
     return cmocka_run_group_tests_name("sampled", tests, NULL, NULL);
