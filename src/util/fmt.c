@@ -25,14 +25,17 @@ static int shortest_digits(double x, char *digits, int *exp10)
     }
     if (prec > 17)
         prec = 17;
-    /* tmp is "[-]d[.ddd]e[+-]XX": collect the digits and the exponent. */
+    /*
+     * tmp is "[-]d[<point>ddd]e[+-]XX": collect the digits and the exponent. The point is
+     * LC_NUMERIC's ("," in de_DE, several bytes in some locales), so keep digits only.
+     */
     {
         const char *p = tmp;
         int n = 0;
         if (*p == '-')
             p++;
         for (; *p && *p != 'e'; p++)
-            if (*p != '.')
+            if (*p >= '0' && *p <= '9')
                 digits[n++] = *p;
         digits[n] = '\0';
         *exp10 = atoi(p + 1);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -71,6 +72,29 @@ static void test_fmt_round_trips_random_values(void **state)
     }
 }
 
+/*
+ * A host program that calls setlocale() with a comma-decimal locale must still get Python's
+ * "1.5", not "1,5" (a comma splits the CSV row). Skipped where no such locale is installed.
+ */
+static void test_fmt_ignores_the_numeric_locale(void **state)
+{
+    static const char *const names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8",
+                                        "fr_FR.utf8"};
+    const char *set = NULL;
+
+    (void)state;
+    for (size_t i = 0; set == NULL && i < sizeof names / sizeof names[0]; i++)
+        set = setlocale(LC_NUMERIC, names[i]);
+    if (set == NULL)
+        skip();
+    check(1.5, "1.5");
+    check(-42.0, "-42.0");
+    check(0.0001, "0.0001");
+    check(1.5e-5, "1.5e-05");
+    check(123456789012345678.0, "1.2345678901234568e+17");
+    setlocale(LC_NUMERIC, "C");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -79,6 +103,7 @@ int main(void)
         cmocka_unit_test(test_fmt_large_and_small_use_exponent),
         cmocka_unit_test(test_fmt_specials),
         cmocka_unit_test(test_fmt_round_trips_random_values),
+        cmocka_unit_test(test_fmt_ignores_the_numeric_locale),
     };
     return cmocka_run_group_tests_name("fmt", tests, NULL, NULL);
 }
