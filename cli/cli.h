@@ -93,7 +93,7 @@ int cli_parse_seconds(const char *cmd, const char *option, const char *text, dou
 
 /*
  * GPU + CPU package + DRAM energy, summing the values that were measured (NAN ones are left
- * out). This is NOT zeus_measurement_total_energy(), which is GPUs only as in Zeus: a person
+ * out); NAN when devices were watched but none gave a value, since 0 would read as real. This is NOT zeus_measurement_total_energy(), which is GPUs only as in Zeus: a person
  * who runs `zeus run` asks what the command cost on every device that was watched, and RAPL's
  * DRAM zone is separate from the package zone, so nothing is counted twice.
  */

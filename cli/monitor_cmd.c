@@ -595,20 +595,25 @@ static int finish(struct power_run *r, const struct monitor_args *a)
     print_totals(r);
     if (fflush(stdout) != 0)
         rc = CLI_EXIT_FAILURE;
-    if (r->csv != NULL && (csv_write_new(r, 1) != 0 || fclose(r->csv) != 0)) {
-        fprintf(stderr, "zeus monitor power: cannot write %s\n", a->csv_path);
-        rc = CLI_EXIT_FAILURE;
-    } else if (r->csv != NULL) {
-        fprintf(stderr, "zeus: wrote %s\n", a->csv_path);
+    /* Each file is closed whether or not writing it failed, then reported. */
+    if (r->csv != NULL) {
+        int bad = csv_write_new(r, 1) != 0;
+        bad |= fclose(r->csv) != 0;
+        r->csv = NULL;
+        fprintf(stderr, bad ? "zeus monitor power: cannot write %s\n" : "zeus: wrote %s\n",
+                a->csv_path);
+        if (bad)
+            rc = CLI_EXIT_FAILURE;
     }
-    r->csv = NULL;
-    if (r->plot != NULL && (write_plot(r) != 0 || fclose(r->plot) != 0)) {
-        fprintf(stderr, "zeus monitor power: cannot write %s\n", a->plot_path);
-        rc = CLI_EXIT_FAILURE;
-    } else if (r->plot != NULL) {
-        fprintf(stderr, "zeus: wrote %s\n", a->plot_path);
+    if (r->plot != NULL) {
+        int bad = write_plot(r) != 0;
+        bad |= fclose(r->plot) != 0;
+        r->plot = NULL;
+        fprintf(stderr, bad ? "zeus monitor power: cannot write %s\n" : "zeus: wrote %s\n",
+                a->plot_path);
+        if (bad)
+            rc = CLI_EXIT_FAILURE;
     }
-    r->plot = NULL;
     return rc;
 }
 

@@ -14,22 +14,27 @@
 
 /* ---- Totals ----------------------------------------------------------------------------- */
 
-static double add_valid(double sum, double v)
+static double add_valid(double sum, double v, unsigned *valid)
 {
-    return isnan(v) ? sum : sum + v;
+    if (isnan(v))
+        return sum;
+    (*valid)++;
+    return sum + v;
 }
 
+/* NAN when devices were measured but none gave a value: a 0 there would read as real. */
 double cli_measurement_all_energy(const zeus_measurement *m)
 {
     double sum = 0.0;
+    unsigned valid = 0;
 
     for (unsigned i = 0; i < m->gpu_count; i++)
-        sum = add_valid(sum, m->gpu_energy_j[i]);
+        sum = add_valid(sum, m->gpu_energy_j[i], &valid);
     for (unsigned i = 0; i < m->cpu_count; i++) {
-        sum = add_valid(sum, m->cpu_energy_j[i]);
-        sum = add_valid(sum, m->dram_energy_j[i]);
+        sum = add_valid(sum, m->cpu_energy_j[i], &valid);
+        sum = add_valid(sum, m->dram_energy_j[i], &valid);
     }
-    return sum;
+    return valid == 0 && m->gpu_count + m->cpu_count > 0 ? NAN : sum;
 }
 
 /* ---- Table ------------------------------------------------------------------------------ */
@@ -139,9 +144,14 @@ int cli_report_json(cJSON *obj, const zeus_measurement *m)
         return -1;
     if (add_energies(obj, m) != 0)
         return -1;
-    if (cJSON_AddNumberToObject(obj, "total_energy_j",
-                                rounded(cli_measurement_all_energy(m), 1e-3)) == NULL)
-        return -1;
+    {
+        double total_j = cli_measurement_all_energy(m);
+        cJSON *t = isnan(total_j) ? cJSON_AddNullToObject(obj, "total_energy_j")
+                                  : cJSON_AddNumberToObject(obj, "total_energy_j",
+                                                            rounded(total_j, 1e-3));
+        if (t == NULL)
+            return -1;
+    }
     return 0;
 }
 
