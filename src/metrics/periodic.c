@@ -33,7 +33,7 @@ static void *periodic_main(void *arg)
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     pthread_mutex_lock(&p->lock);
     while (!p->stop) {
-        struct timespec ts = {.tv_sec = next / 1000000000, .tv_nsec = next % 1000000000};
+        struct timespec ts = zeus__timespec_from_ns(next);
         if (zeus__now_ns() < next) {
             pthread_cond_timedwait(&p->cond, &p->lock, &ts);
             continue;
@@ -54,7 +54,6 @@ zeus_status zeus__periodic_start(double period_s, void (*tick)(void *user, int l
                                  struct zeus__periodic **out)
 {
     struct zeus__periodic *p = calloc(1, sizeof *p);
-    pthread_condattr_t attr;
 
     if (p == NULL)
         return zeus__fail(ZEUS_ERR_NO_MEMORY, "out of memory");
@@ -64,10 +63,7 @@ zeus_status zeus__periodic_start(double period_s, void (*tick)(void *user, int l
     p->tick = tick;
     p->user = user;
     pthread_mutex_init(&p->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    zeus__cond_init_monotonic(&p->cond);
     if (pthread_create(&p->thread, NULL, periodic_main, p) != 0) {
         pthread_cond_destroy(&p->cond);
         pthread_mutex_destroy(&p->lock);

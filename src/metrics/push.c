@@ -300,13 +300,7 @@ zeus_status zeus__pusher_create(const zeus_push_options *opts, zeus__push_render
     p->render = render;
     p->render_user = user;
     pthread_mutex_init(&p->lock, NULL);
-    {
-        pthread_condattr_t attr;
-        pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        pthread_cond_init(&p->cond, &attr);
-        pthread_condattr_destroy(&attr);
-    }
+    zeus__cond_init_monotonic(&p->cond);
     if (pthread_create(&p->thread, NULL, pusher_main, p) != 0) {
         pthread_cond_destroy(&p->cond);
         pthread_mutex_destroy(&p->lock);
@@ -339,7 +333,7 @@ zeus_status zeus__pusher_flush(struct zeus__pusher *p, double timeout_s)
     pthread_mutex_lock(&p->lock);
     want = p->requested;
     while (p->done < want) {
-        struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
+        struct timespec ts = zeus__timespec_from_ns(deadline);
         if (zeus__now_ns() >= deadline) {
             s = zeus__fail(ZEUS_ERR_TIMEOUT, "metrics not pushed to %s within %g s", p->url,
                            timeout_s);

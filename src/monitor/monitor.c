@@ -39,6 +39,7 @@
 #include "monitor/monitor_internal.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/warn.h"
 #include "zeus/monitor.h"
 
 #define MONITOR_MAGIC 0x4d4f4e31u /* "MON1" */
@@ -122,11 +123,11 @@ static zeus_status select_gpus(zeus_monitor *mon, const zeus_monitor_options *o)
             return s;
         mon->gpu_has_counter[i] = (info.supports & ZEUS_GPU_ENERGY_COUNTER) != 0;
         if (!mon->gpu_has_counter[i])
-            zeus__monitor_warn(mon,
-                               "GPU %u (%s) has no energy counter (before Volta): its energy is %s",
-                               info.index, info.name,
-                               mon->direct ? "reported as NAN unless approx_instant_energy is on"
-                                           : "integrated from sampled power");
+            zeus__warnf(mon->warn, mon->warn_user,
+                        "GPU %u (%s) has no energy counter (before Volta): its energy is %s",
+                        info.index, info.name,
+                        mon->direct ? "reported as NAN unless approx_instant_energy is on"
+                                    : "integrated from sampled power");
     }
     return ZEUS_OK;
 }
@@ -145,7 +146,7 @@ static zeus_status select_cpus(zeus_monitor *mon, const zeus_monitor_options *o)
         if (o->cpu_indices != NULL && o->cpu_index_count > 0)
             return zeus__fail(open_status, "CPU energy requested but unavailable: %s", why);
         if (o->cpu_indices == NULL)
-            zeus__monitor_warn(mon, "CPU energy is not measured: %s", why);
+            zeus__warnf(mon->warn, mon->warn_user, "CPU energy is not measured: %s", why);
     }
     s = select_indices("CPU", o->cpu_indices, o->cpu_index_count,
                        zeus_devices_cpu_count(mon->devs), ZEUS_MAX_CPUS, mon->cpu_index,
@@ -194,13 +195,8 @@ static zeus_status open_channels(zeus_monitor *mon)
 
 static void init_sync(zeus_monitor *mon)
 {
-    pthread_condattr_t attr;
-
     pthread_mutex_init(&mon->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&mon->done, &attr);
-    pthread_condattr_destroy(&attr);
+    zeus__cond_init_monotonic(&mon->done);
 }
 
 zeus_status zeus_monitor_create(const zeus_monitor_options *opts, zeus_monitor **out)
@@ -264,7 +260,7 @@ static void finish_endings(zeus_monitor *mon)
 
     pthread_mutex_lock(&mon->lock);
     while (mon->ending_head != NULL && zeus__now_ns() < deadline) {
-        struct timespec ts = {.tv_sec = deadline / 1000000000, .tv_nsec = deadline % 1000000000};
+        struct timespec ts = zeus__timespec_from_ns(deadline);
         pthread_cond_timedwait(&mon->done, &mon->lock, &ts);
     }
     if (mon->ending_head != NULL)

@@ -56,9 +56,6 @@ struct zeus_monitor {
 
 /* results.c */
 
-/* Pass a formatted warning to the options' warn callback, if any. */
-void zeus__monitor_warn(const struct zeus_monitor *mon, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* Fill the identity part of m (device counts and indices), zeroing the rest. */
 void zeus__monitor_fill_identity(const struct zeus_monitor *mon, zeus_measurement *m);

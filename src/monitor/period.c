@@ -126,12 +126,6 @@ static int watch_once(zeus_devices *devs, struct model *m, size_t wanted_changes
     return m->changes >= wanted_changes;
 }
 
-static void pause_ns(int64_t ns)
-{
-    struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
-    nanosleep(&ts, NULL);
-}
-
 zeus_status zeus__infer_update_period(zeus_devices *devs, const unsigned *gpus, size_t count,
                                       const zeus__period_options *opts,
                                       zeus__period_report *out)
@@ -164,7 +158,7 @@ zeus_status zeus__infer_update_period(zeus_devices *devs, const unsigned *gpus, 
             done &= watch_once(devs, &models[k], wanted);
         if (done || zeus__now_ns() >= deadline)
             break;
-        pause_ns(gap_ns);
+        zeus__sleep_ns(gap_ns);
     }
 
     memset(out, 0, sizeof *out);

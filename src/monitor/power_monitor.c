@@ -23,7 +23,6 @@
  * and the end of a plateau exact; it does not yet.)
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +32,7 @@
 #include "monitor/timelines.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/warn.h"
 #include "zeus/power.h"
 
 #define POWER_MONITOR_MAGIC 0x50574d31u /* "PWM1" */
@@ -86,22 +86,6 @@ static zeus_status read_options(const zeus_power_monitor_options *opts,
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "unknown power domain bits 0x%x",
                           o->domains & ~ALL_DOMAINS);
     return ZEUS_OK;
-}
-
-static void warn(const zeus_power_monitor_options *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void warn(const zeus_power_monitor_options *o, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    if (o->warn == NULL)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    o->warn(msg, o->warn_user);
 }
 
 /* ---- Choosing GPUs, domains and the period ---------------------------------------------- */
@@ -164,8 +148,9 @@ static zeus_status choose_domains(zeus_devices *devs, const unsigned *gpus, unsi
         *domains = o->domains;
     }
     if (!(*domains & ZEUS_DOMAIN_BIT(ZEUS_POWER_DEVICE_INSTANT)))
-        warn(o, "device_instant power is not being monitored; queries without a domain use "
-                "device_average");
+        zeus__warnf(o->warn, o->warn_user,
+                    "device_instant power is not being monitored; queries without a domain "
+                    "use device_average");
     return ZEUS_OK;
 }
 
@@ -178,17 +163,19 @@ static zeus_status choose_period(zeus_devices *devs, const unsigned *gpus, unsig
     if (o->update_period_s > 0) {
         *period_s = o->update_period_s;
         if (*period_s < FAST_PERIOD_S)
-            warn(o, "An update period of %g s might be too fast: readings may not change "
-                    "between polls. Consider using at least %g s.",
-                 *period_s, FAST_PERIOD_S);
+            zeus__warnf(o->warn, o->warn_user,
+                        "An update period of %g s might be too fast: readings may not change "
+                        "between polls. Consider using at least %g s.",
+                        *period_s, FAST_PERIOD_S);
         return ZEUS_OK;
     }
     s = zeus__infer_update_period(devs, gpus, n, NULL, &r);
     if (s != ZEUS_OK)
         return s;
     if (r.clamped)
-        warn(o, "Inferred update period %g s is longer than %g s; using %g s", r.fastest_s / 2,
-             ZEUS__PERIOD_MAX_S, ZEUS__PERIOD_MAX_S);
+        zeus__warnf(o->warn, o->warn_user,
+                    "Inferred update period %g s is longer than %g s; using %g s",
+                    r.fastest_s / 2, ZEUS__PERIOD_MAX_S, ZEUS__PERIOD_MAX_S);
     *period_s = r.period_s;
     return ZEUS_OK;
 }

@@ -15,7 +15,6 @@
  * 4. The last ZEUS__FINALS final measurements are kept for zeus_monitor_get_final().
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +22,7 @@
 #include "monitor/monitor_internal.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/warn.h"
 
 /* ---- Building a measurement ------------------------------------------------------------- */
 
@@ -33,19 +33,6 @@ void zeus__monitor_fill_identity(const struct zeus_monitor *mon, zeus_measuremen
     memcpy(m->gpu_index, mon->gpu_index, sizeof m->gpu_index);
     m->cpu_count = mon->cpu_count;
     memcpy(m->cpu_index, mon->cpu_index, sizeof m->cpu_index);
-}
-
-void zeus__monitor_warn(const struct zeus_monitor *mon, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-
-    if (mon->warn == NULL)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    mon->warn(msg, mon->warn_user);
 }
 
 #define SOURCE_FLAGS (ZEUS_ENERGY_COUNTER | ZEUS_ENERGY_INTEGRATED | ZEUS_ENERGY_INTERPOLATED | \
@@ -134,14 +121,14 @@ static void apply_zero_rule(const struct zeus_monitor *mon, const struct zeus__w
     }
     if (zeros > 0 && !quiet)
         /* Zeus's sentence, word for word (its tests match it), then the window's name. */
-        zeus__monitor_warn(mon,
-                           "The energy consumption of one or more GPUs was measured as zero. "
-                           "This means that the time duration of the measurement window was "
-                           "shorter than the GPU's energy counter update period. Consider "
-                           "turning on the `approx_instant_energy` option in `ZeusMonitor`, "
-                           "which approximates the energy consumption of a short time window as "
-                           "instant power draw x window duration. (Window '%s'.)",
-                           w->key);
+        zeus__warnf(mon->warn, mon->warn_user,
+                    "The energy consumption of one or more GPUs was measured as zero. "
+                    "This means that the time duration of the measurement window was "
+                    "shorter than the GPU's energy counter update period. Consider "
+                    "turning on the `approx_instant_energy` option in `ZeusMonitor`, "
+                    "which approximates the energy consumption of a short time window as "
+                    "instant power draw x window duration. (Window '%s'.)",
+                    w->key);
 }
 
 /* Sampler quality for each GPU: the counter step and the updates inside the window. */
@@ -246,7 +233,7 @@ void zeus__monitor_drain(struct zeus_monitor *mon)
         keep_final(mon, w->id, s, m);
         pthread_mutex_unlock(&mon->lock); /* note 3 */
         if (mon->log != NULL && zeus__csv_log_write(mon->log, w->key, m) != ZEUS_OK)
-            zeus__monitor_warn(mon, "%s", zeus_last_error());
+            zeus__warnf(mon->warn, mon->warn_user, "%s", zeus_last_error());
         pthread_mutex_lock(&mon->lock);
         mon->finished_id = w->id;
         zeus__window_free(w);
@@ -293,8 +280,7 @@ static zeus_status provisional(struct zeus_monitor *mon, struct zeus__window *w,
 zeus_status zeus__monitor_wait_final(struct zeus_monitor *mon, uint64_t id, int64_t deadline_ns,
                                      zeus_measurement *out)
 {
-    struct timespec ts = {.tv_sec = deadline_ns / 1000000000,
-                          .tv_nsec = deadline_ns % 1000000000};
+    struct timespec ts = zeus__timespec_from_ns(deadline_ns);
 
     for (;;) {
         const struct zeus__final *f = mon->finals[id % ZEUS__FINALS];

@@ -585,8 +585,7 @@ static void poll_power(struct zeus__channel *ch, zeus_devices *devs)
 
 static void sleep_until(struct zeus__channel *ch, int64_t deadline_ns)
 {
-    struct timespec ts = {.tv_sec = deadline_ns / 1000000000,
-                          .tv_nsec = deadline_ns % 1000000000};
+    struct timespec ts = zeus__timespec_from_ns(deadline_ns);
     pthread_cond_timedwait(&ch->cond, &ch->lock, &ts);
 }
 
@@ -679,13 +678,7 @@ static zeus_status new_channel(const zeus_gpu_info *mine, struct zeus__channel *
                                                                     : ZEUS_POWER_DEVICE_AVERAGE;
     ch->stats.has_counter = ch->has_counter;
     pthread_mutex_init(&ch->lock, NULL);
-    {
-        pthread_condattr_t attr;
-        pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        pthread_cond_init(&ch->cond, &attr);
-        pthread_condattr_destroy(&attr);
-    }
+    zeus__cond_init_monotonic(&ch->cond);
     *out = ch;
     return ZEUS_OK;
 }

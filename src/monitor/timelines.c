@@ -55,12 +55,6 @@ static int64_t add_sat(int64_t a, int64_t b)
     return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
-static void sleep_ns(int64_t ns)
-{
-    struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
-    nanosleep(&ts, NULL);
-}
-
 static void release_all(struct zeus__timelines *tl)
 {
     for (unsigned i = 0; i < tl->gpu_count; i++) {
@@ -148,7 +142,7 @@ static zeus_status wait_first_samples(struct zeus__timelines *tl)
                               missing == ZEUS__SERIES_TEMPERATURE ? "temperature" : "power",
                               FIRST_SAMPLE_TIMEOUT_NS / 1000000000);
         }
-        sleep_ns(FIRST_SAMPLE_POLL_NS);
+        zeus__sleep_ns(FIRST_SAMPLE_POLL_NS);
     }
 }
 

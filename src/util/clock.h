@@ -5,6 +5,7 @@
 #ifndef ZEUS_UTIL_CLOCK_H
 #define ZEUS_UTIL_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -28,6 +29,37 @@ static inline double zeus__unix_now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A CLOCK_MONOTONIC time or duration in nanoseconds as a timespec (ns >= 0). */
+static inline struct timespec zeus__timespec_from_ns(int64_t ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000)};
+    return ts;
+}
+
+/* Sleep `ns` nanoseconds (a signal may cut it short; callers loop on their own deadline). */
+static inline void zeus__sleep_ns(int64_t ns)
+{
+    struct timespec ts = zeus__timespec_from_ns(ns);
+    nanosleep(&ts, NULL);
+}
+
+/*
+ * Initialise a condition variable whose timed waits take CLOCK_MONOTONIC deadlines
+ * (zeus__now_ns() + timeout), so a wall-clock step never shortens or stretches a wait.
+ */
+static inline int zeus__cond_init_monotonic(pthread_cond_t *cond)
+{
+    pthread_condattr_t attr;
+    int err = pthread_condattr_init(&attr);
+
+    if (err == 0)
+        err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (err == 0)
+        err = pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
+    return err;
 }
 
 #endif /* ZEUS_UTIL_CLOCK_H */
