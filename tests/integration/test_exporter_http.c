@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli_support.h"
+#include "http_support.h"
 #include "sysfs_tree.h"
 #include "test_support.h"
 
@@ -92,78 +93,14 @@ static int stop_exporter(void **state)
 
 /* ---- HTTP --------------------------------------------------------------------------------- */
 
-struct body {
-    char *data;
-    size_t len;
-};
+#define HTTP_TIMEOUT_MS 10000L
 
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-    struct body *b = arg;
-    char *d = realloc(b->data, b->len + size * n + 1);
-
-    if (d == NULL)
-        return 0;
-    memcpy(d + b->len, p, size * n);
-    b->len += size * n;
-    d[b->len] = '\0';
-    b->data = d;
-    return size * n;
-}
-
-/* `method` url; returns the status (0: no answer) and the body (malloc'd) when out != NULL. */
-static long http(const char *method, const char *url, char **out)
-{
-    struct body b = {NULL, 0};
-    long code = 0;
-    CURL *c = curl_easy_init();
-
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(c);
-    if (out != NULL)
-        *out = b.data ? b.data : strdup("");
-    else
-        free(b.data);
-    return code;
-}
-
-/* POST or GET `url` with a small body; returns the status (0: no answer). */
-static long http_with_body(const char *method, const char *url)
-{
-    struct body b = {NULL, 0};
-    long code = 0;
-    CURL *c = curl_easy_init();
-
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, "a body the exporter ignores");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(c);
-    free(b.data);
-    return code;
-}
-
-/* noinline: inlined, GCC 12 at -O2 warns -Wdangling-pointer about the body it returns. */
-__attribute__((noinline)) static char *get_metrics(const struct exporter *e)
+static char *get_metrics(const struct exporter *e)
 {
     char url[128], *body;
 
     snprintf(url, sizeof url, "%s/metrics", e->base);
-    assert_int_equal(http("GET", url, &body), 200);
+    assert_int_equal(zt_http("GET", url, NULL, HTTP_TIMEOUT_MS, &body), 200);
     return body;
 }
 
@@ -257,11 +194,11 @@ static void test_exporter_other_path_is_404(void **state)
     char url[128];
 
     snprintf(url, sizeof url, "%s/", e->base);
-    assert_int_equal(http("GET", url, NULL), 404);
+    assert_int_equal(zt_http("GET", url, NULL, HTTP_TIMEOUT_MS, NULL), 404);
     snprintf(url, sizeof url, "%s/metricsx", e->base);
-    assert_int_equal(http("GET", url, NULL), 404);
+    assert_int_equal(zt_http("GET", url, NULL, HTTP_TIMEOUT_MS, NULL), 404);
     snprintf(url, sizeof url, "%s/metrics/../x", e->base);
-    assert_int_equal(http("GET", url, NULL), 404);
+    assert_int_equal(zt_http("GET", url, NULL, HTTP_TIMEOUT_MS, NULL), 404);
 }
 
 static void test_exporter_other_method_is_405(void **state)
@@ -270,8 +207,8 @@ static void test_exporter_other_method_is_405(void **state)
     char url[128];
 
     snprintf(url, sizeof url, "%s/metrics", e->base);
-    assert_int_equal(http("POST", url, NULL), 405);
-    assert_int_equal(http("DELETE", url, NULL), 405);
+    assert_int_equal(zt_http("POST", url, NULL, HTTP_TIMEOUT_MS, NULL), 405);
+    assert_int_equal(zt_http("DELETE", url, NULL, HTTP_TIMEOUT_MS, NULL), 405);
 }
 
 static void test_exporter_request_with_body_answered(void **state)
@@ -282,10 +219,10 @@ static void test_exporter_request_with_body_answered(void **state)
     /* A body must not cost the answer: MHD closes the connection when a response is queued
      * before the body is read. */
     snprintf(url, sizeof url, "%s/metrics", e->base);
-    assert_int_equal(http_with_body("POST", url), 405);
-    assert_int_equal(http_with_body("GET", url), 200);
+    assert_int_equal(zt_http("POST", url, "a body the exporter ignores", HTTP_TIMEOUT_MS, NULL), 405);
+    assert_int_equal(zt_http("GET", url, "a body the exporter ignores", HTTP_TIMEOUT_MS, NULL), 200);
     snprintf(url, sizeof url, "%s/other", e->base);
-    assert_int_equal(http_with_body("PUT", url), 404);
+    assert_int_equal(zt_http("PUT", url, "a body the exporter ignores", HTTP_TIMEOUT_MS, NULL), 404);
 }
 
 /* ---- Bad input ---------------------------------------------------------------------------- */
@@ -300,7 +237,7 @@ static void *scraper(void *arg)
     struct storm *s = arg;
 
     for (int i = 0; i < STORM_REQUESTS; i++)
-        if (http("GET", s->url, NULL) == 200)
+        if (zt_http("GET", s->url, NULL, HTTP_TIMEOUT_MS, NULL) == 200)
             s->ok++;
     return NULL;
 }
@@ -342,7 +279,7 @@ static void test_exporter_scrape_storm_answered_memory_flat(void **state)
     assert_true(before > 0 && after > 0);
     /* Generous: sanitizer builds keep freed memory in quarantine for a while. */
     assert_true(after - before < 16 * 1024);
-    assert_int_equal(http("GET", url, NULL), 200); /* still answering */
+    assert_int_equal(zt_http("GET", url, NULL, HTTP_TIMEOUT_MS, NULL), 200); /* still answering */
 }
 
 static void test_exporter_port_in_use_exits_1(void **state)

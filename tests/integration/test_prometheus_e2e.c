@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "cli_support.h"
+#include "http_support.h"
 #include "fake_nvml_control.h"
 #include "sysfs_tree.h"
 #include "test_support.h"
@@ -137,53 +138,13 @@ static void stop_pid(pid_t *pid)
 
 /* ---- HTTP --------------------------------------------------------------------------------- */
 
-struct body {
-    char *data;
-    size_t len;
-};
-
-static size_t collect(char *p, size_t size, size_t n, void *arg)
-{
-    struct body *b = arg;
-    char *d = realloc(b->data, b->len + size * n + 1);
-
-    if (d == NULL)
-        return 0;
-    memcpy(d + b->len, p, size * n);
-    b->len += size * n;
-    d[b->len] = '\0';
-    b->data = d;
-    return size * n;
-}
-
-/* GET url; returns the HTTP status (0 when unreachable) and the body in *out (malloc'd). */
-static long http_get(const char *url, char **out)
-{
-    struct body b = {NULL, 0};
-    long code = 0;
-    CURL *c = curl_easy_init();
-
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(c);
-    if (out != NULL)
-        *out = b.data ? b.data : strdup("");
-    else
-        free(b.data);
-    return code;
-}
+#define HTTP_TIMEOUT_MS 5000L
 
 /* Wait until url answers 200, at most timeout_s. */
 static int wait_ready(const char *url, double timeout_s)
 {
     for (double t = 0; t < timeout_s; t += 0.1) {
-        if (http_get(url, NULL) == 200)
+        if (zt_http("GET", url, NULL, HTTP_TIMEOUT_MS, NULL) == 200)
             return 0;
         sleep_s(0.1);
     }
@@ -356,7 +317,7 @@ static char *query_until(const struct servers *s, const char *promql, int series
     for (double t = 0; t < timeout_s; t += 0.5) {
         char *body = NULL;
         int found = 0;
-        if (http_get(url, &body) == 200) {
+        if (zt_http("GET", url, NULL, HTTP_TIMEOUT_MS, &body) == 200) {
             for (const char *p = strstr(body, "\"metric\""); p; p = strstr(p + 1, "\"metric\""))
                 found++;
             if (found >= series && strstr(body, "\"status\":\"success\"") != NULL)
@@ -386,7 +347,7 @@ static char *gateway_metrics(const struct servers *s)
     char url[128], *body = NULL;
 
     snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", s->gateway_port);
-    assert_int_equal(http_get(url, &body), 200);
+    assert_int_equal(zt_http("GET", url, NULL, HTTP_TIMEOUT_MS, &body), 200);
     return body;
 }
 
