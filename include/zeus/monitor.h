@@ -118,6 +118,9 @@ ZEUS_API void zeus_monitor_options_init(zeus_monitor_options *opts);
 #define ZEUS_ENERGY_PROVISIONAL (1u << 10) /* extrapolated past the last update: not final */
 #define ZEUS_ENERGY_DISCONTINUITY (1u << 11) /* a reset or impossible jump inside the window
                                                 was left out: the value is a lower bound */
+#define ZEUS_ENERGY_CLIPPED (1u << 12) /* part of the interval was not sampled and is left
+                                          out: the value covers the sampled part only */
+#define ZEUS_ENERGY_UNCOVERED (1u << 13) /* nothing of the interval was sampled; NAN */
 
 /* Bits of zeus_measurement.flags. */
 #define ZEUS_MEASUREMENT_CANCELLED (1u << 0) /* ended with ZEUS_WINDOW_CANCEL: all zeros */

@@ -28,10 +28,13 @@
  *     sample, then changes linearly to it: the trapezoid rule over every poll, which
  *     de-duplication would otherwise distort (Zeus's rule turns a long plateau followed by a
  *     step into a ramp across the whole plateau);
- *   - before the first sample the first value holds, after the last sample the last value
- *     holds. A part of [t0, t1] outside the time the monitor sampled (before it started,
- *     after it stopped, or later than now) is extrapolated that way and flagged
- *     ZEUS_ENERGY_ESTIMATED by zeus_power_monitor_energy_detail().
+ *   - only the time the monitor sampled counts (from its start until it stopped, or until
+ *     now): energy it did not measure is never reported. An interval partly outside that
+ *     span is clipped to it (ZEUS_ENERGY_CLIPPED, extrapolated_s says how many seconds were
+ *     left out); one wholly outside it (before the monitor existed, in the future) has no
+ *     value: NAN with ZEUS_ENERGY_UNCOVERED, still ZEUS_OK. Zeus returns 0 there, as zeusc
+ *     does, with a warning. Finite times however extreme (1e18 s, +-1e308) are clipped the
+ *     same way, so they never overflow into negative or absurd joules.
  * An interval ending within one poll period of now can still change slightly when the next
  * change is sampled.
  *
@@ -177,7 +180,8 @@ ZEUS_API zeus_status zeus_power_monitor_power(zeus_power_monitor *pm, zeus_power
  * Energy of GPU `gpu` over [t0_s, t1_s] in joules, edges included (head of this file).
  *
  * domain: a zeus_power_domain, or -1 for device_instant if sampled, else device_average
- * (Zeus's rule). energy_j: out, written on ZEUS_OK. Returns ZEUS_ERR_INVALID_ARGUMENT when
+ * (Zeus's rule). energy_j: out, written on ZEUS_OK: NAN when nothing of [t0_s, t1_s] was
+ * sampled, the sampled part's energy when only part was (the detail call says which). Returns ZEUS_ERR_INVALID_ARGUMENT when
  * t1_s < t0_s, a time is not finite, the domain is not sampled, or -1 finds neither device
  * domain sampled; ZEUS_ERR_NOT_FOUND for a GPU not being sampled. Safe from any thread.
  * Since: 0.1.
@@ -189,9 +193,11 @@ ZEUS_API zeus_status zeus_power_monitor_energy(zeus_power_monitor *pm, int domai
 typedef struct zeus_power_energy {
     double energy_j;       /* joules over the interval */
     uint32_t flags;        /* ZEUS_ENERGY_VALID | ZEUS_ENERGY_INTEGRATED, and
-                              ZEUS_ENERGY_ESTIMATED when part was extrapolated */
+                              ZEUS_ENERGY_CLIPPED when part was not sampled and left out;
+                              ZEUS_ENERGY_UNCOVERED alone (energy_j NAN) when none was */
     uint32_t samples;      /* samples inside the interval */
-    double extrapolated_s; /* seconds of the interval outside the sampled time */
+    double extrapolated_s; /* seconds of the interval outside the sampled time, left out
+                              (the name predates clipping: nothing is extrapolated) */
     double update_period_s; /* the poll period, the longest a change can go unseen */
 } zeus_power_energy;
 

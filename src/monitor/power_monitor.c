@@ -15,6 +15,9 @@
  * - Domains are probed on every chosen GPU, not on GPU 0 only, and domains = 0 means those
  *   all of them support.
  * - Energy counts the interval's edges and treats de-duplicated plateaus as plateaus.
+ * - Energy is never extrapolated beyond the sampled span: an interval is clipped to it (flag
+ *   ZEUS_ENERGY_CLIPPED), and one wholly outside it has no value (NAN, ZEUS_ENERGY_UNCOVERED)
+ *   where Zeus answers 0.
  *
  * The plateau rule's ramp is this monitor's poll period. A channel shared with a faster
  * monitor polls faster than that, so its changes are seen sooner than the ramp assumes; the
@@ -336,12 +339,35 @@ static zeus_status default_domain(const zeus_power_monitor *pm, int *domain)
     return ZEUS_OK;
 }
 
+/*
+ * Clip [*t0, *t1] to the sampled span [lo, hi]. Returns the nanoseconds left out, or -1
+ * when nothing of the interval was sampled: energy the monitor did not measure is never
+ * reported (Zeus returns 0 there; the edge rule would have extrapolated it).
+ */
+static int64_t clip_to_span(int64_t *t0, int64_t *t1, int64_t lo, int64_t hi)
+{
+    int64_t cut = 0;
+
+    if (*t1 < lo || *t0 > hi)
+        return -1;
+    if (*t0 < lo) {
+        cut += lo - *t0 < 0 ? INT64_MAX : lo - *t0; /* saturated times: never overflow */
+        *t0 = lo;
+    }
+    if (*t1 > hi) {
+        int64_t d = *t1 - hi < 0 ? INT64_MAX : *t1 - hi;
+        cut = cut > INT64_MAX - d ? INT64_MAX : cut + d;
+        *t1 = hi;
+    }
+    return cut;
+}
+
 zeus_status zeus_power_monitor_energy_detail(zeus_power_monitor *pm, int domain, unsigned gpu,
                                              double t0_s, double t1_s, zeus_power_energy *out)
 {
     zeus__tl_view v;
     zeus__integral r;
-    int64_t t0, t1;
+    int64_t t0, t1, cut;
     int slot = -1;
     zeus_status s;
 
@@ -361,16 +387,23 @@ zeus_status zeus_power_monitor_energy_detail(zeus_power_monitor *pm, int domain,
     s = zeus__timelines_view(&pm->tl, slot, domain, t0, t1, 1, &v);
     if (s != ZEUS_OK)
         return s;
+    memset(out, 0, sizeof *out);
+    out->update_period_s = pm->period_s;
+    cut = clip_to_span(&t0, &t1, v.span_lo_ns, v.span_hi_ns);
+    if (cut < 0 || v.n == 0) {
+        zeus__tl_view_free(&v);
+        out->energy_j = NAN;
+        out->flags = ZEUS_ENERGY_UNCOVERED;
+        out->extrapolated_s = t1_s - t0_s;
+        return ZEUS_OK;
+    }
     zeus__integrate(v.s, v.n, pm->tl.period_ns, v.span_lo_ns, v.span_hi_ns, t0, t1, &r);
     zeus__tl_view_free(&v);
 
-    memset(out, 0, sizeof *out);
     out->energy_j = r.energy_j;
-    out->flags = ZEUS_ENERGY_VALID | ZEUS_ENERGY_INTEGRATED |
-                 (r.outside_ns > 0 ? ZEUS_ENERGY_ESTIMATED : 0);
+    out->flags = ZEUS_ENERGY_VALID | ZEUS_ENERGY_INTEGRATED | (cut > 0 ? ZEUS_ENERGY_CLIPPED : 0);
     out->samples = r.samples > UINT32_MAX ? UINT32_MAX : (uint32_t)r.samples;
-    out->extrapolated_s = (double)r.outside_ns * 1e-9;
-    out->update_period_s = pm->period_s;
+    out->extrapolated_s = (double)cut * 1e-9;
     return ZEUS_OK;
 }
 
