@@ -511,6 +511,8 @@ PyMODINIT_FUNC PyInit__zeusc(void)
         add_int(m, "ENERGY_RESET", ZEUS_ENERGY_RESET) < 0 ||
         add_int(m, "ENERGY_INTERPOLATED", ZEUS_ENERGY_INTERPOLATED) < 0 ||
         add_int(m, "ENERGY_PROVISIONAL", ZEUS_ENERGY_PROVISIONAL) < 0 ||
+        add_int(m, "ENERGY_CLIPPED", ZEUS_ENERGY_CLIPPED) < 0 ||
+        add_int(m, "ENERGY_UNCOVERED", ZEUS_ENERGY_UNCOVERED) < 0 ||
         add_int(m, "GPU_ENERGY_COUNTER", ZEUS_GPU_ENERGY_COUNTER) < 0 ||
         add_int(m, "GPU_POWER_INSTANT", ZEUS_GPU_POWER_INSTANT) < 0 ||
         add_int(m, "GPU_POWER_AVERAGE", ZEUS_GPU_POWER_AVERAGE) < 0 ||

@@ -65,9 +65,9 @@ def test_unmonitored_domain_is_value_error():
 
 
 def test_get_energy_prefers_instant_then_average_then_refuses():
-    t0 = time.time()
     with pytest.warns(zeusc.ZeusWarning):
         avg = PowerMonitor(update_period=0.05, power_domains=[PowerDomain.DEVICE_AVERAGE])
+    t0 = time.time()  # after creation: only sampled time counts
     wait_samples()
     t1 = time.time()
     e = avg.get_energy(t0 + 0.01, t1)
@@ -76,9 +76,39 @@ def test_get_energy_prefers_instant_then_average_then_refuses():
 
     with pytest.warns(zeusc.ZeusWarning):
         mem = PowerMonitor(update_period=0.05, power_domains=["memory_average"])
+    t0 = time.time()
+    wait_samples()
+    t1 = time.time()
     with pytest.raises(ValueError, match="Neither PowerDomain.DEVICE_INSTANT nor"):
         mem.get_energy(t0, t1)
     assert mem.get_energy(t0, t1, power_domain="memory_average")[0] == pytest.approx(46 * (t1 - t0), rel=0.05)
+
+
+def test_get_energy_never_reports_unsampled_time():
+    """Issue 9: 15,000 J for 50 s before the monitor existed, 3,000 J for 10 s ahead."""
+    pm = PowerMonitor(update_period=0.05, power_domains=["device_instant"])
+    now = time.time()
+    with pytest.warns(zeusc.ZeusWarning, match=r"GPU 0: none of \[.*\] was sampled; returning 0.0"):
+        assert pm.get_energy(now - 60, now - 10) == {0: 0.0, 1: 0.0}
+    with pytest.warns(zeusc.ZeusWarning, match="none of"):
+        assert pm.get_energy(now + 10, now + 20) == {0: 0.0, 1: 0.0}
+    detail = pm.get_energy_detail(now - 60, now - 10)[0]
+    assert detail.flags == zeusc.ENERGY_UNCOVERED and detail.energy != detail.energy  # NaN
+
+    wait_samples(0.3)
+    pm.stop()
+    with pytest.warns(zeusc.ZeusWarning, match=r"s of \[.*\] lies outside the sampled time"):
+        e = pm.get_energy(now - 50, now + 50)
+    assert 0.3 * 300 <= e[0] < 300 * 10  # the sampled part only, not 30,000 J
+    assert pm.get_energy_detail(now - 50, now + 50)[0].flags & zeusc.ENERGY_CLIPPED
+    for lo, hi in ((-1e308, 1e308), (-1e18, 1e18)):
+        with pytest.warns(zeusc.ZeusWarning):
+            e = pm.get_energy(lo, hi)
+        assert 0.3 * 300 <= e[0] < 300 * 10
+    with pytest.raises((ValueError, OverflowError)):
+        pm.get_energy(now, float("inf"))
+    with pytest.raises((ValueError, OverflowError)):
+        pm.get_energy(float("nan"), now)
 
 
 def test_timeline_and_energy_follow_power_changes(fake):

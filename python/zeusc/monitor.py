@@ -23,6 +23,7 @@ from zeusc import _zeusc
 from zeusc._types import Measurement
 from zeusc.errors import (
     ZeusNoDataError,
+    ZeusWarning,
     ZeusNotSupportedError,
     ZeusUnsupportedDomainError,
 )
@@ -178,8 +179,21 @@ _DOMAIN_CODE = {PowerDomain.DEVICE_INSTANT: 0, PowerDomain.DEVICE_AVERAGE: 1, Po
 
 EnergyDetail = namedtuple("EnergyDetail", "energy flags samples extrapolated_s update_period")
 EnergyDetail.__doc__ = """How PowerMonitor.get_energy_detail obtained a GPU's energy (joules,
-zeusc.ENERGY_* flags, samples inside the interval, seconds extrapolated past the sampled
-time, and the poll period)."""
+zeusc.ENERGY_* flags, samples inside the interval, seconds of the interval outside the sampled
+time and left out, and the poll period). energy is NaN with ENERGY_UNCOVERED when nothing of
+the interval was sampled; ENERGY_CLIPPED says part of it was not and only the rest counts."""
+
+
+def _warn_uncovered(gpu: int, start_time: float, end_time: float, d: EnergyDetail) -> None:
+    """Say which part of [start_time, end_time] the monitor did not sample (issue 9)."""
+    if d.flags & _zeusc.ENERGY_UNCOVERED:
+        what = f"none of [{start_time:.3f}, {end_time:.3f}] was sampled; returning 0.0"
+    else:
+        what = (
+            f"{d.extrapolated_s:.3f} s of [{start_time:.3f}, {end_time:.3f}] lies outside the "
+            "sampled time and is left out"
+        )
+    warnings.warn(f"PowerMonitor.get_energy: GPU {gpu}: {what}", ZeusWarning, stacklevel=3)
 
 
 def _domain(value) -> PowerDomain:
@@ -271,9 +285,20 @@ class PowerMonitor:
         return -1  # device_instant if sampled, else device_average (Zeus's rule)
 
     def get_energy(self, start_time: float, end_time: float, power_domain=None) -> dict[int, float] | None:
-        """Joules per GPU between two Unix times (time.time() values)."""
+        """Joules per GPU between two Unix times (time.time() values).
+
+        Only the sampled time counts: an interval wholly outside it (before the monitor
+        started, after it stopped, in the future) gives 0.0 as in Zeus, and one partly
+        outside it gives the sampled part's energy; both warn, naming the uncovered part.
+        """
         code = self._energy_code(power_domain)
-        return {g: self._handle.energy_detail(code, g, start_time, end_time)[0] for g in self.gpu_indices}
+        out = {}
+        for g in self.gpu_indices:
+            d = EnergyDetail(*self._handle.energy_detail(code, g, start_time, end_time))
+            out[g] = 0.0 if d.flags & _zeusc.ENERGY_UNCOVERED else d.energy
+            if d.flags & (_zeusc.ENERGY_UNCOVERED | _zeusc.ENERGY_CLIPPED):
+                _warn_uncovered(g, start_time, end_time, d)
+        return out
 
     def get_energy_detail(self, start_time: float, end_time: float, power_domain=None) -> dict[int, EnergyDetail]:
         """As get_energy, with how each value was obtained (Zeus-C addition)."""
