@@ -19,7 +19,8 @@
  *    reads per update instead of a read every few milliseconds.
  * 2. Points (time, cumulative J) are kept in a ring. energy_at(t) interpolates linearly
  *    between the points around t (final); past the last point it extrapolates with the last
- *    slope (provisional). A counter that stops moving for several steps means zero power, and
+ *    slope (provisional), but while the device's reads fail for no more than one counter
+ *    step: further on the value is failed (NAN), never invented (issue 9). A counter that stops moving for several steps means zero power, and
  *    its last value then holds as final.
  * 3. Windows longer than the ring stay exact because their edges are tracked: the thread
  *    resolves each tracked edge at the first update after it and drops it from the list.
@@ -246,6 +247,20 @@ static int counter_holds(const struct zeus__channel *ch, int64_t t_ns)
            t_ns >= ch->last_change_ns && t_ns <= ch->last_poll_t0;
 }
 
+/*
+ * Extrapolating the last slope is an estimate for at most one counter step past the last
+ * point. While the device's reads fail, a time further on than that is not measured at all
+ * (a GPU that dropped from 300 W to 10 W while failing read 695.7 J for 2.3 s at the old
+ * slope, true ~110 J), so it has no value. A healthy counter that has not moved is the
+ * slope's to cover until it holds (counter_holds), as before.
+ */
+static int beyond_one_step(const struct zeus__channel *ch, const struct point *a, int64_t t_ns)
+{
+    int64_t step = ch->step_ns ? ch->step_ns : 100000000;
+
+    return ch->consecutive_failures > 0 && t_ns - a->t_ns > step && t_ns > ch->last_poll_t0;
+}
+
 static void energy_at_locked(const struct zeus__channel *ch, int64_t t_ns, zeus__energy_reading *r)
 {
     uint32_t source = ch->has_counter ? ZEUS_ENERGY_COUNTER : ZEUS_ENERGY_INTEGRATED;
@@ -283,6 +298,13 @@ static void energy_at_locked(const struct zeus__channel *ch, int64_t t_ns, zeus_
         if (counter_holds(ch, t_ns) || t_ns == a->t_ns) {
             r->energy_j = a->energy_j;
             r->flags = ZEUS_ENERGY_VALID | source;
+            return;
+        }
+        if (beyond_one_step(ch, a, t_ns)) {
+            /* Issue 9: never extrapolate the old slope over a device that stopped answering. */
+            r->energy_j = NAN;
+            r->flags = ZEUS_ENERGY_FAILED;
+            r->status = ch->stats.last_error != ZEUS_OK ? ch->stats.last_error : ZEUS_ERR_NO_DATA;
             return;
         }
         if (k > 0) {

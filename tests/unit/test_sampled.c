@@ -272,6 +272,38 @@ static void test_sampled_gpu_lost_fails_that_gpu_only(void **state)
     zeus_monitor_destroy(mon);
 }
 
+/*
+ * Issue 9: a GPU whose reads fail mid-window while its power drops from 300 W to 10 W.
+ * Extrapolating the old slope read 695.7 J for 2.3 s (true ~110 J), flagged only
+ * PROVISIONAL. Past one counter step of failure the value is failed, provisional or final.
+ */
+static void test_sampled_failing_gpu_is_failed_not_extrapolated(void **state)
+{
+    zeus_measurement m;
+    zeus_monitor *mon;
+    (void)state;
+
+    zt_fake_nvml_reset("gpus=2;power_w=300");
+    mon = sampled_monitor(NULL);
+    assert_int_equal(zeus_monitor_begin_window(mon, "w", 0), ZEUS_OK);
+    sleep_s(0.3);
+    zt_fake_nvml_fail("nvmlDeviceGetTotalEnergyConsumption", 1, 999 /* UNKNOWN */, -1);
+    zt_fake_nvml()->set_power_mw(1, 10000);
+    sleep_s(0.5); /* several 100 ms counter steps */
+    /* The status is the failing device's (as for a lost GPU); m is filled either way. */
+    (void)zeus_monitor_end_window(mon, "w", 0, &m);
+    assert_true(m.gpu_flags[0] & ZEUS_ENERGY_VALID);
+    assert_true(m.gpu_energy_j[0] > 0);
+    assert_true(isnan(m.gpu_energy_j[1]));
+    assert_true(m.gpu_flags[1] & ZEUS_ENERGY_FAILED);
+    assert_false(m.gpu_flags[1] & ZEUS_ENERGY_VALID);
+    (void)zeus_monitor_get_final(mon, m.window_id, 2.0, &m);
+    assert_true(isnan(m.gpu_energy_j[1]));
+    assert_true(m.gpu_flags[1] & ZEUS_ENERGY_FAILED);
+    zt_fake_nvml_fail("nvmlDeviceGetTotalEnergyConsumption", 1, 0, 0);
+    zeus_monitor_destroy(mon);
+}
+
 /* ---- Sharing and threads ---------------------------------------------------------------- */
 
 static void test_sampled_monitors_share_one_thread_per_gpu(void **state)
@@ -521,6 +553,7 @@ int main(void)
         T(test_sampled_window_longer_than_ring_stays_exact),
         T(test_sampled_gpu_without_counter_integrates_power),
         T(test_sampled_gpu_lost_fails_that_gpu_only),
+        T(test_sampled_failing_gpu_is_failed_not_extrapolated),
         T(test_sampled_monitors_share_one_thread_per_gpu),
         T(test_sampled_many_threads_then_destroy),
         T(test_sampled_destroy_waits_for_a_row_being_written),
