@@ -12,12 +12,16 @@
  *
  * DESIGN NOTES
  *
- * 1. GPU energy is the sampler's cumulative value at the scrape time: the NVML counter
- *    (joules since the driver loaded), interpolated or, past the last update, extrapolated
- *    by at most one step. An extrapolation can overshoot the next real value slightly, so the
- *    exported value is clamped to never go below what was exported before, except after a
+ * 1. GPU energy is the sampler's cumulative value at its latest counter update: the NVML
+ *    counter (joules since the driver loaded), never extrapolated, so the series follows the
+ *    device's counter and cannot overshoot it (extrapolating the last slope over a failing
+ *    GPU kept the series rising at the old rate, then flat until the counter caught up;
+ *    issue 9). While the GPU fails past one counter step the series is left out (note 3),
+ *    and after recovery it continues from the counter. The exported value is still clamped
+ *    to never go below what was exported before (a concurrent scrape), except after a
  *    counter reset the sampler saw (driver reload), which Prometheus handles as a counter
- *    reset. The clamp state is per GPU under `clamp_lock`.
+ *    reset. The clamp state is per GPU under `clamp_lock`. A power series whose latest read
+ *    failed is left out too: its last value is not the current power.
  * 2. RAPL energy is read on the scrape path (a file read through the RAPL backend, which
  *    widens wraps with its own poller). CPU power and GPU power limits are read by one
  *    background thread every `period_s`, so the power is a steady average over the period
@@ -304,7 +308,13 @@ static double gpu_energy(zeus_metrics_collector *c, struct gpu *g, int64_t now,
 
     zeus__channel_energy_at(g->ch, now, &r);
     if (!(r.flags & ZEUS_ENERGY_VALID) || isnan(r.energy_j))
-        return NAN;
+        return NAN; /* note 3: failing past one counter step, or nothing read yet */
+    if (st->last_update_ns > 0 && st->last_update_ns < now) {
+        /* note 1: the device's own value at its latest update, never an extrapolation */
+        zeus__channel_energy_at(g->ch, st->last_update_ns, &r);
+        if (!(r.flags & ZEUS_ENERGY_VALID) || isnan(r.energy_j))
+            return NAN;
+    }
     v = r.energy_j;
     pthread_mutex_lock(&c->clamp_lock);
     if (g->exported && (st->resets < g->exported_resets ||
@@ -415,6 +425,7 @@ zeus_status zeus_metrics_collector_render(zeus_metrics_collector *c, char **text
         gv[i].energy_j = gpu_energy(c, g, now, &gv[i].stats);
         for (int d = 0; d < 3; d++)
             gv[i].power_w[d] = (g->domains & ZEUS_DOMAIN_BIT(d)) &&
+                                       zeus__channel_series_current(g->ch, d) &&
                                        zeus__channel_sample_near(g->ch, d, now, &smp) == 0
                                    ? smp.value
                                    : NAN;

@@ -67,6 +67,7 @@ struct series {
     size_t cap, head, count; /* ring: oldest at head */
     double last;
     int has_last;
+    int failing; /* the latest read failed: the last value is no longer current */
 };
 
 struct zeus__channel {
@@ -323,6 +324,16 @@ void zeus__channel_energy_at(struct zeus__channel *ch, int64_t t_ns, zeus__energ
     pthread_mutex_unlock(&ch->lock);
 }
 
+int zeus__channel_series_current(struct zeus__channel *ch, int series)
+{
+    int current;
+
+    pthread_mutex_lock(&ch->lock);
+    current = !ch->series[series].failing;
+    pthread_mutex_unlock(&ch->lock);
+    return current;
+}
+
 /* ---- Tracked edges ---------------------------------------------------------------------- */
 
 void zeus__channel_track(struct zeus__channel *ch, zeus__edge *edge)
@@ -445,6 +456,7 @@ static void record_change(struct zeus__channel *ch, double v, int64_t t1)
     }
     push_point(ch, t, v);
     ch->last_change_ns = t;
+    ch->stats.last_update_ns = t;
     ch->stats.updates++;
 }
 
@@ -541,6 +553,7 @@ static void integrate_power(struct zeus__channel *ch, int64_t t, double power_w)
             update_step(ch, t - ch->last_change_ns);
         push_point(ch, t, e);
         ch->last_change_ns = t;
+        ch->stats.last_update_ns = t;
         ch->stats.updates++;
     }
     ch->prev_poll_t0 = t;
@@ -582,6 +595,7 @@ static void poll_power(struct zeus__channel *ch, zeus_devices *devs)
         for (int d = 0; d < 4; d++) {
             if (!(polled & wanted & (1u << d)))
                 continue;
+            ch->series[d].failing = status[d] != ZEUS_OK;
             if (status[d] == ZEUS_OK) {
                 series_push(&ch->series[d], ch->max_samples, t, value[d]);
             } else {

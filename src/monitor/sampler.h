@@ -101,6 +101,13 @@ typedef struct zeus__sample {
 size_t zeus__channel_samples(struct zeus__channel *ch, int series, int64_t t0_ns, int64_t t1_ns,
                              zeus__sample *out, size_t cap);
 
+/*
+ * Whether the series' latest read succeeded. A failed read leaves the last value in the
+ * series (the past is still known), but a "current value" such as an exporter's gauge must
+ * not show it as now (issue 9). Lock-protected; no device call.
+ */
+int zeus__channel_series_current(struct zeus__channel *ch, int series);
+
 /* Number of samples a series holds, and the sample nearest t_ns (earlier on ties); -1 none. */
 int zeus__channel_sample_near(struct zeus__channel *ch, int series, int64_t t_ns,
                               zeus__sample *out);
@@ -115,6 +122,7 @@ typedef struct zeus__channel_stats {
     uint64_t failures;        /* failed reads */
     zeus_status last_error;   /* ZEUS_OK, or the last failure */
     int has_counter;          /* 0: energy integrated from power (pre-Volta) */
+    int64_t last_update_ns;   /* time of the latest counter update seen; 0 none */
 } zeus__channel_stats;
 
 void zeus__channel_stats_get(struct zeus__channel *ch, zeus__channel_stats *out);

@@ -140,6 +140,64 @@ static void test_collector_power_left_out_while_rapl_unreadable(void **state)
     zeus_metrics_collector_destroy(c);
 }
 
+static void fail_gpu_reads(int nvml_return, int times)
+{
+    zt_fake_nvml_fail("nvmlDeviceGetTotalEnergyConsumption", 0, nvml_return, times);
+    zt_fake_nvml_fail("nvmlDeviceGetPowerUsage", 0, nvml_return, times);
+    zt_fake_nvml_fail("nvmlDeviceGetFieldValues", 0, nvml_return, times);
+}
+
+static void sleep_ms(unsigned ms)
+{
+    usleep(ms * 1000u);
+}
+
+/*
+ * Issue 9: while a GPU's reads failed the energy series kept rising at the old rate and
+ * the power stayed at 300 W; after recovery the series stayed flat until the counter
+ * caught up. Now both are left out while failing, and the series continues from the
+ * device's counter: never backwards, and rising again at the new power.
+ */
+static void test_collector_failing_gpu_left_out_then_continues(void **state)
+{
+    zeus_metrics_collector *c;
+    char *text;
+    double before, after, later;
+
+    zt_fake_nvml_reset("gpus=1;power_w=300");
+    (void)state;
+    assert_int_equal(zeus_metrics_collector_create(NULL, &c), ZEUS_OK);
+    sleep_ms(300);
+    assert_int_equal(zeus_metrics_collector_render(c, &text, NULL), ZEUS_OK);
+    before = value_of(text, "zeus_gpu_energy_joules_total{index=\"0\"");
+    zeus_metrics_free(text);
+
+    fail_gpu_reads(999 /* UNKNOWN */, -1);
+    zt_fake_nvml()->set_power_mw(0, 10000);
+    sleep_ms(500); /* several 100 ms counter steps */
+    assert_int_equal(zeus_metrics_collector_render(c, &text, NULL), ZEUS_OK);
+    assert_null(strstr(text, "zeus_gpu_energy_joules_total{index=\"0\""));
+    assert_null(strstr(text, "zeus_gpu_power_watts{index=\"0\""));
+    zeus_metrics_free(text);
+
+    fail_gpu_reads(0, 0);
+    sleep_ms(400);
+    assert_int_equal(zeus_metrics_collector_render(c, &text, NULL), ZEUS_OK);
+    after = value_of(text, "zeus_gpu_energy_joules_total{index=\"0\"");
+    assert_near(value_of(text, "domain=\"device_instant\"}"), 10, 1e-9);
+    zeus_metrics_free(text);
+    sleep_ms(400);
+    assert_int_equal(zeus_metrics_collector_render(c, &text, NULL), ZEUS_OK);
+    later = value_of(text, "zeus_gpu_energy_joules_total{index=\"0\"");
+    zeus_metrics_free(text);
+    print_message("energy: %.3f J before, %.3f J after recovery, %.3f J 0.4 s later\n", before,
+                  after, later);
+    assert_true(after > before); /* the counter's joules while failing, not a jump back */
+    assert_true(later > after);  /* rising at 10 W, not a plateau waiting for 300 W's pace */
+    assert_true(later - before < 300.0 * 1.0); /* never extrapolated at the old slope */
+    zeus_metrics_collector_destroy(c);
+}
+
 static void test_collector_bad_arguments(void **state)
 {
     zeus_metrics_collector_options o;
@@ -172,6 +230,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_collector_unreadable_rapl_left_out_and_counted,
                                         make_tree, rm_tree),
         cmocka_unit_test_setup_teardown(test_collector_power_left_out_while_rapl_unreadable,
+                                        make_tree, rm_tree),
+        cmocka_unit_test_setup_teardown(test_collector_failing_gpu_left_out_then_continues,
                                         make_tree, rm_tree),
         cmocka_unit_test_setup_teardown(test_collector_bad_arguments, make_tree, rm_tree),
     };
