@@ -279,12 +279,15 @@ static void test_sampled_gpu_lost_fails_that_gpu_only(void **state)
  */
 static void test_sampled_failing_gpu_is_failed_not_extrapolated(void **state)
 {
+    char path[512], *log;
     zeus_measurement m;
     zeus_monitor *mon;
-    (void)state;
+    double start, elapsed, e0;
+    char e1[16];
 
+    snprintf(path, sizeof path, "%s/failing.csv", (char *)*state);
     zt_fake_nvml_reset("gpus=2;power_w=300");
-    mon = sampled_monitor(NULL);
+    mon = sampled_monitor(path);
     assert_int_equal(zeus_monitor_begin_window(mon, "w", 0), ZEUS_OK);
     sleep_s(0.3);
     zt_fake_nvml_fail("nvmlDeviceGetTotalEnergyConsumption", 1, 999 /* UNKNOWN */, -1);
@@ -302,6 +305,15 @@ static void test_sampled_failing_gpu_is_failed_not_extrapolated(void **state)
     assert_true(m.gpu_flags[1] & ZEUS_ENERGY_FAILED);
     zt_fake_nvml_fail("nvmlDeviceGetTotalEnergyConsumption", 1, 0, 0);
     zeus_monitor_destroy(mon);
+    /* The CSV row says nan for the failed GPU, never the extrapolated joules. */
+    log = zt_read_file(path);
+    assert_non_null(log);
+    assert_int_equal(sscanf(strchr(log, '\n') + 1, "%lf,w,%lf,%lf,%15[^,\n]", &start, &elapsed,
+                            &e0, e1),
+                     4);
+    assert_true(e0 > 0);
+    assert_string_equal(e1, "nan");
+    free(log);
 }
 
 /* ---- Sharing and threads ---------------------------------------------------------------- */
