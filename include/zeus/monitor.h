@@ -92,7 +92,10 @@ typedef struct zeus_monitor_options {
      * its updates (every ~100 ms on NVIDIA); begin and end only take a timestamp, and a
      * window's energy is interpolated from the sampled counter series. end_window returns at
      * once with an estimate (ZEUS_ENERGY_PROVISIONAL); the final value, known after the
-     * counter's next update, goes to the CSV log and to zeus_monitor_get_final().
+     * counter's next update, goes to the CSV log and to zeus_monitor_get_final(). The
+     * estimate extrapolates the last slope for at most one counter step: an edge later than
+     * that on a GPU whose reads are failing is NAN with ZEUS_ENERGY_FAILED, provisional or
+     * final, and the device's error is returned.
      * 1: direct. begin and end read every counter themselves, as Zeus does (milliseconds
      * per GPU on real hardware, and quantized to the counter's update step).
      */
@@ -115,7 +118,8 @@ ZEUS_API void zeus_monitor_options_init(zeus_monitor_options *opts);
 #define ZEUS_ENERGY_UNSUPPORTED (1u << 7) /* the device cannot measure energy; NAN */
 #define ZEUS_ENERGY_RESET (1u << 8)       /* the counter went backwards (driver reload); NAN */
 #define ZEUS_ENERGY_INTERPOLATED (1u << 9) /* between two counter updates, by time */
-#define ZEUS_ENERGY_PROVISIONAL (1u << 10) /* extrapolated past the last update: not final */
+#define ZEUS_ENERGY_PROVISIONAL (1u << 10) /* extrapolated past the last update, by at most
+                                              one counter step: not final */
 #define ZEUS_ENERGY_DISCONTINUITY (1u << 11) /* a reset or impossible jump inside the window
                                                 was left out: the value is a lower bound */
 #define ZEUS_ENERGY_CLIPPED (1u << 12) /* part of the interval was not sampled and is left
