@@ -325,6 +325,26 @@ def test_gpu_lost_at_end_raises_with_measurement(manual, noop_sync):
     assert mon.open_window_count() == 0  # the window is closed all the same
 
 
+def test_gpu_failing_mid_window_is_failed_not_extrapolated(fake, noop_sync):
+    """Issue 9: a failing GPU's energy was extrapolated at the old slope (695.7 J for 2.3 s
+    after a drop from 300 W to 10 W). Past one counter step it is NaN and end_window raises
+    with the measurement, as Zeus raises when its read fails."""
+    fake.reset("gpus=2;power_w=300")
+    mon = ZeusMonitor(sync_execution_with=noop_sync)
+    mon.begin_window("w")
+    time.sleep(0.3)
+    fake.fail("nvmlDeviceGetTotalEnergyConsumption", 1, 999)  # NVML_ERROR_UNKNOWN
+    fake.set_power_w(1, 10)
+    time.sleep(0.5)  # several 100 ms counter steps
+    with pytest.raises(zeusc.ZeusError) as e:
+        mon.end_window("w")
+    m = e.value.measurement
+    assert m.gpu_energy[0] > 0
+    assert math.isnan(m.gpu_energy[1])
+    assert m.gpu_flags[1] & zeusc.ENERGY_FAILED
+    fake.fail("nvmlDeviceGetTotalEnergyConsumption", 1, 0, 0)
+
+
 # ---- Context manager -------------------------------------------------------------------------------
 
 
