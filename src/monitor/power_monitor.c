@@ -344,22 +344,28 @@ static zeus_status default_domain(const zeus_power_monitor *pm, int *domain)
  * when nothing of the interval was sampled: energy the monitor did not measure is never
  * reported (Zeus returns 0 there; the edge rule would have extrapolated it).
  */
+/* b - a for a <= b, saturated: times saturate at INT64_MIN/MAX for 1e308 s. */
+static uint64_t gap_ns(int64_t a, int64_t b)
+{
+    return (uint64_t)b - (uint64_t)a;
+}
+
 static int64_t clip_to_span(int64_t *t0, int64_t *t1, int64_t lo, int64_t hi)
 {
-    int64_t cut = 0;
+    uint64_t cut = 0;
 
     if (*t1 < lo || *t0 > hi)
         return -1;
     if (*t0 < lo) {
-        cut += lo - *t0 < 0 ? INT64_MAX : lo - *t0; /* saturated times: never overflow */
+        cut += gap_ns(*t0, lo);
         *t0 = lo;
     }
     if (*t1 > hi) {
-        int64_t d = *t1 - hi < 0 ? INT64_MAX : *t1 - hi;
-        cut = cut > INT64_MAX - d ? INT64_MAX : cut + d;
+        uint64_t d = gap_ns(hi, *t1);
+        cut = cut > UINT64_MAX - d ? UINT64_MAX : cut + d;
         *t1 = hi;
     }
-    return cut;
+    return cut > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)cut;
 }
 
 zeus_status zeus_power_monitor_energy_detail(zeus_power_monitor *pm, int domain, unsigned gpu,
