@@ -141,6 +141,17 @@ static int shell_status(int status)
     return WEXITSTATUS(status);
 }
 
+const char *cli_signal_name(int sig)
+{
+    static __thread char name[16];
+    const char *abbrev = sigabbrev_np(sig);
+
+    if (abbrev == NULL)
+        return "unknown signal";
+    snprintf(name, sizeof name, "SIG%s", abbrev);
+    return name;
+}
+
 int cli_child_wait(struct cli_child *c)
 {
     sigset_t set;
@@ -162,5 +173,6 @@ int cli_child_wait(struct cli_child *c)
             kill(c->pid, info.si_signo);
     }
     c->pid = -1;
+    c->term_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     return shell_status(status);
 }

@@ -115,11 +115,35 @@ int cli_print_json(const cJSON *obj);
 /* The "zeus: warning: ..." callback for zeus_monitor_options.warn. */
 void cli_warn(const char *message, void *user);
 
+/* ---- Output files written whole (out_file.c) ------------------------------------------ */
+
+/*
+ * A file written under a temporary name in its own folder and renamed over `path` only once
+ * it is complete, so that a zeus killed mid-write never leaves a truncated or empty file
+ * where the user expects a result. Opening early tells at once whether the folder is
+ * writable.
+ */
+struct cli_out_file {
+    const char *path;
+    char *tmp_path;
+    FILE *f;
+};
+
+/* Create the temporary file beside `path`. Returns 0, or -1 with errno set. */
+int cli_out_file_open(struct cli_out_file *o, const char *path);
+
+/* Flush, close and rename over `path`. Returns 0, or -1 (the temporary file is removed). */
+int cli_out_file_commit(struct cli_out_file *o);
+
+/* Close and remove the temporary file; nothing is left at `path`. Safe to call twice. */
+void cli_out_file_abort(struct cli_out_file *o);
+
 /* ---- Running the measured command (child.c) ------------------------------------------- */
 
 /* Signal state of `zeus run` while its command runs; see child.c for why it looks so. */
 struct cli_child {
     pid_t pid;
+    int term_signal; /* the signal that killed the command, 0 when it exited */
     sigset_t old_mask;
     struct sigaction old_int, old_quit, old_chld;
 };
@@ -143,6 +167,9 @@ int cli_child_start(struct cli_child *c, char *const argv[]);
  * 128 + the signal number that killed it, as shells report.
  */
 int cli_child_wait(struct cli_child *c);
+
+/* "SIGSEGV" for 11: the signal's abbreviation, or "unknown signal" for one without a name. */
+const char *cli_signal_name(int sig);
 
 /* Put back the signal state cli_child_prepare() changed. */
 void cli_child_restore(struct cli_child *c);

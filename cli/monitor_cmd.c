@@ -246,7 +246,8 @@ struct power_run {
     double period_s;
     double start_s, stop_s;
     time_t start_wall;
-    FILE *csv, *plot;
+    FILE *csv;
+    struct cli_out_file plot; /* renamed into place only when complete */
     double csv_last_s[ZEUS_MAX_GPUS][3]; /* time of the last row written per series */
 };
 
@@ -466,7 +467,7 @@ static int write_plot(struct power_run *r)
                          .x_max = r->stop_s - r->start_s,
                          .series = series,
                          .count = count};
-        rc = plot_svg_write(r->plot, &p);
+        rc = plot_svg_write(r->plot.f, &p);
     }
     for (size_t c = 0; c < count; c++) {
         free(xs[c]);
@@ -484,7 +485,7 @@ static int open_outputs(struct power_run *r, const struct monitor_args *a)
                 strerror(errno));
         return CLI_EXIT_FAILURE;
     }
-    if (a->plot_path != NULL && (r->plot = fopen(a->plot_path, "w")) == NULL) {
+    if (a->plot_path != NULL && cli_out_file_open(&r->plot, a->plot_path) != 0) {
         fprintf(stderr, "zeus monitor power: cannot create %s: %s\n", a->plot_path,
                 strerror(errno));
         return CLI_EXIT_FAILURE;
@@ -605,10 +606,13 @@ static int finish(struct power_run *r, const struct monitor_args *a)
         if (bad)
             rc = CLI_EXIT_FAILURE;
     }
-    if (r->plot != NULL) {
+    if (r->plot.f != NULL) {
         int bad = write_plot(r) != 0;
-        bad |= fclose(r->plot) != 0;
-        r->plot = NULL;
+
+        if (bad)
+            cli_out_file_abort(&r->plot);
+        else
+            bad = cli_out_file_commit(&r->plot) != 0;
         fprintf(stderr, bad ? "zeus monitor power: cannot write %s\n" : "zeus: wrote %s\n",
                 a->plot_path);
         if (bad)
@@ -638,8 +642,7 @@ static int monitor_power(const struct monitor_args *a)
     }
     if (r->csv != NULL)
         fclose(r->csv);
-    if (r->plot != NULL)
-        fclose(r->plot);
+    cli_out_file_abort(&r->plot);
     zeus_power_monitor_destroy(r->pm);
     free(r);
     return rc;

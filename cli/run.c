@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -57,9 +58,12 @@ static const char usage[] =
     "    -h, --help    Print this text.\n"
     "\n"
     "EXIT STATUS\n"
-    "    The command's exit status, or 128 + N when signal N killed it. Otherwise:\n"
+    "    The command's exit status, or 128 + N when signal N killed it (the report names\n"
+    "    the signal, and --json adds \"signal\": \"SIGSEGV\"). Otherwise:\n"
     "    2    a bad option, or a device that does not exist\n"
-    "    125  zeus failed before the command ran (devices or CSV file not usable)\n"
+    "    125  zeus itself failed: before the command ran (devices not usable, CSV file not\n"
+    "         writable), or after a successful command, when the --json report could not\n"
+    "         be printed\n"
     "    126  the command was found but cannot be executed\n"
     "    127  the command was not found\n"
     "\n"
@@ -141,6 +145,43 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 
 /* ---- Measuring ------------------------------------------------------------------------- */
 
+/* mkdir -p for the folders above `path`, as the library does for its log; 0 or -1 + errno. */
+static int make_parents(const char *path)
+{
+    char buf[4096];
+
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return 0;
+}
+
+/*
+ * The library opens the CSV log and answers a folder it cannot create with
+ * ZEUS_ERR_NOT_FOUND, which reads like a missing device (exit 2); try the file here first so
+ * that every unwritable path gets one status, 125, whatever the cause.
+ */
+static int check_csv(const char *path)
+{
+    FILE *f = make_parents(path) == 0 ? fopen(path, "a") : NULL;
+
+    if (f != NULL) {
+        fclose(f);
+        return 0;
+    }
+    fprintf(stderr, "zeus run: cannot write the CSV file %s: %s\n", path, strerror(errno));
+    return CLI_EXIT_RUN_FAILED;
+}
+
 /* A failed create is the user's mistake (exit 2) when it names a device or option. */
 static int create_monitor(const struct run_args *a, zeus_monitor **mon)
 {
@@ -186,7 +227,8 @@ static int run_command(const struct run_args *a, struct cli_child *child, int *s
 
 /* ---- Reporting ------------------------------------------------------------------------- */
 
-static int print_json(const struct run_args *a, int exit_code, const zeus_measurement *m)
+static int print_json(const struct run_args *a, const struct cli_child *child, int exit_code,
+                      const zeus_measurement *m)
 {
     cJSON *obj = cJSON_CreateObject();
     cJSON *cmd = cJSON_AddArrayToObject(obj, "command");
@@ -198,6 +240,9 @@ static int print_json(const struct run_args *a, int exit_code, const zeus_measur
     }
     if (rc == 0 && cJSON_AddNumberToObject(obj, "exit_code", exit_code) == NULL)
         rc = -1;
+    if (rc == 0 && child->term_signal != 0 &&
+        cJSON_AddStringToObject(obj, "signal", cli_signal_name(child->term_signal)) == NULL)
+        rc = -1;
     if (rc == 0)
         rc = cli_report_json(obj, m);
     if (rc == 0)
@@ -208,17 +253,29 @@ static int print_json(const struct run_args *a, int exit_code, const zeus_measur
     return rc;
 }
 
-static void print_table(const struct run_args *a, int exit_code, const zeus_measurement *m)
+static void print_table(const struct run_args *a, const struct cli_child *child, int exit_code,
+                        const zeus_measurement *m)
 {
     fprintf(stderr, "zeus: %s", a->command[0]);
     for (int i = 1; i < a->command_argc && i < 8; i++)
         fprintf(stderr, " %s", a->command[i]);
-    fprintf(stderr, "%s exited with status %d\n", a->command_argc > 8 ? " ..." : "", exit_code);
+    fputs(a->command_argc > 8 ? " ..." : "", stderr);
+    /* 139 reads as a status the command chose; say which signal it was */
+    if (child->term_signal != 0)
+        fprintf(stderr, " was killed by signal %d (%s)\n", child->term_signal,
+                cli_signal_name(child->term_signal));
+    else
+        fprintf(stderr, " exited with status %d\n", exit_code);
     cli_report_table(stderr, m);
 }
 
-/* End the window and report; the command's status stays the exit code either way. */
-static void finish(zeus_monitor *mon, const struct run_args *a, int exit_code)
+/*
+ * End the window and report. Returns the exit code: the command's status, except that a
+ * successful command whose report could not be printed gives CLI_EXIT_RUN_FAILED, since a
+ * script that reads the report must not take its absence for success.
+ */
+static int finish(zeus_monitor *mon, const struct run_args *a, const struct cli_child *child,
+                  int exit_code)
 {
     zeus_measurement m;
     /* A whole command is worth the wait (one counter update, ~100 ms) for the final value. */
@@ -226,15 +283,18 @@ static void finish(zeus_monitor *mon, const struct run_args *a, int exit_code)
 
     if (s == ZEUS_ERR_NOT_FOUND || s == ZEUS_ERR_INVALID_ARGUMENT) {
         fprintf(stderr, "zeus run: measurement lost: %s\n", zeus_last_error());
-        return;
+        return exit_code != 0 ? exit_code : CLI_EXIT_RUN_FAILED;
     }
     /* other errors still fill `m`, with NAN for the devices that failed */
     if (s != ZEUS_OK)
         fprintf(stderr, "zeus: warning: measurement incomplete: %s\n", zeus_last_error());
-    if (a->json)
-        print_json(a, exit_code, &m);
-    else
-        print_table(a, exit_code, &m);
+    if (a->json) {
+        if (print_json(a, child, exit_code, &m) != 0 && exit_code == 0)
+            return CLI_EXIT_RUN_FAILED;
+    } else {
+        print_table(a, child, exit_code, &m);
+    }
+    return exit_code;
 }
 
 /* ---- Entry point ----------------------------------------------------------------------- */
@@ -242,8 +302,10 @@ static void finish(zeus_monitor *mon, const struct run_args *a, int exit_code)
 static int measure(const struct run_args *a, struct cli_child *child)
 {
     zeus_monitor *mon;
-    int started, exit_code = create_monitor(a, &mon);
+    int started, exit_code = a->csv != NULL ? check_csv(a->csv) : 0;
 
+    if (exit_code == 0)
+        exit_code = create_monitor(a, &mon);
     if (exit_code != 0)
         return exit_code;
     if (zeus_monitor_begin_window(mon, WINDOW_NAME, 0) != ZEUS_OK) {
@@ -253,7 +315,7 @@ static int measure(const struct run_args *a, struct cli_child *child)
     }
     exit_code = run_command(a, child, &started);
     if (started)
-        finish(mon, a, exit_code);
+        exit_code = finish(mon, a, child, exit_code);
     else
         zeus_monitor_end_window(mon, WINDOW_NAME, ZEUS_WINDOW_CANCEL, NULL);
     zeus_monitor_destroy(mon);

@@ -10,10 +10,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli_support.h"
@@ -215,6 +217,60 @@ static void test_monitor_power_plot_is_an_svg_with_a_line_per_series(void **stat
     free(dir);
 }
 
+/* How many entries of `dir` (other than . and ..) there are. */
+static int entries_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+/* The chart appears whole when zeus stops, never as an empty or partial file before. */
+static void test_monitor_power_plot_appears_only_when_complete(void **state)
+{
+    struct zt_cli *c = *state;
+    char *dir = zt_mkdtemp(), svg[512], *text;
+    struct stat st;
+
+    snprintf(svg, sizeof svg, "%s/power.svg", dir);
+    zt_cli_start(c, "monitor", "power", "--period", "0.05", "--plot", svg, NULL);
+    zt_cli_wait_for_output(c, "press Ctrl-C", 20.0);
+    assert_int_equal(stat(svg, &st), -1); /* nothing at the path while it runs */
+    kill(c->pid, SIGKILL);
+    zt_cli_finish(c, 20.0);
+    assert_int_equal(c->status, 128 + SIGKILL);
+    assert_int_equal(stat(svg, &st), -1); /* killed: still no empty SVG */
+    zt_rmtree(dir);
+    free(dir);
+
+    dir = zt_mkdtemp();
+    snprintf(svg, sizeof svg, "%s/power.svg", dir);
+    zt_cli_free(c);
+    zt_cli_start(c, "monitor", "power", "--period", "0.05", "--plot", svg, NULL);
+    zt_cli_wait_for_output(c, "press Ctrl-C", 20.0);
+    sleep_s(0.3);
+    kill(c->pid, SIGTERM);
+    zt_cli_finish(c, 20.0);
+    assert_int_equal(c->status, 0);
+    text = zt_read_file(svg);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "</svg>\n"));
+    assert_int_equal(stat(svg, &st), 0);
+    mode_t mask = umask(0);
+    umask(mask);
+    assert_int_equal(st.st_mode & 0777, 0666 & ~mask); /* the mode fopen would give */
+    assert_int_equal(entries_in(dir), 1); /* no temporary file left beside it */
+    free(text);
+    zt_rmtree(dir);
+    free(dir);
+}
+
 static void test_monitor_power_defaults_to_average_without_instant(void **state)
 {
     struct zt_cli *c = *state;
@@ -291,6 +347,7 @@ int main(void)
         T(test_monitor_power_stops_on_sigterm),
         T(test_monitor_power_csv_has_header_rows_and_closing_rows),
         T(test_monitor_power_plot_is_an_svg_with_a_line_per_series),
+        T(test_monitor_power_plot_appears_only_when_complete),
         T(test_monitor_power_defaults_to_average_without_instant),
         T(test_monitor_power_unsupported_domain_or_file_exits_1),
         T(test_monitor_power_bad_options_exit_2),

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "cli_support.h"
 #include "sysfs_tree.h"
@@ -139,6 +140,39 @@ static void test_run_killed_command_gives_128_plus_signal(void **state)
 
     zt_cli_run(&f->cli, "run", "--", "sh", "-c", "kill -TERM $$", NULL);
     assert_int_equal(f->cli.status, 128 + SIGTERM);
+}
+
+static void test_run_killed_command_report_names_the_signal(void **state)
+{
+    struct fixture *f = *state;
+
+    zt_cli_run(&f->cli, "run", "--", "sh", "-c", "kill -SEGV $$", NULL);
+    assert_int_equal(f->cli.status, 128 + SIGSEGV);
+    if (strstr(f->cli.err, "killed by signal 11 (SIGSEGV)") == NULL)
+        fail_msg("stderr does not name the signal: '%s'", f->cli.err);
+    assert_null(strstr(f->cli.err, "exited with status"));
+}
+
+/* Run zeus with its stdout on /dev/full (every write fails); returns its exit status. */
+static int run_with_stdout_full(const char *command)
+{
+    char line[1024];
+    int status;
+
+    snprintf(line, sizeof line, "'%s' run --json -- %s >/dev/full 2>/dev/null",
+             zt_env_path("ZEUS_CLI"), command);
+    status = system(line);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void test_run_json_unprintable_report_is_a_failure(void **state)
+{
+    (void)state;
+    /* a successful command whose report is lost must not look like success to a script */
+    assert_int_equal(run_with_stdout_full("true"), 125);
+    /* a failing command keeps its own status */
+    assert_int_equal(run_with_stdout_full("sh -c 'exit 3'"), 3);
 }
 
 static void test_run_demo_load_exit_code_passes_through(void **state)
@@ -285,6 +319,7 @@ static void test_run_json_exit_code_of_killed_command(void **state)
     zt_cli_run(&f->cli, "run", "--json", "--", "sh", "-c", "kill -TERM $$", NULL);
     assert_int_equal(f->cli.status, 143);
     assert_int_equal((int)number(parse_stdout(f), "exit_code"), 143);
+    assert_string_equal(cJSON_GetStringValue(member(f->json, "signal")), "SIGTERM");
 }
 
 static void test_run_gpus_list_selects_those_gpus(void **state)
@@ -366,6 +401,25 @@ static void test_run_csv_written_in_zeus_format(void **state)
     assert_non_null(strstr(f->csv, ",zeus.run,"));
 }
 
+/* A missing folder and a folder in the file's place are one failure: the file is unwritable. */
+static void test_run_unwritable_csv_gives_125_whatever_the_cause(void **state)
+{
+    struct fixture *f = *state;
+    char missing[512], file[512];
+
+    /* a regular file where a folder should be: the folder cannot be created */
+    snprintf(file, sizeof file, "%s/plain", f->dir);
+    zt_write_file(file, "x");
+    snprintf(missing, sizeof missing, "%s/plain/folder/run.csv", f->dir);
+    zt_cli_run(&f->cli, "run", "--csv", missing, "--", "true", NULL);
+    assert_int_equal(f->cli.status, 125);
+    assert_non_null(strstr(f->cli.err, "cannot write the CSV file"));
+    zt_cli_free(&f->cli);
+    zt_cli_run(&f->cli, "run", "--csv", f->dir, "--", "true", NULL);
+    assert_int_equal(f->cli.status, 125);
+    assert_non_null(strstr(f->cli.err, "cannot write the CSV file"));
+}
+
 /* ---- Signals ------------------------------------------------------------------------------ */
 
 static void test_run_sigterm_is_forwarded_to_command(void **state)
@@ -378,7 +432,7 @@ static void test_run_sigterm_is_forwarded_to_command(void **state)
     zt_cli_finish(&f->cli, 20.0);
     assert_int_equal(f->cli.status, 128 + SIGTERM);
     /* zeus outlived its command and still reported */
-    assert_non_null(strstr(f->cli.err, "exited with status 143"));
+    assert_non_null(strstr(f->cli.err, "was killed by signal 15 (SIGTERM)"));
 }
 
 static void test_run_sigint_to_zeus_alone_is_ignored(void **state)
@@ -398,6 +452,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_run_exit_code_passes_through),
         T(test_run_killed_command_gives_128_plus_signal),
+        T(test_run_killed_command_report_names_the_signal),
+        T(test_run_json_unprintable_report_is_a_failure),
+        T(test_run_unwritable_csv_gives_125_whatever_the_cause),
         T(test_run_demo_load_exit_code_passes_through),
         T(test_run_command_not_found_gives_127),
         T(test_run_not_executable_gives_126),
