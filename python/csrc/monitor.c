@@ -169,7 +169,15 @@ static const char *key_arg(const char *fn, PyObject *key)
                      Py_TYPE(key)->tp_name);
         return NULL;
     }
-    return PyUnicode_AsUTF8(key);
+    Py_ssize_t len;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(key, &len);
+
+    /* The C API takes NUL-terminated names: 'a\x00b' would become 'a' and collide. */
+    if (utf8 != NULL && (size_t)len != strlen(utf8)) {
+        PyErr_Format(PyExc_ValueError, "Measurement window %R contains a NUL character", key);
+        return NULL;
+    }
+    return utf8;
 }
 
 static zeus_monitor *live(ZMon *self)

@@ -449,3 +449,17 @@ def test_times_are_unix_seconds(noop_sync):
     t = time.time()
     mon.begin_window("w")
     assert mon.end_window("w").start_time == pytest.approx(t, abs=0.05)
+
+
+def test_window_name_with_nul_is_refused_not_cut(manual, noop_sync, tmp_path):
+    # The C API takes NUL-terminated names: 'a\x00b' and 'a\x00c' would both be 'a'.
+    log = tmp_path / "log.csv"
+    mon = direct_monitor(noop_sync, log_file=str(log))
+    for name in ("a\x00b", "a\x00c", "\x00"):
+        with pytest.raises(ValueError, match="contains a NUL character"):
+            mon.begin_window(name)
+    mon.begin_window("a")
+    with pytest.raises(ValueError, match="contains a NUL character"):
+        mon.end_window("a\x00b")
+    mon.end_window("a")  # the window named 'a' was left alone
+    assert [row["window_name"] for row in csv.DictReader(log.open())] == ["a"]
