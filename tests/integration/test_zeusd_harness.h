@@ -10,6 +10,9 @@
 #define ZEUS_TEST_ZEUSD_HARNESS_H
 
 #include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -64,6 +67,73 @@ static __attribute__((unused)) char *zd_read_log(const struct zd_proc *p)
     return buf;
 }
 
+/* Copy `src` into folder `dir` under its own name, mode 0755; 0 or -1. */
+static __attribute__((unused)) int zd_copy_into(const char *src, const char *dir)
+{
+    char path[1024], buf[65536], *name = strdup(src);
+    int in = open(src, O_RDONLY), out = -1, rc = -1;
+    ssize_t n = -1;
+
+    snprintf(path, sizeof path, "%s/%s", dir, basename(name));
+    free(name);
+    if (in >= 0)
+        out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    while (out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+        if (write(out, buf, (size_t)n) != n)
+            break;
+    if (out >= 0 && n == 0)
+        rc = 0;
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return rc;
+}
+
+/*
+ * A process that drops to another uid cannot reach a build folder inside a folder only root
+ * may enter (a checkout in a mktemp -d folder, mode 0700). Copy what it runs (zeusd, libzeus,
+ * the fake NVML) into `dir`/unpriv, which the tests make world-readable, and point `exe` at
+ * the copy; the child then finds the libraries through LD_LIBRARY_PATH (zeusd's RUNPATH is
+ * the unreachable build folder) and ZEUS_NVML_LIBRARY.
+ */
+static __attribute__((unused)) void zd_stage_unprivileged(const char *dir, const char *build, char *exe, size_t size)
+{
+    char stage[400], pattern[600];
+    const char *nvml = getenv("ZEUS_NVML_LIBRARY");
+    glob_t g;
+
+    snprintf(stage, sizeof stage, "%s/unpriv", dir);
+    mkdir(stage, 0755);
+    chmod(stage, 0755);
+    snprintf(pattern, sizeof pattern, "%s/libzeus.so*", build);
+    if (zd_copy_into(exe, stage) != 0 || (nvml != NULL && zd_copy_into(nvml, stage) != 0))
+        fprintf(stderr, "zeusd harness: cannot stage %s for uid %d\n", exe, zd_spawn_uid);
+    if (glob(pattern, 0, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            zd_copy_into(g.gl_pathv[i], stage);
+        globfree(&g);
+    }
+    snprintf(exe, size, "%s/zeusd", stage);
+}
+
+/* In the child, after staging: find the staged libraries first. */
+static __attribute__((unused)) void zd_use_staged(const char *exe)
+{
+    char stage[600], nvml[700], *copy = strdup(exe);
+    const char *real_nvml = getenv("ZEUS_NVML_LIBRARY");
+
+    snprintf(stage, sizeof stage, "%s", dirname(copy));
+    free(copy);
+    setenv("LD_LIBRARY_PATH", stage, 1);
+    if (real_nvml != NULL) {
+        char *name = strdup(real_nvml);
+        snprintf(nvml, sizeof nvml, "%s/%s", stage, basename(name));
+        free(name);
+        setenv("ZEUS_NVML_LIBRARY", nvml, 1);
+    }
+}
+
 /* Spawn zeusd serve with the NULL-terminated extra arguments; do not wait for readiness. */
 static __attribute__((unused)) void zd_proc_spawn(struct zd_proc *p, const char *dir, int tcp, const char *arg, ...)
 {
@@ -78,6 +148,8 @@ static __attribute__((unused)) void zd_proc_spawn(struct zd_proc *p, const char 
     snprintf(p->sock, sizeof p->sock, "%s/run/zeusd.sock", dir);
     snprintf(p->log, sizeof p->log, "%s/zeusd-%d.log", dir, rand());
     snprintf(exe, sizeof exe, "%s/zeusd", build != NULL ? build : ".");
+    if (zd_spawn_uid >= 0)
+        zd_stage_unprivileged(dir, build != NULL ? build : ".", exe, sizeof exe);
     p->tcp = tcp;
     argv[argc++] = exe;
     argv[argc++] = "serve";
@@ -101,6 +173,8 @@ static __attribute__((unused)) void zd_proc_spawn(struct zd_proc *p, const char 
         FILE *out = freopen(p->log, "w", stdout);
         (void)out;
         dup2(1, 2);
+        if (zd_spawn_uid >= 0)
+            zd_use_staged(exe);
         if (zd_spawn_uid >= 0 && (setgid((gid_t)zd_spawn_uid) != 0 ||
                                   setuid((uid_t)zd_spawn_uid) != 0))
             _exit(126);
