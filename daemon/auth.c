@@ -147,6 +147,23 @@ static enum zd_jwt_result invalid(char *err, size_t len, const char *why)
     return ZD_JWT_INVALID;
 }
 
+/*
+ * 1 when the JSON text escapes a NUL character ("\u0000") in a string. cJSON stops the
+ * decoded string there, so a subject "admin\u0000evil" would be logged and answered as
+ * "admin"; such a token is refused instead.
+ */
+static int escapes_nul(const unsigned char *json, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (json[i] != '\\')
+            continue;
+        if (json[i + 1] == 'u' && i + 5 < n && memcmp(json + i + 2, "0000", 4) == 0)
+            return 1;
+        i++; /* skip the escaped character, so "\\u0000" is a backslash and text */
+    }
+    return 0;
+}
+
 /* Decode one part into parsed JSON; NULL with err filled on failure. */
 static cJSON *decode_part(const char *s, size_t len, char *err, size_t err_len)
 {
@@ -158,7 +175,12 @@ static cJSON *decode_part(const char *s, size_t len, char *err, size_t err_len)
         snprintf(err, err_len, "Base64 error: Invalid input");
         return NULL;
     }
-    json = memchr(raw, '\0', n) == NULL ? cJSON_ParseWithLength((char *)raw, n) : NULL;
+    if (memchr(raw, '\0', n) != NULL || escapes_nul(raw, n)) {
+        free(raw);
+        snprintf(err, err_len, "JSON error: a string holds a NUL character");
+        return NULL;
+    }
+    json = cJSON_ParseWithLength((char *)raw, n);
     free(raw);
     if (json == NULL || !cJSON_IsObject(json)) {
         cJSON_Delete(json);

@@ -9,9 +9,26 @@
 
 #include "zeusd.h"
 
+/*
+ * Copy `in` to `out` with control bytes written as \xHH, so that a value a client chose (a
+ * token's subject, a path) can never start a forged log line or move a terminal's cursor.
+ */
+static void escape_controls(const char *in, char *out, size_t size)
+{
+    size_t o = 0;
+
+    for (const unsigned char *p = (const unsigned char *)in; *p && o + 5 < size; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p == '\\')
+            o += (size_t)snprintf(out + o, size - o, *p == '\\' ? "\\\\" : "\\x%02x", *p);
+        else
+            out[o++] = (char)*p;
+    }
+    out[o] = '\0';
+}
+
 void zd_log(const char *level, const char *fmt, ...)
 {
-    char line[1024], stamp[32];
+    char line[1024], safe[4 * sizeof line], stamp[32];
     struct timespec ts;
     struct tm tm;
     va_list ap;
@@ -25,8 +42,9 @@ void zd_log(const char *level, const char *fmt, ...)
     if (n > 0 && (size_t)n < sizeof line)
         vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
+    escape_controls(line, safe, sizeof safe);
     flockfile(stdout);
-    fputs(line, stdout);
+    fputs(safe, stdout);
     fputc('\n', stdout);
     fflush(stdout);
     funlockfile(stdout);

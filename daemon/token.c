@@ -165,6 +165,17 @@ int zd_token_main(int argc, char **argv)
                         "are required\nTry 'zeusd token issue --help'.\n");
         return 2;
     }
+    /* the subject is logged with every request: no control characters in it */
+    for (const unsigned char *p = (const unsigned char *)user; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) {
+            fprintf(stderr, "zeusd token issue: invalid value for '--user': control character "
+                            "0x%02x; a user name is printable text\n", *p);
+            return 2;
+        }
+    if (*user == '\0') {
+        fprintf(stderr, "zeusd token issue: invalid value for '--user': empty\n");
+        return 2;
+    }
     for (const char *p = scope;;) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);

@@ -299,6 +299,51 @@ static void test_zeusd_token_issue_rejects_bad_input(void **state)
     assert_int_equal(issue(f, "gpu-read", "1h", out, sizeof out), 1);
 }
 
+/* A subject chosen by a client cannot forge log lines, nor hide behind a NUL. */
+static void test_zeusd_auth_subject_cannot_forge_log_lines(void **state)
+{
+    struct fixture *f = *state;
+    struct zd_reply r;
+    char tok[2048], *log;
+
+    sign_token(KEY, "{\"sub\":\"eve\\nFORGED INFO zeusd: root logged in\\u001b[2J\","
+                    "\"scopes\":[\"gpu-read\"]}", tok, sizeof tok);
+    auth_get(f, "/gpu/get_power_limit?gpu_ids=0", tok, &r);
+    assert_int_equal(r.status, 200);
+    log = zd_read_log(&f->d);
+    assert_non_null(log);
+    /* the newline and the escape are shown, not obeyed: no line starts with the forgery */
+    assert_null(strstr(log, "\nFORGED"));
+    assert_null(strchr(log, 0x1b));
+    assert_non_null(strstr(log, "user=eve\\x0aFORGED INFO zeusd: root logged in\\x1b[2J"));
+    free(log);
+
+    /* "admin\u0000x" would be cut to "admin" by the JSON parser: refused */
+    sign_token(KEY, "{\"sub\":\"admin\\u0000x\",\"scopes\":[\"gpu-read\"]}", tok,
+               sizeof tok);
+    auth_get(f, "/auth/whoami", tok, &r);
+    assert_int_equal(r.status, 401);
+    assert_non_null(strstr(r.body, "NUL character"));
+    /* an escaped backslash before "u0000" is text, not a NUL */
+    sign_token(KEY, "{\"sub\":\"a\\\\u0000\",\"scopes\":[\"gpu-read\"]}", tok, sizeof tok);
+    auth_get(f, "/auth/whoami", tok, &r);
+    assert_reply(&r, 200, "{\"sub\":\"a\\\\u0000\",\"scopes\":[\"gpu-read\"]}");
+}
+
+static void test_zeusd_token_issue_refuses_control_characters(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[1024];
+    int status;
+
+    snprintf(cmd, sizeof cmd, "'%s/zeusd' token issue --signing-key-path '%s' --user \"$(printf "
+             "'eve\\nroot')\" --scope gpu-read --expires 1h >/dev/null 2>&1",
+             getenv("ZEUS_BUILD_DIR"), f->key_path);
+    status = system(cmd);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +358,10 @@ int main(void)
                                         setup_no_cpu, teardown),
         cmocka_unit_test_setup_teardown(test_zeusd_token_issue_rejects_bad_input, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_zeusd_auth_subject_cannot_forge_log_lines, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_zeusd_token_issue_refuses_control_characters,
+                                        setup, teardown),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     return cmocka_run_group_tests_name("zeusd_auth", tests, NULL, NULL);
