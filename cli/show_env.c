@@ -46,6 +46,7 @@ static const char usage[] =
 /* Everything show-env reports about a GPU; *_ok says whether the query answered. */
 struct gpu_facts {
     zeus_gpu_info info;
+    char pci[ZEUS_PCI_BUS_ID_LEN]; /* "" when unknown */
     int limit_ok, range_ok, default_ok, persistence_ok;
     double limit_w, min_w, max_w, default_w;
     int persistence;
@@ -58,6 +59,7 @@ static void query_gpu(zeus_devices *devs, unsigned i, struct gpu_facts *g)
         g->info.index = i;
         snprintf(g->info.name, sizeof g->info.name, "(unreadable: %s)", zeus_last_error());
     }
+    zeus_gpu_get_pci_bus_id(devs, i, g->pci, sizeof g->pci);
     g->limit_ok = zeus_gpu_get_power_limit(devs, i, &g->limit_w) == ZEUS_OK;
     g->range_ok = zeus_gpu_get_power_limit_constraints(devs, i, &g->min_w, &g->max_w) == ZEUS_OK;
     g->default_ok = zeus_gpu_get_default_power_limit(devs, i, &g->default_w) == ZEUS_OK;
@@ -134,6 +136,7 @@ static void print_gpu(const struct gpu_facts *g)
 
     printf("GPU %u (physical %u): %s\n", g->info.index, g->info.physical_index, g->info.name);
     printf("  uuid:             %s\n", g->info.uuid[0] != '\0' ? g->info.uuid : "unknown");
+    printf("  PCI bus id:       %s\n", g->pci[0] != '\0' ? g->pci : "unknown");
     printf("  architecture:     %s (%u)\n", architecture_name(g->info.architecture),
            g->info.architecture);
     printf("  energy counter:   %s\n", s & ZEUS_GPU_ENERGY_COUNTER ? "yes" : "no");
@@ -251,6 +254,10 @@ static cJSON *gpu_json(const struct gpu_facts *g)
     CHECK(ok, cJSON_AddNumberToObject(o, "physical_index", g->info.physical_index));
     CHECK(ok, cJSON_AddStringToObject(o, "name", g->info.name));
     CHECK(ok, cJSON_AddStringToObject(o, "uuid", g->info.uuid));
+    if (g->pci[0] != '\0')
+        CHECK(ok, cJSON_AddStringToObject(o, "pci_bus_id", g->pci));
+    else
+        CHECK(ok, cJSON_AddNullToObject(o, "pci_bus_id"));
     CHECK(ok, cJSON_AddNumberToObject(o, "architecture", g->info.architecture));
     CHECK(ok, cJSON_AddStringToObject(o, "architecture_name",
                                       architecture_name(g->info.architecture)));

@@ -127,8 +127,10 @@ static int open_devices(struct zd_server *srv)
         double j;
         if (zeus_gpu_get_info(srv->devs, i, &info) == ZEUS_OK)
             snprintf(srv->gpus[i].name, sizeof srv->gpus[i].name, "%s", info.name);
-        /* Not in the public API yet: zeus_gpu_info has no PCI bus id (see the report). */
-        srv->gpus[i].pci_address[0] = '\0';
+        /* Zeus's clients match daemon GPUs to local ones by it; "" where the driver lacks it */
+        if (zeus_gpu_get_pci_bus_id(srv->devs, i, srv->gpus[i].pci_address,
+                                    sizeof srv->gpus[i].pci_address) != ZEUS_OK)
+            zd_warn("GPU %u: no PCI bus id: %s", i, zeus_last_error());
         srv->gpus[i].energy_available = zeus_gpu_get_energy(srv->devs, i, &j) == ZEUS_OK;
         snprintf(name, sizeof name, "gpu%u", i);
         if (zd_queue_create(name, &srv->gpu_queue[i]) != 0)

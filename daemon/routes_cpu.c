@@ -4,8 +4,8 @@
  *
  *   What:     GET /cpu/get_cumulative_energy?cpu=<bool>&dram=<bool>[&cpu_ids=..]
  *   Response: {"<id>":{"cpu_energy_uj":N|null,"dram_energy_uj":N|null}}; null when not
- *             asked for or (DRAM) absent. Energy counts from the daemon's first read of the
- *             counter, widened across wraparound by libzeus; only differences mean anything.
+ *             asked for or (DRAM) absent. As Zeus's daemon: the counter's value plus its
+ *             wraparounds times max_energy_range_uj (see zeus_arithmetic).
  *   What:     GET /cpu/get_power[?cpu_ids=..]
  *   Response: {"timestamp_ms":T,"power_mw":{"<id>":{"cpu_mw":N,"dram_mw":N|null}}}: two
  *             reads one poll period (1e6 / --cpu-power-poll-hz us) apart, power from the
@@ -24,6 +24,19 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * What Zeus's daemon answers: the counter as read plus its wraparounds times its range, so a
+ * fresh daemon answers what sysfs holds, and two daemons on one machine agree. libzeus counts
+ * the wraps (its poller reads often enough never to miss one); without a raw counter (a
+ * backend that does not read sysfs itself) the widened energy is all there is.
+ */
+static double zeus_arithmetic(double counter_j, uint32_t wraps, double range_j, double widened_j)
+{
+    if (isnan(counter_j) || isnan(range_j))
+        return widened_j;
+    return counter_j + (double)wraps * range_j;
+}
+
 static void run_energy(struct zd_server *srv, struct zd_job *job)
 {
     zeus_cpu_energy e;
@@ -34,8 +47,8 @@ static void run_energy(struct zd_server *srv, struct zd_job *job)
         zd_job_fail(job, s);
         return;
     }
-    job->v[0] = e.cpu_j;
-    job->v[1] = e.dram_j;
+    job->v[0] = zeus_arithmetic(e.cpu_counter_j, e.cpu_wraps, e.cpu_counter_range_j, e.cpu_j);
+    job->v[1] = zeus_arithmetic(e.dram_counter_j, e.dram_wraps, e.dram_counter_range_j, e.dram_j);
     job->has_dram = !isnan(e.dram_j);
 }
 

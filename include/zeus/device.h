@@ -120,6 +120,21 @@ ZEUS_API zeus_status zeus_gpu_get_info(zeus_devices *devs, unsigned gpu, zeus_gp
  */
 ZEUS_API zeus_status zeus_gpu_get_energy(zeus_devices *devs, unsigned gpu, double *energy_j);
 
+/* Room for a PCI bus id and its NUL: "0000:1b:00.0" needs 13. */
+#define ZEUS_PCI_BUS_ID_LEN 32
+
+/*
+ * Where GPU `gpu` sits on the PCI bus, as "domain:bus:device.0" in lower-case hex with four
+ * digits of domain ("0000:1b:00.0"), the form Zeus's daemon serves and its clients match
+ * GPUs by.
+ * out: `buf` (`len` bytes, ZEUS_PCI_BUS_ID_LEN is enough) holds the id on ZEUS_OK and "" on
+ * error. Returns ZEUS_ERR_NOT_FOUND for an index outside the visible GPUs,
+ * ZEUS_ERR_NOT_SUPPORTED where the driver cannot tell, ZEUS_ERR_INVALID_ARGUMENT for a NULL
+ * or too short buffer. Safe from any thread. Since: 0.1 (second pass).
+ */
+ZEUS_API zeus_status zeus_gpu_get_pci_bus_id(zeus_devices *devs, unsigned gpu, char *buf,
+                                             size_t len);
+
 /* Power draw in watts in `domain`. Returns ZEUS_ERR_NOT_SUPPORTED where the GPU lacks it. */
 ZEUS_API zeus_status zeus_gpu_get_power(zeus_devices *devs, unsigned gpu, zeus_power_domain domain,
                                         double *power_w);
@@ -188,6 +203,14 @@ typedef struct zeus_cpu_energy {
      * or a rise faster than 1000 W could make), on the package and the DRAM counter. */
     uint32_t cpu_discontinuities;
     uint32_t dram_discontinuities;
+    /* Since 0.1 (second pass): the counters as last read, before widening (RAPL's energy_uj
+     * over 1e6), and their range (max_energy_range_uj over 1e6: each counter runs from 0 to
+     * its range, then wraps). NAN where the backend does not read the counter itself (through
+     * zeusd). zeusd answers counter + wraps x range from these, as Zeus's daemon does. */
+    double cpu_counter_j;
+    double dram_counter_j;
+    double cpu_counter_range_j;
+    double dram_counter_range_j;
 } zeus_cpu_energy;
 
 /*

@@ -48,6 +48,7 @@ struct zeus_backend_ops {
     zeus_status (*gpu_power)(struct zeus_backend *b, unsigned dev, zeus_power_domain domain,
                              double *power_w);
     zeus_status (*gpu_temperature)(struct zeus_backend *b, unsigned dev, double *temp_c);
+    zeus_status (*gpu_pci_bus_id)(struct zeus_backend *b, unsigned dev, char *buf, size_t len);
     zeus_status (*gpu_power_limit_constraints)(struct zeus_backend *b, unsigned dev,
                                                double *min_w, double *max_w);
     zeus_status (*gpu_power_limit)(struct zeus_backend *b, unsigned dev, double *limit_w);

@@ -305,6 +305,15 @@ zeus_status zeus_gpu_get_temperature(zeus_devices *devs, unsigned dev, double *t
     DISPATCH(ZEUS_DEVICE_GPU, gpu_temperature, temp_c);
 }
 
+zeus_status zeus_gpu_get_pci_bus_id(zeus_devices *devs, unsigned dev, char *buf, size_t len)
+{
+    CHECK_OUT(buf);
+    if (len == 0)
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "zeus_gpu_get_pci_bus_id: len is 0");
+    buf[0] = '\0';
+    DISPATCH(ZEUS_DEVICE_GPU, gpu_pci_bus_id, buf, len);
+}
+
 zeus_status zeus_gpu_get_power_limit_constraints(zeus_devices *devs, unsigned dev, double *min_w,
                                                  double *max_w)
 {

@@ -97,6 +97,13 @@ typedef struct {
     } value;
 } nvmlFieldValue_t;
 
+/* nvml.h's nvmlPciInfo_t, the same for nvmlDeviceGetPciInfo_v2 and _v3. */
+typedef struct {
+    char busIdLegacy[16];
+    unsigned int domain, bus, device, pciDeviceId, pciSubSystemId;
+    char busId[32];
+} nvmlPciInfo_t;
+
 _Static_assert(sizeof(nvmlFieldValue_t) == 40, "nvmlFieldValue_t must match NVML's layout");
 _Static_assert(sizeof(void *) == sizeof(void (*)(void)), "dlsym needs data-sized functions");
 
@@ -142,6 +149,7 @@ static struct {
     nvmlReturn_t (*DeviceGetName)(nvmlDevice_t, char *, unsigned);
     nvmlReturn_t (*DeviceGetUUID)(nvmlDevice_t, char *, unsigned);
     nvmlReturn_t (*DeviceGetArchitecture)(nvmlDevice_t, unsigned *);
+    nvmlReturn_t (*DeviceGetPciInfo)(nvmlDevice_t, nvmlPciInfo_t *);
     nvmlReturn_t (*DeviceGetTotalEnergyConsumption)(nvmlDevice_t, unsigned long long *);
     nvmlReturn_t (*DeviceGetPowerUsage)(nvmlDevice_t, unsigned *);
     nvmlReturn_t (*DeviceGetFieldValues)(nvmlDevice_t, int, nvmlFieldValue_t *);
@@ -185,6 +193,7 @@ static const struct nvml_symbol symbols[] = {
     REQUIRED(DeviceGetUUID, "nvmlDeviceGetUUID", NULL),
     OPTIONAL(SystemGetDriverVersion),
     OPTIONAL(DeviceGetArchitecture),
+    {"nvmlDeviceGetPciInfo_v3", "nvmlDeviceGetPciInfo_v2", &lib.DeviceGetPciInfo, 0},
     OPTIONAL(DeviceGetTotalEnergyConsumption),
     OPTIONAL(DeviceGetPowerUsage),
     OPTIONAL(DeviceGetFieldValues),
@@ -688,6 +697,26 @@ static zeus_status nvml_gpu_power(struct zeus_backend *b, unsigned dev, zeus_pow
     return ZEUS_OK;
 }
 
+/* As Zeus's daemon prints it: domain:bus:device.0 in lower-case hex, 4 digits of domain. */
+static zeus_status nvml_gpu_pci_bus_id(struct zeus_backend *b, unsigned dev, char *buf,
+                                       size_t len)
+{
+    const struct nvml_gpu *g = gpu_at(b, dev);
+    nvmlPciInfo_t pci;
+    nvmlReturn_t r;
+
+    REQUIRE_FUNCTION(DeviceGetPciInfo);
+    r = lib.DeviceGetPciInfo(g->handle, &pci);
+    if (r != NVML_SUCCESS)
+        return nvml_fail(r, "nvmlDeviceGetPciInfo", g);
+    if ((size_t)snprintf(buf, len, "%04x:%02x:%02x.0", pci.domain, pci.bus, pci.device) >= len) {
+        buf[0] = '\0';
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "a PCI bus id needs %d bytes, got %zu",
+                          ZEUS_PCI_BUS_ID_LEN, len);
+    }
+    return ZEUS_OK;
+}
+
 static zeus_status nvml_gpu_temperature(struct zeus_backend *b, unsigned dev, double *temp_c)
 {
     const struct nvml_gpu *g = gpu_at(b, dev);
@@ -901,6 +930,7 @@ const struct zeus_backend_ops zeus__nvml_backend = {
     .gpu_energy = nvml_gpu_energy,
     .gpu_power = nvml_gpu_power,
     .gpu_temperature = nvml_gpu_temperature,
+    .gpu_pci_bus_id = nvml_gpu_pci_bus_id,
     .gpu_power_limit_constraints = nvml_gpu_power_limit_constraints,
     .gpu_power_limit = nvml_gpu_power_limit,
     .gpu_default_power_limit = nvml_gpu_default_power_limit,

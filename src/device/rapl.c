@@ -897,6 +897,10 @@ static zeus_status rapl_cpu_energy(struct zeus_backend *b, unsigned dev, zeus_cp
     out->dram_wraps = dram.wraps;
     out->cpu_discontinuities = pkg.resets + pkg.jumps;
     out->dram_discontinuities = dram.resets + dram.jumps;
+    out->cpu_counter_j = (double)pkg.raw_uj / 1e6;
+    out->cpu_counter_range_j = (double)pkg.max_uj / 1e6;
+    out->dram_counter_j = as_rapl(b)->zones[dev].has_dram ? (double)dram.raw_uj / 1e6 : NAN;
+    out->dram_counter_range_j = as_rapl(b)->zones[dev].has_dram ? (double)dram.max_uj / 1e6 : NAN;
     return ZEUS_OK;
 }
 

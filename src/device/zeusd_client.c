@@ -449,6 +449,9 @@ static zeus_status zeusd_cpu_energy(struct zeus_backend *b, unsigned dev, zeus_c
     memset(out, 0, sizeof *out);
     out->cpu_j = cpu->valuedouble / 1e6;
     out->dram_j = zb->client->cpu_dram[dev] ? dram->valuedouble / 1e6 : NAN;
+    /* the daemon's answer is already counter + wraps x range; the raw counter stays there */
+    out->cpu_counter_j = out->dram_counter_j = NAN;
+    out->cpu_counter_range_j = out->dram_counter_range_j = NAN;
     cJSON_Delete(reply);
     return ZEUS_OK;
 }

@@ -19,6 +19,9 @@
  *   driver            580.159.04               nvmlSystemGetDriverVersion (global only)
  *   name              NVIDIA H100 80GB HBM3    nvmlDeviceGetName
  *   uuid              GPU-<8 hex>-fa4e-...-N   nvmlDeviceGetUUID; must differ between GPUs
+ *   pci_domain,       0, 0x18 + 0x10 x index,  nvmlDeviceGetPciInfo_v3 (bus ids 0000:18:00.0,
+ *   pci_bus,          0                        0000:28:00.0, ...)
+ *   pci_device
  *   arch              9 (Hopper)               NVML architecture: 2 Kepler .. 4 Pascal,
  *                                              5 Volta, 6 Turing, 7 Ampere, 8 Ada,
  *                                              9 Hopper, 10 Blackwell
@@ -147,6 +150,13 @@ typedef struct {
 
 _Static_assert(sizeof(nvmlFieldValue_t) == 40, "nvmlFieldValue_t must match NVML's layout");
 
+/* nvml.h's nvmlPciInfo_t (the same for _v2 and _v3) */
+typedef struct {
+    char busIdLegacy[16];
+    unsigned int domain, bus, device, pciDeviceId, pciSubSystemId;
+    char busId[32];
+} nvmlPciInfo_t;
+
 #define NVML_VALUE_TYPE_UNSIGNED_INT 1
 #define NVML_FI_DEV_POWER_AVERAGE 185
 #define NVML_FI_DEV_POWER_INSTANT 186
@@ -176,7 +186,8 @@ _Static_assert(sizeof(nvmlFieldValue_t) == 40, "nvmlFieldValue_t must match NVML
     X(nvmlDeviceGetPersistenceMode) X(nvmlDeviceSetPersistenceMode)                            \
     X(nvmlDeviceGetSupportedMemoryClocks) X(nvmlDeviceGetSupportedGraphicsClocks)              \
     X(nvmlDeviceSetGpuLockedClocks) X(nvmlDeviceResetGpuLockedClocks)                          \
-    X(nvmlDeviceSetMemoryLockedClocks) X(nvmlDeviceResetMemoryLockedClocks)
+    X(nvmlDeviceSetMemoryLockedClocks) X(nvmlDeviceResetMemoryLockedClocks)                \
+    X(nvmlDeviceGetPciInfo_v3)
 
 enum fake_fn {
 #define X(name) FN_##name,
@@ -199,6 +210,7 @@ struct fake_gpu {
     char name[96];
     char uuid[96];
     unsigned arch;
+    unsigned pci_domain, pci_bus, pci_device; /* where the GPU sits on the PCI bus */
     /* power over time: watts and milliseconds, so W * ms = mJ */
     enum fake_trace trace;
     double power_w, low_w, burst_w, memory_w;
@@ -397,6 +409,9 @@ static const struct spec_key gpu_keys[] = {
     KEY("name", K_TEXT, name),
     KEY("uuid", K_TEXT, uuid),
     KEY("arch", K_UINT, arch),
+    KEY("pci_domain", K_UINT, pci_domain),
+    KEY("pci_bus", K_UINT, pci_bus),
+    KEY("pci_device", K_UINT, pci_device),
     KEY("trace", K_TRACE, trace),
     KEY("power_w", K_DOUBLE, power_w),
     KEY("low_w", K_DOUBLE, low_w),
@@ -699,6 +714,8 @@ static int parse_spec(const char *spec, struct fake_config *c, char *why, size_t
         if (g->uuid[0] == '\0')
             snprintf(g->uuid, sizeof g->uuid, "GPU-%08x-fa4e-4d1c-8b5e-%012x",
                      0x9e3779b9u * (i + 1), i);
+        if (g->pci_bus == 0)
+            g->pci_bus = 0x18 + 0x10 * i; /* 0000:18:00.0, 0000:28:00.0, ... as on a DGX */
         g->limit_mw = g->limit_default_mw;
         if (check_gpu(c, i, why, why_len) != 0)
             return -1;
@@ -961,6 +978,28 @@ nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char *uuid, unsigned int len
     if (r != NVML_SUCCESS)
         return r;
     return leave(copy_string(g->uuid, uuid, length));
+}
+
+nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, nvmlPciInfo_t *pci)
+{
+    struct fake_gpu *g;
+    nvmlReturn_t r = enter_device(FN_nvmlDeviceGetPciInfo_v3, device, &g);
+
+    if (r != NVML_SUCCESS)
+        return r;
+    if (pci == NULL)
+        return leave(NVML_ERROR_INVALID_ARGUMENT);
+    memset(pci, 0, sizeof *pci);
+    pci->domain = g->pci_domain;
+    pci->bus = g->pci_bus;
+    pci->device = g->pci_device;
+    pci->pciDeviceId = 0x233010de; /* H100 SXM, NVIDIA's vendor id in the low half */
+    /* NVML writes the ids in upper case, the domain in 8 digits (4 in the legacy one) */
+    snprintf(pci->busId, sizeof pci->busId, "%08X:%02X:%02X.0", g->pci_domain, g->pci_bus,
+             g->pci_device);
+    snprintf(pci->busIdLegacy, sizeof pci->busIdLegacy, "%04X:%02X:%02X.0",
+             g->pci_domain & 0xffff, g->pci_bus & 0xff, g->pci_device & 0xff);
+    return leave(NVML_SUCCESS);
 }
 
 nvmlReturn_t nvmlDeviceGetArchitecture(nvmlDevice_t device, unsigned int *arch)

@@ -22,6 +22,9 @@ struct fixture {
     struct zd_proc d;
 };
 
+/* Range of package 1's counter; a small one lets a test wrap it at a plausible power. */
+static uint64_t package1_range_uj = 262143328850ull;
+
 static int start_with(void **state, const char *nvml, int tcp, const char *a1, const char *a2)
 {
     struct fixture *f = calloc(1, sizeof *f);
@@ -30,7 +33,7 @@ static int start_with(void **state, const char *nvml, int tcp, const char *a1, c
     f->tree = zt_sysfs_create();
     zt_sysfs_add_package(f->tree, 0, 1000000, 262143328850ull);
     zt_sysfs_add_dram(f->tree, 0, 0, 500000, 65712999613ull);
-    zt_sysfs_add_package(f->tree, 1, 2000000, 262143328850ull);
+    zt_sysfs_add_package(f->tree, 1, 2000000, package1_range_uj);
     zt_sysfs_use(f->tree);
     setenv("ZEUS_FAKE_NVML", nvml, 1);
     unsetenv("ZEUSD_SOCK_PATH");
@@ -78,6 +81,17 @@ static int setup_faulty(void **state)
     return start_with(state, "gpus=2;root=0;gpu1.arch=4", 0, NULL, NULL);
 }
 
+/* Package 1's counter wraps every 5 J. */
+static int setup_small_range(void **state)
+{
+    int rc;
+
+    package1_range_uj = 5000000;
+    rc = start_with(state, "gpus=1", 0, NULL, NULL);
+    package1_range_uj = 262143328850ull;
+    return rc;
+}
+
 static int teardown(void **state)
 {
     struct fixture *f = *state;
@@ -110,7 +124,10 @@ static void test_zeusd_discover_lists_devices_and_groups(void **state)
     assert_int_equal(r.status, 200);
     assert_string_equal(r.content_type, "application/json");
     assert_non_null(strstr(r.body, "{\"gpus\":[{\"id\":0,\"name\":\"NVIDIA H100 80GB HBM3\","
-                                   "\"pci_address\":\"\",\"cumulative_energy_available\":true}"));
+                                   "\"pci_address\":\"0000:18:00.0\","
+                                   "\"cumulative_energy_available\":true},{\"id\":1,"
+                                   "\"name\":\"NVIDIA H100 80GB HBM3\","
+                                   "\"pci_address\":\"0000:28:00.0\""));
     assert_non_null(strstr(r.body, "\"cpus\":[{\"id\":0,\"dram_available\":true},{\"id\":1,"
                                    "\"dram_available\":false}],\"enabled_api_groups\":"
                                    "[\"gpu-control\",\"gpu-read\",\"cpu-read\"],"
@@ -390,6 +407,35 @@ static void test_zeusd_cpu_energy_fields(void **state)
     assert_non_null(strstr(r.body, "\"1\":{\"cpu_energy_uj\":"));
 }
 
+/* Zeus's daemon answers the counter plus its wraps times its range, from the first request. */
+static void test_zeusd_cpu_energy_is_counter_plus_wraps_times_range(void **state)
+{
+    struct fixture *f = *state;
+    struct zd_reply r;
+    struct timespec pause = {0, 50 * 1000000};
+
+    /* a fresh daemon answers what sysfs holds, not 0 */
+    zd_get(&f->d, "/cpu/get_cumulative_energy?cpu=true&dram=true", &r);
+    assert_reply(&r, 200, "{\"0\":{\"cpu_energy_uj\":1000000,\"dram_energy_uj\":500000},"
+                          "\"1\":{\"cpu_energy_uj\":2000000,\"dram_energy_uj\":null}}");
+    zt_sysfs_set_energy(f->tree, "intel-rapl:1", 4900000);
+    nanosleep(&pause, NULL);
+    zd_get(&f->d, "/cpu/get_cumulative_energy?cpu=true&dram=false&cpu_ids=1", &r);
+    assert_reply(&r, 200, "{\"1\":{\"cpu_energy_uj\":4900000,\"dram_energy_uj\":null}}");
+    /* the counter wraps (5 J range): 100000 + 1 x 5000000 */
+    zt_sysfs_set_energy(f->tree, "intel-rapl:1", 100000);
+    nanosleep(&pause, NULL);
+    zd_get(&f->d, "/cpu/get_cumulative_energy?cpu=true&dram=false&cpu_ids=1", &r);
+    assert_reply(&r, 200, "{\"1\":{\"cpu_energy_uj\":5100000,\"dram_energy_uj\":null}}");
+    /* and again: two wraps */
+    zt_sysfs_set_energy(f->tree, "intel-rapl:1", 4000000);
+    nanosleep(&pause, NULL);
+    zt_sysfs_set_energy(f->tree, "intel-rapl:1", 7);
+    nanosleep(&pause, NULL);
+    zd_get(&f->d, "/cpu/get_cumulative_energy?cpu=true&dram=false&cpu_ids=1", &r);
+    assert_reply(&r, 200, "{\"1\":{\"cpu_energy_uj\":10000007,\"dram_energy_uj\":null}}");
+}
+
 static void test_zeusd_cpu_errors(void **state)
 {
     struct fixture *f = *state;
@@ -445,7 +491,7 @@ static void test_zeusd_device_errors_keep_serving(void **state)
     assert_int_equal(r.status, 200);
     zd_get(&f->d, "/discover", &r);
     assert_non_null(strstr(r.body, "\"id\":1,\"name\":\"NVIDIA H100 80GB HBM3\",\"pci_address\":"
-                                   "\"\",\"cumulative_energy_available\":false}"));
+                                   "\"0000:28:00.0\",\"cumulative_energy_available\":false}"));
     /* A RAPL file that vanishes is an error for that package only. */
     zt_sysfs_remove(f->tree, "intel-rapl:1", "energy_uj");
     zd_get(&f->d, "/cpu/get_cumulative_energy?cpu=true&dram=false", &r);
@@ -641,6 +687,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_zeusd_gpu_control_only, setup_gpu_control_only,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_zeusd_cpu_energy_is_counter_plus_wraps_times_range,
+                                        setup_small_range, teardown),
 #undef T
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -147,6 +147,29 @@ static void test_nvml_several_gpus_report_own_names_and_uuids(void **state)
     assert_string_not_equal(gpu_info(devs, 0).uuid, gpu_info(devs, 1).uuid);
 }
 
+/* Zeus's daemon and clients match GPUs by this string: its form is part of the wire. */
+static void test_nvml_pci_bus_id_follows_visible_order_in_zeus_form(void **state)
+{
+    zeus_devices *devs;
+    char id[ZEUS_PCI_BUS_ID_LEN], small[8] = "x";
+
+    setenv("CUDA_VISIBLE_DEVICES", "2,0", 1);
+    devs = open_with(state, "gpus=3;gpu2.pci_domain=1;gpu2.pci_bus=171;gpu2.pci_device=3");
+    assert_int_equal(zeus_gpu_get_pci_bus_id(devs, 0, id, sizeof id), ZEUS_OK);
+    assert_string_equal(id, "0001:ab:03.0"); /* lower case, 4-digit domain, function 0 */
+    assert_int_equal(zeus_gpu_get_pci_bus_id(devs, 1, id, sizeof id), ZEUS_OK);
+    assert_string_equal(id, "0000:18:00.0");
+    assert_int_equal(zeus_gpu_get_pci_bus_id(devs, 2, id, sizeof id), ZEUS_ERR_NOT_FOUND);
+    assert_string_equal(id, "");
+    assert_int_equal(zeus_gpu_get_pci_bus_id(devs, 0, small, sizeof small),
+                     ZEUS_ERR_INVALID_ARGUMENT);
+    assert_string_equal(small, "");
+    assert_int_equal(zeus_gpu_get_pci_bus_id(devs, 0, NULL, 32), ZEUS_ERR_INVALID_ARGUMENT);
+    zt_fake_nvml_fail("nvmlDeviceGetPciInfo_v3", 2, 15 /* GPU_IS_LOST */, 1);
+    assert_int_equal(zeus_gpu_get_pci_bus_id(devs, 0, id, sizeof id), ZEUS_ERR_GPU_LOST);
+    assert_string_equal(id, "");
+}
+
 static void test_nvml_backend_info_names_library_and_driver(void **state)
 {
     zeus_devices *devs = open_with(state, "gpus=2;driver=555.42.06");
@@ -687,6 +710,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_nvml_default_gpu_reports_h100_identity),
         T(test_nvml_several_gpus_report_own_names_and_uuids),
+        T(test_nvml_pci_bus_id_follows_visible_order_in_zeus_form),
         T(test_nvml_backend_info_names_library_and_driver),
         T(test_nvml_each_open_pairs_init_with_shutdown),
         T(test_nvml_no_gpus_is_not_found),
