@@ -3,7 +3,8 @@
  * device's energy, power, temperature, power limit and measurement quality, in the text
  * format, from a zeus_metrics_collector (zeus/metrics.h lists the metrics).
  *
- * The HTTP server is libmicrohttpd with an internal thread pool. A scrape renders from
+ * The HTTP server is libmicrohttpd with an internal thread pool polling with epoll (select
+ * would stop at descriptor 1024). A scrape renders from
  * values the library sampled in the background, never calling NVML's slow energy counter,
  * so concurrent scrapes cost microseconds each and do not disturb the GPUs.
  *
@@ -32,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,6 +44,16 @@
 
 #define DEFAULT_LISTEN "0.0.0.0:9466"
 #define THREADS 4
+/*
+ * A burst of connections waits in the kernel's queue (capped by net.core.somaxconn) rather
+ * than being refused, and MHD keeps up to connection_limit() open at once. MHD polls, so a
+ * connection costs a descriptor and 64 KiB at most, not a thread: a few hundred slow
+ * clients leave thousands of slots for Prometheus, and each is dropped after IDLE_TIMEOUT_S
+ * without a byte.
+ */
+#define LISTEN_BACKLOG 4096
+#define MAX_CONNECTIONS 16384
+#define IDLE_TIMEOUT_S 10
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 static const char usage[] =
@@ -187,7 +199,7 @@ static int open_listener(const char *text, int *code, char *shown, size_t shown_
         /* Only lets a restarted exporter take over a port in TIME_WAIT; a port another
          * process listens on still fails with EADDRINUSE on Linux. */
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0)
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, LISTEN_BACKLOG) == 0)
             break;
         err = errno;
         close(fd);
@@ -281,6 +293,28 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
     vfprintf(stderr, fmt, ap);
 }
 
+/* ---- Limits ------------------------------------------------------------------------------- */
+
+/*
+ * Raise the descriptor limit to its hard maximum (1024 by default is the connection cap in
+ * disguise) and leave room below it for the devices, logs and MHD's own pipes.
+ */
+static unsigned connection_limit(void)
+{
+    struct rlimit rl;
+    rlim_t room;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 256;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    room = rl.rlim_cur > 128 ? rl.rlim_cur - 64 : 64;
+    return room > MAX_CONNECTIONS ? MAX_CONNECTIONS : (unsigned)room;
+}
+
 /* ---- The command -------------------------------------------------------------------------- */
 
 int cli_exporter(int argc, char **argv)
@@ -327,13 +361,13 @@ int cli_exporter(int argc, char **argv)
                                                                           : CLI_EXIT_FAILURE;
     }
 
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+    d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
                          on_request, collector,
                          MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, /* first, as MHD asks */
                          MHD_OPTION_LISTEN_SOCKET, fd,
                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                         MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
                          MHD_OPTION_END);
     if (d == NULL) {
