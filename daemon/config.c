@@ -21,7 +21,8 @@ static const char serve_help[] =
     "                [--socket-uid UID] [--socket-gid GID] [--tcp-bind-address HOST:PORT]\n"
     "                [--num-workers N] [--gpu-power-poll-hz HZ] [--cpu-power-poll-hz HZ]\n"
     "                [--gpu-backend auto|nvml] [--enable GROUP[,GROUP...]]\n"
-    "                [--signing-key-path PATH]\n"
+    "                [--signing-key-path PATH] [--request-deadline-ms MS]\n"
+    "                [--max-connections-per-client N]\n"
     "\n"
     "DESCRIPTION\n"
     "    Serves Zeus's HTTP API (the same routes and bodies as Zeus's Rust zeusd) so that\n"
@@ -47,6 +48,15 @@ static const char serve_help[] =
     "                              need root.\n"
     "    --signing-key-path PATH   HMAC key file: turns on token authentication. Issue tokens\n"
     "                              with `zeusd token issue`.\n"
+    "    --request-deadline-ms MS  A request must arrive whole (headers and body) within MS\n"
+    "                              of its connection opening, or of the previous answer on\n"
+    "                              a kept-alive connection; later ones are closed\n"
+    "                              (default 10000). Answering (an SSE stream) has no limit.\n"
+    "    --max-connections-per-client N\n"
+    "                              Connections one client may hold at once: a uid on the Unix\n"
+    "                              socket, an IP address on TCP (default 64). Root on the\n"
+    "                              Unix socket is not capped, and 16 of the 512 connection\n"
+    "                              slots are kept for it, so an operator always gets in.\n"
     "    -h, --help                Show this page.\n"
     "\n"
     "ENVIRONMENT\n"
@@ -114,6 +124,8 @@ int zd_config_parse(int argc, char **argv, struct zd_config *cfg)
     snprintf(cfg->tcp_bind_address, sizeof cfg->tcp_bind_address, "127.0.0.1:4938");
     cfg->gpu_poll_hz = 20;
     cfg->cpu_poll_hz = 10;
+    cfg->request_deadline_ms = 10000;
+    cfg->max_per_client = 64;
     parse_groups("gpu-control,gpu-read,cpu-read", cfg);
 
     for (int i = 1; i < argc; i++) {
@@ -184,6 +196,16 @@ int zd_config_parse(int argc, char **argv, struct zd_config *cfg)
                 cfg->gpu_poll_hz = (unsigned)n;
             else
                 cfg->cpu_poll_hz = (unsigned)n;
+        } else if (strcmp(flag, "--request-deadline-ms") == 0) {
+            if (parse_uint(value, 3600000, &n) != 0 || n < 100)
+                return bad("invalid value '%s' for '%s': milliseconds from 100 to 3600000 are "
+                           "expected", value, flag);
+            cfg->request_deadline_ms = (unsigned)n;
+        } else if (strcmp(flag, "--max-connections-per-client") == 0) {
+            if (parse_uint(value, 496, &n) != 0 || n == 0)
+                return bad("invalid value '%s' for '%s': a number from 1 to 496 is expected",
+                           value, flag);
+            cfg->max_per_client = (unsigned)n;
         } else if (strcmp(flag, "--gpu-backend") == 0) {
             if (strcmp(value, "amdsmi") == 0)
                 return bad("--gpu-backend amdsmi: this zeusd is built without AMD SMI%s%s", "",

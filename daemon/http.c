@@ -2,7 +2,9 @@
  * http.c - The HTTP server, on libmicrohttpd 0.9.75: the only file that includes
  * microhttpd.h. It turns each request into a zd_request, hands it to the router, and turns
  * the zd_response back into an MHD response; SSE responses read from a zd_stream through a
- * callback response of unknown size.
+ * callback response of unknown size. guard.c holds each connection to a request deadline
+ * and each client to a connection cap; this file tells it when connections open, when a
+ * request is complete, and when they close.
  *
  * Concept: a pool of --num-workers threads, as actix runs. Reality: one thread per
  * connection (MHD_USE_THREAD_PER_CONNECTION). Routes block on the device queues (a blocking
@@ -29,13 +31,39 @@
 #define MAX_BODY (1u << 20)
 #define MAX_ARGS 64
 #define CONNECTION_TIMEOUT_S 60
-#define CONNECTION_LIMIT 512
+#define CONNECTION_LIMIT 512 /* root's reserve included */
+#define ROOT_RESERVE 16
 #define CONNECTION_MEMORY 65536
 
 struct zd_http {
     struct MHD_Daemon *mhd;
     struct zd_server *srv;
+    struct zd_guard *guard; /* deadlines and per-client caps (guard.c) */
 };
+
+/* The guard's entry for `conn`, kept as MHD's socket context. */
+static struct zd_guard_conn *guarded(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return info != NULL ? info->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct zd_http *h = cls;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = info != NULL ? zd_guard_open(h->guard, info->connect_fd) : NULL;
+    } else {
+        zd_guard_close(h->guard, *socket_context);
+        *socket_context = NULL;
+    }
+}
 
 struct req_state {
     size_t body_bytes;
@@ -148,6 +176,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_size = 0;
         return MHD_YES;
     }
+    /* the whole request is in: what follows is answering it, which has no deadline */
+    zd_guard_answering(h->guard, guarded(conn), 1);
     memset(&resp, 0, sizeof resp);
     if (st->too_large) {
         zd_respond_text(&resp, 413, "Payload too large (zeusd ignores request bodies; at most "
@@ -180,9 +210,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
+    struct zd_http *h = cls;
+
     (void)toe;
+    /* a kept-alive connection's next request gets a deadline of its own */
+    zd_guard_answering(h->guard, guarded(conn), 0);
     free(*req_cls);
     *req_cls = NULL;
 }
@@ -195,12 +227,22 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 int zd_http_start(struct zd_server *srv, int listen_fd, struct zd_http **out)
 {
     struct zd_http *h = calloc(1, sizeof *h);
+    struct zd_guard_limits limits;
 
     if (h == NULL) {
         close(listen_fd);
         return -1;
     }
     h->srv = srv;
+    limits.deadline_ms = srv->cfg->request_deadline_ms;
+    limits.max_per_client = srv->cfg->max_per_client;
+    limits.max_connections = CONNECTION_LIMIT;
+    limits.reserve = ROOT_RESERVE;
+    if (zd_guard_create(&limits, &h->guard) != 0) {
+        close(listen_fd);
+        free(h);
+        return -1;
+    }
     h->mhd = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
         0, NULL, NULL, on_request, h,
@@ -209,9 +251,11 @@ int zd_http_start(struct zd_server *srv, int listen_fd, struct zd_http **out)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
         MHD_OPTION_END);
     if (h->mhd == NULL) {
+        zd_guard_destroy(h->guard);
         free(h);
         return -1;
     }
@@ -224,5 +268,6 @@ void zd_http_stop(struct zd_http *h)
     if (h == NULL)
         return;
     MHD_stop_daemon(h->mhd);
+    zd_guard_destroy(h->guard);
     free(h);
 }

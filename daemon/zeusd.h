@@ -51,11 +51,35 @@ struct zd_config {
     unsigned group_count;
     unsigned group_mask;
     char signing_key_path[PATH_MAX]; /* "" when auth is off */
+    unsigned request_deadline_ms;    /* --request-deadline-ms */
+    unsigned max_per_client;         /* --max-connections-per-client */
 };
 
 /* Parse `zeusd serve` arguments (argv[0] is "serve"). 0: ok; 1: --help printed; -1: error
  * printed to stderr. */
 int zd_config_parse(int argc, char **argv, struct zd_config *cfg);
+
+/* ---- Hostile clients (guard.c) ----------------------------------------------------------- */
+
+struct zd_guard_limits {
+    unsigned deadline_ms;     /* a whole request within this of opening or the last answer */
+    unsigned max_per_client;  /* connections one uid or IP address may hold (root: no cap) */
+    unsigned max_connections; /* all connections, root's reserve included */
+    unsigned reserve;         /* slots only root on the Unix socket may take */
+};
+
+struct zd_guard;
+struct zd_guard_conn;
+
+int zd_guard_create(const struct zd_guard_limits *lim, struct zd_guard **out);
+/* Stop the sweeper and free. Call after the server stopped (no connection left). */
+void zd_guard_destroy(struct zd_guard *g);
+/* A connection on `fd` opened: its entry, or NULL when refused (the socket is shut down). */
+struct zd_guard_conn *zd_guard_open(struct zd_guard *g, int fd);
+/* Its request is complete and being answered (1: no deadline), or it waits for the next (0). */
+void zd_guard_answering(struct zd_guard *g, struct zd_guard_conn *c, int answering);
+/* It closed; frees `c`. NULL is a no-op. */
+void zd_guard_close(struct zd_guard *g, struct zd_guard_conn *c);
 
 /* ---- Logging (log.c) ---------------------------------------------------------------------- */
 
