@@ -25,12 +25,14 @@ static const char usage[] =
     "                       [--json]\n"
     "    zeus bench accuracy [--trials N] [--lengths MS,...] [--json]\n"
     "    zeus bench sampler [--gpus N] [--seconds S] [--json]\n"
+    "    zeus bench startup [--gpus N] [--trials T] [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "    windows   what a begin_window + end_window pair costs the caller (p50, p99, max).\n"
     "    accuracy  window energy against the true integral of simulated power traces, for\n"
     "              direct counter reads (Zeus's way) and the sampled engine.\n"
     "    sampler   CPU time the background sampler takes while it samples N GPUs.\n"
+    "    startup   how long monitors take to be ready, for 1 and N GPUs.\n"
     "\n"
     "    `zeus bench BENCHMARK --help` describes each one; bench/README.md in the sources\n"
     "    has the numbers measured so far.\n"
@@ -45,6 +47,7 @@ static const struct {
     {"windows", cli_bench_windows},
     {"accuracy", cli_bench_accuracy},
     {"sampler", cli_bench_sampler},
+    {"startup", cli_bench_startup},
 };
 
 int cli_bench(int argc, char **argv)

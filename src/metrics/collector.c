@@ -191,6 +191,8 @@ static zeus_status add_gpu(zeus_metrics_collector *c, unsigned index)
     s = zeus__channel_acquire(c->devs, index, &req, &g->ch);
     if (s != ZEUS_OK)
         return zeus__fail_prefix(s, "GPU %u", index);
+    /* the first scrape should find the energy series, which needs a counter update */
+    zeus__channel_wait_updates(g->ch);
     c->gpu_count++;
     return ZEUS_OK;
 }

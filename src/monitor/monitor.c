@@ -184,13 +184,10 @@ static zeus_status open_log(zeus_monitor *mon, const zeus_monitor_options *o)
 /* Sampled mode: join (or start) each GPU's sampler channel. */
 static zeus_status open_channels(zeus_monitor *mon)
 {
-    for (unsigned i = 0; i < mon->gpu_count && !mon->direct; i++) {
-        zeus_status s = zeus__channel_acquire(mon->devs, mon->gpu_index[i], NULL,
-                                              &mon->channel[i]);
-        if (s != ZEUS_OK)
-            return s;
-    }
-    return ZEUS_OK;
+    if (mon->direct || mon->gpu_count == 0)
+        return ZEUS_OK;
+    return zeus__channel_acquire_many(mon->devs, mon->gpu_index, mon->gpu_count, NULL,
+                                      mon->channel);
 }
 
 static void init_sync(zeus_monitor *mon)

@@ -94,6 +94,8 @@ struct zeus__channel {
     struct point points[POINT_RING];
     size_t point_head, point_count;
     int have_value;
+    int64_t start_ns;  /* when the channel was created: edges after it can be resolved */
+    int first_points;  /* the ring still holds the first update ever seen (nothing dropped) */
     double last_value;      /* last counter value read, J */
     int64_t prev_poll_t0;   /* start of the read before the latest one */
     int64_t last_poll_t0;   /* start of the latest successful read */
@@ -134,9 +136,12 @@ static const struct point *point_at(const struct zeus__channel *ch, size_t i)
 
 static void push_point(struct zeus__channel *ch, int64_t t_ns, double energy_j)
 {
+    if (ch->point_count == 0)
+        ch->first_points = ch->stats.resets == 0;
     if (ch->point_count == POINT_RING) {
         ch->point_head = (ch->point_head + 1) % POINT_RING;
         ch->point_count--;
+        ch->first_points = 0;
     }
     ch->points[(ch->point_head + ch->point_count) % POINT_RING] =
         (struct point){.t_ns = t_ns, .energy_j = energy_j};
@@ -262,6 +267,39 @@ static int beyond_one_step(const struct zeus__channel *ch, const struct point *a
     return ch->consecutive_failures > 0 && t_ns - a->t_ns > step && t_ns > ch->last_poll_t0;
 }
 
+/*
+ * An edge from the channel's first moments, before the first counter update it saw: windows
+ * may begin as soon as the monitor exists, without waiting for the sampler to lock on (issue
+ * 9). The update before such an edge happened before the first read, so it is not known;
+ * the step after the first update stands in for it: the energy is extrapolated back from the
+ * first update at the slope between the first two. Exact for steady power, as interpolation
+ * is; until a second update comes it is the first update's value, provisional.
+ */
+static int before_first_update(const struct zeus__channel *ch, int64_t t_ns)
+{
+    return ch->first_points && ch->point_count > 0 && t_ns >= ch->start_ns &&
+           t_ns < point_at(ch, 0)->t_ns;
+}
+
+static void energy_before_first_update(const struct zeus__channel *ch, int64_t t_ns,
+                                       zeus__energy_reading *r)
+{
+    uint32_t source = ch->has_counter ? ZEUS_ENERGY_COUNTER : ZEUS_ENERGY_INTEGRATED;
+    const struct point *a = point_at(ch, 0);
+
+    if (ch->point_count < 2) {
+        r->energy_j = a->energy_j;
+        r->flags = ZEUS_ENERGY_VALID | source | ZEUS_ENERGY_PROVISIONAL;
+        return;
+    }
+    {
+        const struct point *b = point_at(ch, 1);
+        double slope = (b->energy_j - a->energy_j) / (double)(b->t_ns - a->t_ns);
+        r->energy_j = a->energy_j - slope * (double)(a->t_ns - t_ns);
+        r->flags = ZEUS_ENERGY_VALID | source | ZEUS_ENERGY_INTERPOLATED;
+    }
+}
+
 static void energy_at_locked(const struct zeus__channel *ch, int64_t t_ns, zeus__energy_reading *r)
 {
     uint32_t source = ch->has_counter ? ZEUS_ENERGY_COUNTER : ZEUS_ENERGY_INTEGRATED;
@@ -278,6 +316,10 @@ static void energy_at_locked(const struct zeus__channel *ch, int64_t t_ns, zeus_
         return;
     }
     k = find_point(ch, t_ns);
+    if (k < 0 && before_first_update(ch, t_ns)) {
+        energy_before_first_update(ch, t_ns, r);
+        return;
+    }
     if (k < 0) {
         /* Before the oldest point still kept: only a tracked edge could have answered. */
         r->energy_j = NAN;
@@ -395,6 +437,9 @@ static zeus__edge *resolve_edges(struct zeus__channel *ch, int (*ready)(struct z
 
 static int edge_before_last_point(struct zeus__channel *ch, const zeus__edge *e)
 {
+    /* an edge before the first update needs the second one for its slope */
+    if (before_first_update(ch, e->t_ns))
+        return ch->point_count >= 2;
     return ch->point_count > 0 && e->t_ns <= ch->last_change_ns;
 }
 
@@ -709,6 +754,7 @@ static zeus_status new_channel(const zeus_gpu_info *mine, struct zeus__channel *
     }
     snprintf(ch->uuid, sizeof ch->uuid, "%s", mine->uuid);
     ch->devs = shared_devs;
+    ch->start_ns = zeus__now_ns();
     ch->has_counter = (info.supports & ZEUS_GPU_ENERGY_COUNTER) != 0;
     ch->integrate_domain = (info.supports & ZEUS_GPU_POWER_INSTANT) ? ZEUS_POWER_DEVICE_INSTANT
                                                                     : ZEUS_POWER_DEVICE_AVERAGE;
@@ -728,14 +774,18 @@ static void free_channel(struct zeus__channel *ch)
     free(ch);
 }
 
-/* Wait until two updates are seen (so interpolation has a slope), or the timeout. */
+/*
+ * Wait for the channel's first read: a GPU that cannot be read is reported when the monitor
+ * is created. Not for its first updates (~0.2 s): edges before them are resolved once they
+ * come (before_first_update), so a monitor is ready in milliseconds (issue 9).
+ */
 static zeus_status wait_ready(struct zeus__channel *ch)
 {
     int64_t deadline = zeus__now_ns() + READY_TIMEOUT_NS;
     zeus_status s = ZEUS_OK;
 
     pthread_mutex_lock(&ch->lock);
-    while (ch->point_count < 2 && zeus__now_ns() < deadline) {
+    while (!ch->have_value && ch->point_count == 0 && zeus__now_ns() < deadline) {
         if (!ch->have_value && ch->stats.failures >= FAIL_LIMIT)
             break;
         sleep_until(ch, deadline);
@@ -744,6 +794,17 @@ static zeus_status wait_ready(struct zeus__channel *ch)
         s = ch->stats.last_error;
     pthread_mutex_unlock(&ch->lock);
     return s;
+}
+
+void zeus__channel_wait_updates(struct zeus__channel *ch)
+{
+    int64_t deadline = zeus__now_ns() + READY_TIMEOUT_NS;
+
+    pthread_mutex_lock(&ch->lock);
+    while (ch->point_count < 2 && zeus__now_ns() < deadline &&
+           !(ch->stats.failures >= FAIL_LIMIT && ch->consecutive_failures > 0))
+        sleep_until(ch, deadline);
+    pthread_mutex_unlock(&ch->lock);
 }
 
 static void drop_registry_ref_locked(struct zeus__channel *ch)
@@ -767,8 +828,9 @@ static void drop_registry_ref_locked(struct zeus__channel *ch)
     }
 }
 
-zeus_status zeus__channel_acquire(zeus_devices *devs, unsigned gpu,
-                                  const zeus__sampler_request *req, struct zeus__channel **out)
+/* Join or start the channel of GPU `gpu` without waiting for its first read. */
+static zeus_status channel_start(zeus_devices *devs, unsigned gpu,
+                                 const zeus__sampler_request *req, struct zeus__channel **out)
 {
     struct zeus__channel *ch;
     zeus_gpu_info mine;
@@ -786,8 +848,6 @@ zeus_status zeus__channel_acquire(zeus_devices *devs, unsigned gpu,
         merge_request(ch, req);
         pthread_mutex_unlock(&ch->lock);
         pthread_mutex_unlock(&registry_lock);
-        /* A channel started a moment ago by another monitor may not be ready yet either. */
-        wait_ready(ch);
         *out = ch;
         return ZEUS_OK;
     }
@@ -815,16 +875,59 @@ zeus_status zeus__channel_acquire(zeus_devices *devs, unsigned gpu,
     ch->next = channels;
     channels = ch;
     pthread_mutex_unlock(&registry_lock);
+    *out = ch;
+    return ZEUS_OK;
+}
 
-    s = wait_ready(ch);
+/* Wait for a started channel's first read; on failure release it and say which GPU. */
+static zeus_status channel_wait(struct zeus__channel *ch, unsigned gpu)
+{
+    zeus_status s = wait_ready(ch);
+
     if (s != ZEUS_OK) {
         /* The failing reads ran on the sampler's thread, whose error detail is its own. */
         zeus__channel_release(ch);
         return zeus__fail(s, "GPU %u: the sampler's first reads failed: %s", gpu,
                           zeus_status_string(s));
     }
-    *out = ch;
     return ZEUS_OK;
+}
+
+zeus_status zeus__channel_acquire(zeus_devices *devs, unsigned gpu,
+                                  const zeus__sampler_request *req, struct zeus__channel **out)
+{
+    struct zeus__channel *ch;
+    zeus_status s = channel_start(devs, gpu, req, &ch);
+
+    if (s == ZEUS_OK && (s = channel_wait(ch, gpu)) == ZEUS_OK)
+        *out = ch;
+    return s;
+}
+
+/*
+ * Start every channel first, then wait for their first reads: the GPUs' first reads (2.7 ms
+ * each on an H100) overlap instead of adding up.
+ */
+zeus_status zeus__channel_acquire_many(zeus_devices *devs, const unsigned *gpus, unsigned n,
+                                       const zeus__sampler_request *req,
+                                       struct zeus__channel **out)
+{
+    unsigned started;
+    zeus_status s = ZEUS_OK;
+
+    for (started = 0; started < n; started++)
+        if ((s = channel_start(devs, gpus[started], req, &out[started])) != ZEUS_OK)
+            break;
+    for (unsigned i = 0; i < started && s == ZEUS_OK; i++)
+        if ((s = channel_wait(out[i], gpus[i])) != ZEUS_OK)
+            out[i] = NULL; /* channel_wait released it */
+    for (unsigned i = 0; i < n; i++) {
+        if (s != ZEUS_OK && i < started && out[i] != NULL)
+            zeus__channel_release(out[i]);
+        if (s != ZEUS_OK)
+            out[i] = NULL;
+    }
+    return s;
 }
 
 void zeus__channel_release(struct zeus__channel *ch)

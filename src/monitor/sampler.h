@@ -30,14 +30,29 @@ typedef struct zeus__sampler_request {
 } zeus__sampler_request;
 
 /*
- * Start sampling GPU `gpu` of `devs` (or join the channel already sampling it), and wait until
- * the channel has seen the counter update at least once (at most about half a second), so
- * that windows opened right after can be resolved.
+ * Start sampling GPU `gpu` of `devs` (or join the channel already sampling it), and wait for
+ * its first read (milliseconds), not for its first counter updates: windows opened at once
+ * are resolved when the updates come.
  *
  * Returns the device's error when its first read fails.
  */
 zeus_status zeus__channel_acquire(zeus_devices *devs, unsigned gpu,
                                   const zeus__sampler_request *req, struct zeus__channel **out);
+
+/*
+ * zeus__channel_acquire for `n` GPUs at once: all are started, then their first reads are
+ * waited for together. On error every channel is released and out[] is all NULL.
+ */
+zeus_status zeus__channel_acquire_many(zeus_devices *devs, const unsigned *gpus, unsigned n,
+                                       const zeus__sampler_request *req,
+                                       struct zeus__channel **out);
+
+/*
+ * Wait until the channel has seen two counter updates (~0.2 s), or about half a second, or
+ * its reads keep failing. For the exporter, whose first scrape should find every series;
+ * monitors do not wait.
+ */
+void zeus__channel_wait_updates(struct zeus__channel *ch);
 
 /* Drop one reference; the last one stops and joins the thread and frees the channel. */
 void zeus__channel_release(struct zeus__channel *ch);

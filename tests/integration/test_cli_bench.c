@@ -246,6 +246,34 @@ static void test_bench_sampler_json_reports_cpu_and_reads(void **state)
 
 /* ---- Arguments ---------------------------------------------------------------------------- */
 
+/* ---- bench startup ------------------------------------------------------------------------ */
+
+static void test_bench_startup_json_reports_each_case(void **state)
+{
+    struct fixture *f = *state;
+    const cJSON *j = run_json(f, "startup", "--gpus", "2", "--trials", "1", "--json");
+    const cJSON *cases = cJSON_GetObjectItemCaseSensitive(j, "cases"), *c;
+    static const char *const times[] = {"monitor_create_ms", "first_final_ms",
+                                        "power_monitor_create_ms"};
+    unsigned expect_gpus = 1;
+
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "simulated")));
+    assert_int_equal((int)number(j, "trials"), 1);
+    assert_int_equal(cJSON_GetArraySize(cases), 2);
+    cJSON_ArrayForEach(c, cases) {
+        assert_int_equal((int)number(c, "gpus"), (int)expect_gpus);
+        for (size_t i = 0; i < 3; i++) {
+            const cJSON *t = cJSON_GetObjectItemCaseSensitive(c, times[i]);
+            assert_true(number(t, "p50") > 0);
+            assert_true(number(t, "max") >= number(t, "p50"));
+        }
+        /* a final value comes after the window's 10 ms and the create before it */
+        assert_true(number(cJSON_GetObjectItemCaseSensitive(c, "first_final_ms"), "p50") >
+                    10 + number(cJSON_GetObjectItemCaseSensitive(c, "monitor_create_ms"), "p50"));
+        expect_gpus = 2;
+    }
+}
+
 static void test_bench_bad_options_exit_2(void **state)
 {
     struct fixture *f = *state;
@@ -270,7 +298,7 @@ static void test_bench_bad_options_exit_2(void **state)
 
 static void test_bench_help_lists_every_benchmark(void **state)
 {
-    static const char *const names[] = {"windows", "accuracy", "sampler"};
+    static const char *const names[] = {"windows", "accuracy", "sampler", "startup"};
     struct fixture *f = *state;
 
     zt_cli_run(&f->cli, "bench", "--help", NULL);
@@ -296,6 +324,7 @@ int main(void)
         T(test_bench_accuracy_text_has_table),
         T(test_bench_accuracy_refuses_without_the_fake),
         T(test_bench_sampler_json_reports_cpu_and_reads),
+        T(test_bench_startup_json_reports_each_case),
         T(test_bench_bad_options_exit_2),
         T(test_bench_help_lists_every_benchmark),
     };

@@ -87,6 +87,33 @@ static void test_sampled_constant_power_window_is_exact_within_1pct(void **state
     zeus_monitor_destroy(mon);
 }
 
+/*
+ * The monitor does not wait for the sampler to lock on (issue 9): a window that begins and
+ * ends before any GPU's first counter update is still resolved from samples once the updates
+ * come, on every GPU, with the energy of the power drawn.
+ */
+static void test_sampled_window_before_first_update_is_resolved(void **state)
+{
+    zeus_measurement m;
+    zeus_monitor *mon;
+    (void)state;
+
+    zt_fake_nvml_reset("gpus=8;power_w=300;gpu3.power_w=150;phase_ms=50");
+    mon = sampled_monitor(NULL);
+    assert_int_equal(zeus_monitor_begin_window(mon, "early", 0), ZEUS_OK);
+    sleep_s(0.03);
+    assert_int_equal(zeus_monitor_end_window(mon, "early", ZEUS_WINDOW_WAIT_FINAL, &m),
+                     ZEUS_OK);
+    assert_int_equal(m.gpu_count, 8);
+    for (unsigned i = 0; i < 8; i++) {
+        double watts = i == 3 ? 150.0 : 300.0;
+        assert_true(m.gpu_flags[i] & ZEUS_ENERGY_VALID);
+        assert_false(m.gpu_flags[i] & ZEUS_ENERGY_PROVISIONAL);
+        assert_near(m.gpu_energy_j[i], watts * m.time_s, watts * m.time_s * 0.05);
+    }
+    zeus_monitor_destroy(mon);
+}
+
 static void test_sampled_short_window_is_not_zero(void **state)
 {
     zeus_measurement m;
@@ -557,6 +584,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_sampled_constant_power_window_is_exact_within_1pct),
+        T(test_sampled_window_before_first_update_is_resolved),
         T(test_sampled_short_window_is_not_zero),
         T(test_sampled_square_wave_beats_the_step),
         T(test_sampled_end_returns_provisional_then_final),
