@@ -88,9 +88,11 @@ typedef struct zeus_power_monitor_options {
 
     /*
      * Seconds between samples. 0: inferred from how often the readings change (half the
-     * fastest interval between changes, at most 0.1 s), as Zeus does; this watches the
-     * readings for up to 1 s. Below 0.05 s a warning is given (readings may not have
-     * changed between polls, Zeus's advice).
+     * fastest interval between changes, at most 0.1 s), as Zeus does. The inference watches
+     * the readings for up to 1 s on a thread of its own while sampling already runs every
+     * 0.05 s (lowered to the inferred period when that is shorter), so create does not wait
+     * for it. Below 0.05 s a warning is given (readings may not have changed between polls,
+     * Zeus's advice).
      */
     double update_period_s;
 
@@ -104,7 +106,8 @@ typedef struct zeus_power_monitor_options {
      */
     unsigned domains;
 
-    /* Called with each warning, on the thread that called create; NULL: silent. */
+    /* Called with each warning, on the thread that called create (the inferred period's
+     * warning: on the thread that first asks for the period, or stops); NULL: silent. */
     void (*warn)(const char *message, void *warn_user);
     void *warn_user;
 } zeus_power_monitor_options;
@@ -139,7 +142,10 @@ ZEUS_API zeus_status zeus_power_monitor_stop(zeus_power_monitor *pm);
  */
 ZEUS_API void zeus_power_monitor_destroy(zeus_power_monitor *pm);
 
-/* The sampling period in use, seconds (inferred or given); 0 for a bad handle. Since: 0.1. */
+/*
+ * The sampling period, seconds: given, or inferred (waiting for the inference, at most about
+ * 1 s after create, when it is still running); 0 for a bad handle. Since: 0.1.
+ */
 ZEUS_API double zeus_power_monitor_update_period(const zeus_power_monitor *pm);
 
 /* The domains being sampled, as ZEUS_DOMAIN_BIT bits; 0 for a bad handle. Since: 0.1. */

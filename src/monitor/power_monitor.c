@@ -26,6 +26,7 @@
  * and the end of a plateau exact; it does not yet.)
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,11 +44,29 @@
 #define FAST_PERIOD_S 0.05 /* Zeus warns below this */
 #define ALL_DOMAINS 7u
 
+/*
+ * Without a period from the user, sampling starts at once at START_PERIOD_S and the period is
+ * inferred on a thread of its own (about a second of watching the readings), so that create
+ * returns in milliseconds (issue 9). Samples are changes, so polling faster than needed only
+ * costs reads; an inferred period shorter than START_PERIOD_S lowers the polling to it.
+ */
+#define START_PERIOD_S 0.05
+
 struct zeus_power_monitor {
     unsigned magic;
-    double period_s;
     unsigned domains;
     struct zeus__timelines tl;
+
+    pthread_mutex_t period_lock;
+    pthread_cond_t period_known;
+    double period_s;   /* guarded by period_lock; final once `inferring` is 0 */
+    int inferring;     /* guarded by period_lock */
+    pthread_t inferrer;
+    int has_inferrer;
+    unsigned gpus[ZEUS_MAX_GPUS], gpu_count;
+    void (*warn)(const char *message, void *warn_user);
+    void *warn_user;
+    char pending_warning[256]; /* from the inferrer, given on the caller's thread */
 };
 
 /* ---- The clock -------------------------------------------------------------------------- */
@@ -157,30 +176,76 @@ static zeus_status choose_domains(zeus_devices *devs, const unsigned *gpus, unsi
     return ZEUS_OK;
 }
 
-static zeus_status choose_period(zeus_devices *devs, const unsigned *gpus, unsigned n,
-                                 const zeus_power_monitor_options *o, double *period_s)
+static void check_given_period(const zeus_power_monitor_options *o)
 {
-    zeus__period_report r;
-    zeus_status s;
-
-    if (o->update_period_s > 0) {
-        *period_s = o->update_period_s;
-        if (*period_s < FAST_PERIOD_S)
-            zeus__warnf(o->warn, o->warn_user,
-                        "An update period of %g s might be too fast: readings may not change "
-                        "between polls. Consider using at least %g s.",
-                        *period_s, FAST_PERIOD_S);
-        return ZEUS_OK;
-    }
-    s = zeus__infer_update_period(devs, gpus, n, NULL, &r);
-    if (s != ZEUS_OK)
-        return s;
-    if (r.clamped)
+    if (o->update_period_s < FAST_PERIOD_S)
         zeus__warnf(o->warn, o->warn_user,
-                    "Inferred update period %g s is longer than %g s; using %g s",
-                    r.fastest_s / 2, ZEUS__PERIOD_MAX_S, ZEUS__PERIOD_MAX_S);
-    *period_s = r.period_s;
-    return ZEUS_OK;
+                    "An update period of %g s might be too fast: readings may not change "
+                    "between polls. Consider using at least %g s.",
+                    o->update_period_s, FAST_PERIOD_S);
+}
+
+/* The inferring thread: watch the readings, publish the period, lower the polling to it. */
+static void *infer_period(void *arg)
+{
+    zeus_power_monitor *pm = arg;
+    zeus__period_report r;
+    zeus_devices *devs = NULL;
+    double period_s = START_PERIOD_S;
+    char warning[256] = "";
+
+    if (zeus_devices_create(&devs) == ZEUS_OK &&
+        zeus__infer_update_period(devs, pm->gpus, pm->gpu_count, NULL, &r) == ZEUS_OK) {
+        if (r.clamped)
+            snprintf(warning, sizeof warning,
+                     "Inferred update period %g s is longer than %g s; using %g s",
+                     r.fastest_s / 2, ZEUS__PERIOD_MAX_S, ZEUS__PERIOD_MAX_S);
+        period_s = r.period_s;
+    } else {
+        snprintf(warning, sizeof warning,
+                 "Could not infer the power update period (%s); polling every %g s",
+                 zeus_last_error(), START_PERIOD_S);
+    }
+    zeus_devices_destroy(devs);
+    zeus__timelines_lower_period(&pm->tl, (int64_t)llround(period_s * 1e9));
+    pthread_mutex_lock(&pm->period_lock);
+    pm->period_s = period_s;
+    memcpy(pm->pending_warning, warning, sizeof warning);
+    pm->inferring = 0;
+    pthread_cond_broadcast(&pm->period_known);
+    pthread_mutex_unlock(&pm->period_lock);
+    return NULL;
+}
+
+static void join_inferrer(zeus_power_monitor *pm)
+{
+    if (pm->has_inferrer) {
+        pthread_join(pm->inferrer, NULL);
+        pm->has_inferrer = 0;
+    }
+}
+
+/*
+ * The poll period; with `wait`, the inferred one (waiting for the inferrer) and its warning,
+ * given here on the caller's thread, as the user's callback expects.
+ */
+static double current_period(zeus_power_monitor *pm, int wait)
+{
+    char warning[256] = "";
+    double p;
+
+    pthread_mutex_lock(&pm->period_lock);
+    while (wait && pm->inferring)
+        pthread_cond_wait(&pm->period_known, &pm->period_lock);
+    p = pm->period_s;
+    if (wait && pm->pending_warning[0] != '\0') {
+        memcpy(warning, pm->pending_warning, sizeof warning);
+        pm->pending_warning[0] = '\0';
+    }
+    pthread_mutex_unlock(&pm->period_lock);
+    if (warning[0] != '\0')
+        zeus__warnf(pm->warn, pm->warn_user, "%s", warning);
+    return p;
 }
 
 /* ---- Create, stop, destroy -------------------------------------------------------------- */
@@ -209,8 +274,9 @@ zeus_status zeus_power_monitor_create(const zeus_power_monitor_options *opts,
         s = zeus__select_gpus(devs, o.gpu_indices, o.gpu_index_count, gpus, &n);
     if (s == ZEUS_OK)
         s = choose_domains(devs, gpus, n, &o, &pm->domains);
-    if (s == ZEUS_OK)
-        s = choose_period(devs, gpus, n, &o, &pm->period_s);
+    pm->period_s = o.update_period_s > 0 ? o.update_period_s : START_PERIOD_S;
+    if (s == ZEUS_OK && o.update_period_s > 0)
+        check_given_period(&o);
     if (s == ZEUS_OK)
         s = zeus__timelines_start(&pm->tl, devs, gpus, n, pm->domains,
                                   (int64_t)llround(pm->period_s * 1e9),
@@ -219,6 +285,18 @@ zeus_status zeus_power_monitor_create(const zeus_power_monitor_options *opts,
     if (s != ZEUS_OK) {
         free(pm);
         return s;
+    }
+    pthread_mutex_init(&pm->period_lock, NULL);
+    pthread_cond_init(&pm->period_known, NULL);
+    if (o.update_period_s == 0) {
+        memcpy(pm->gpus, gpus, n * sizeof *gpus);
+        pm->gpu_count = n;
+        pm->warn = o.warn;
+        pm->warn_user = o.warn_user;
+        pm->inferring = 1;
+        pm->has_inferrer = pthread_create(&pm->inferrer, NULL, infer_period, pm) == 0;
+        if (!pm->has_inferrer)
+            pm->inferring = 0; /* keep START_PERIOD_S */
     }
     pm->magic = POWER_MONITOR_MAGIC;
     *out = pm;
@@ -239,6 +317,7 @@ zeus_status zeus_power_monitor_stop(zeus_power_monitor *pm)
 {
     if (!monitor_ok(pm))
         return bad_handle("zeus_power_monitor_stop");
+    current_period(pm, 1); /* the inferrer may still lower the polling: let it finish */
     return zeus__timelines_stop(&pm->tl);
 }
 
@@ -247,13 +326,17 @@ void zeus_power_monitor_destroy(zeus_power_monitor *pm)
     if (!monitor_ok(pm))
         return;
     pm->magic = 0;
+    join_inferrer(pm);
     zeus__timelines_fini(&pm->tl);
+    pthread_cond_destroy(&pm->period_known);
+    pthread_mutex_destroy(&pm->period_lock);
     free(pm);
 }
 
 double zeus_power_monitor_update_period(const zeus_power_monitor *pm)
 {
-    return monitor_ok(pm) ? pm->period_s : 0;
+    /* the period is being inferred in the background: the answer waits for it (about 1 s) */
+    return monitor_ok(pm) ? current_period((zeus_power_monitor *)pm, 1) : 0;
 }
 
 unsigned zeus_power_monitor_domains(const zeus_power_monitor *pm)
@@ -394,7 +477,7 @@ zeus_status zeus_power_monitor_energy_detail(zeus_power_monitor *pm, int domain,
     if (s != ZEUS_OK)
         return s;
     memset(out, 0, sizeof *out);
-    out->update_period_s = pm->period_s;
+    out->update_period_s = current_period(pm, 0);
     cut = clip_to_span(&t0, &t1, v.span_lo_ns, v.span_hi_ns);
     if (cut < 0 || v.n == 0) {
         zeus__tl_view_free(&v);
@@ -403,7 +486,7 @@ zeus_status zeus_power_monitor_energy_detail(zeus_power_monitor *pm, int domain,
         out->extrapolated_s = t1_s - t0_s;
         return ZEUS_OK;
     }
-    zeus__integrate(v.s, v.n, pm->tl.period_ns, v.span_lo_ns, v.span_hi_ns, t0, t1, &r);
+    zeus__integrate(v.s, v.n, zeus__timelines_period_ns(&pm->tl), v.span_lo_ns, v.span_hi_ns, t0, t1, &r);
     zeus__tl_view_free(&v);
 
     out->energy_j = r.energy_j;

@@ -796,6 +796,15 @@ static zeus_status wait_ready(struct zeus__channel *ch)
     return s;
 }
 
+void zeus__channel_poll_power_every(struct zeus__channel *ch, int64_t period_ns)
+{
+    zeus__sampler_request req = {.power_period_ns = period_ns, .max_samples = 1};
+
+    pthread_mutex_lock(&ch->lock);
+    merge_request(ch, &req); /* only ever lowers the period; leaves domains and rings alone */
+    pthread_mutex_unlock(&ch->lock);
+}
+
 void zeus__channel_wait_updates(struct zeus__channel *ch)
 {
     int64_t deadline = zeus__now_ns() + READY_TIMEOUT_NS;

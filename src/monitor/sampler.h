@@ -47,6 +47,9 @@ zeus_status zeus__channel_acquire_many(zeus_devices *devs, const unsigned *gpus,
                                        const zeus__sampler_request *req,
                                        struct zeus__channel **out);
 
+/* Poll power at least every `period_ns` from now on (a channel's period only ever drops). */
+void zeus__channel_poll_power_every(struct zeus__channel *ch, int64_t period_ns);
+
 /*
  * Wait until the channel has seen two counter updates (~0.2 s), or about half a second, or
  * its reads keep failing. For the exporter, whose first scrape should find every series;

@@ -184,12 +184,17 @@ zeus_status zeus__timelines_start(struct zeus__timelines *tl, zeus_devices *devs
     memset(tl, 0, sizeof *tl);
     tl->period_ns = period_ns;
     tl->series = series;
-    for (unsigned i = 0; i < count && i < ZEUS_MAX_GPUS; i++) {
-        s = zeus__channel_acquire(devs, gpus[i], &req, &tl->gpu[i].ch);
-        if (s != ZEUS_OK)
-            break;
-        tl->gpu[i].index = gpus[i];
-        tl->gpu_count++;
+    {
+        /* all GPUs' first reads overlap (zeus__channel_acquire_many) */
+        struct zeus__channel *ch[ZEUS_MAX_GPUS];
+        unsigned n = count < ZEUS_MAX_GPUS ? count : ZEUS_MAX_GPUS;
+
+        s = zeus__channel_acquire_many(devs, gpus, n, &req, ch);
+        for (unsigned i = 0; s == ZEUS_OK && i < n; i++) {
+            tl->gpu[i].ch = ch[i];
+            tl->gpu[i].index = gpus[i];
+            tl->gpu_count++;
+        }
     }
     if (s == ZEUS_OK)
         s = wait_first_samples(tl);
@@ -338,7 +343,8 @@ static zeus_status view_live(const struct zeus__timelines *tl, const struct zeus
             from = near.t_ns;
             with_start = 0;
         }
-        to = add_sat(hi, tl->period_ns); /* the change after hi ramps in within a period */
+        /* the change after hi ramps in within a period */
+        to = add_sat(hi, zeus__timelines_period_ns(tl));
     } else {
         from = lo > first ? lo : first;
         with_start = lo <= tl->start_ns && tl->start_ns <= hi;
@@ -436,4 +442,23 @@ zeus_status zeus__timeline_copy(struct zeus__timelines *tl, int slot, int series
     *count = v.n;
     zeus__tl_view_free(&v);
     return ZEUS_OK;
+}
+
+/* ---- The poll period ---------------------------------------------------------------------- */
+
+void zeus__timelines_lower_period(struct zeus__timelines *tl, int64_t period_ns)
+{
+    pthread_rwlock_rdlock(&tl->lock); /* the channels stay while stop cannot run */
+    if (!tl->stopped && period_ns < zeus__timelines_period_ns(tl)) {
+        for (unsigned i = 0; i < tl->gpu_count; i++)
+            if (tl->gpu[i].ch != NULL)
+                zeus__channel_poll_power_every(tl->gpu[i].ch, period_ns);
+        __atomic_store_n(&tl->period_ns, period_ns, __ATOMIC_RELAXED);
+    }
+    pthread_rwlock_unlock(&tl->lock);
+}
+
+int64_t zeus__timelines_period_ns(const struct zeus__timelines *tl)
+{
+    return __atomic_load_n(&tl->period_ns, __ATOMIC_RELAXED);
 }

@@ -31,7 +31,7 @@ struct zeus__timelines {
     pthread_rwlock_t lock; /* queries read, stop writes: a query never sees a half stop */
     int stopped;
     int64_t start_ns, stop_ns;
-    int64_t period_ns;
+    int64_t period_ns; /* the poll period; may drop while running: read it atomically */
     unsigned series; /* bits (1u << series) sampled */
     unsigned gpu_count;
     struct zeus__tl_gpu gpu[ZEUS_MAX_GPUS];
@@ -61,6 +61,15 @@ zeus_status zeus__select_gpus(zeus_devices *devs, const unsigned *want, size_t w
 zeus_status zeus__timelines_start(struct zeus__timelines *tl, zeus_devices *devs,
                                   const unsigned *gpus, unsigned count, unsigned series,
                                   int64_t period_ns, size_t max_samples);
+
+/*
+ * Poll every GPU at least every `period_ns` from now on (the period inferred in the
+ * background, when it is shorter than the one sampling started with).
+ */
+void zeus__timelines_lower_period(struct zeus__timelines *tl, int64_t period_ns);
+
+/* The current poll period, ns. */
+int64_t zeus__timelines_period_ns(const struct zeus__timelines *tl);
 
 /* Copy every series out of the sampler and release the channels. Idempotent. */
 zeus_status zeus__timelines_stop(struct zeus__timelines *tl);
