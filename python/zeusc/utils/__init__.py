@@ -1,0 +1,1 @@
+"""Zeus's zeus.utils names that zeusc provides: framework sync and the replay monitor."""
