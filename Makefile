@@ -3,7 +3,7 @@
 #   make run      install what is missing, build, measure a demo load on the devices found
 #                 (or on the simulated GPU, with a notice, where there is none)
 #   make test     install, build, run every test (C, the Python binding, the Debian
-#                 packages); then the C tests again under ASan+UBSan and TSan
+#                 packages and pip installs); then the C tests again under ASan+UBSan and TSan
 #   make build    just build (build/)
 #   make bench    the benchmarks
 
@@ -36,9 +36,11 @@ test-plain: build
 test-python: build
 	sh scripts/test-python.sh $(BUILD)
 
-# Installing as users do: the two Debian packages (cpack -G DEB), unpacked into a scratch root.
+# Installing as users do: the two Debian packages (cpack -G DEB), unpacked into a scratch root;
+# zeusc into fresh venvs from ./python and from an sdist, with no libzeus installed.
 test-packaging: build
 	sh tests/install/check-deb.sh $(BUILD) .
+	sh tests/install/check-python-install.sh $(BUILD) .
 
 test-asan: deps
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DZEUS_SANITIZE=ON >/dev/null
