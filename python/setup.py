@@ -164,6 +164,16 @@ class BuildExt(build_ext):
 
     def build_extensions(self):
         found = zeus_dirs()
+        # A build folder reused after the library appeared or went away must relink, even
+        # though no source changed: remember where the last build took libzeus from.
+        stamp = os.path.join(self.build_temp, "zeusc-libzeus-source")
+        how = repr(found if found is not None else "from source")
+        last = None
+        if os.path.exists(stamp):
+            with open(stamp, encoding="utf-8") as f:
+                last = f.read()
+        if last != how:
+            self.force = True
         for ext in self.extensions:
             if found is not None:
                 include_dirs, library_dirs = found
@@ -174,6 +184,9 @@ class BuildExt(build_ext):
             else:
                 self._link_from_source(ext)
         super().build_extensions()
+        os.makedirs(self.build_temp, exist_ok=True)
+        with open(stamp, "w", encoding="utf-8") as f:
+            f.write(how)
 
     def _link_from_source(self, ext):
         root = source_tree()
