@@ -33,9 +33,10 @@ cpack -G DEB --config "$BUILD/CPackConfig.cmake" -B "$WORK/pkg" >"$WORK/cpack.lo
 }
 ZEUS_DEB=$WORK/pkg/zeus_${VERSION}_${ARCH}.deb
 ZEUSD_DEB=$WORK/pkg/zeusd_${VERSION}_${ARCH}.deb
-[ -f "$ZEUS_DEB" ] || fail "no $(basename "$ZEUS_DEB"); cpack made: $(ls "$WORK/pkg"/*.deb 2>/dev/null)"
+[ -f "$ZEUS_DEB" ] || fail "no $(basename "$ZEUS_DEB"); cpack made: $(cd "$WORK/pkg" && echo *.deb)"
 [ -f "$ZEUSD_DEB" ] || fail "no $(basename "$ZEUSD_DEB")"
-[ "$(ls "$WORK/pkg"/*.deb | wc -l)" = 2 ] || fail "expected 2 packages, got: $(ls "$WORK/pkg"/*.deb)"
+set -- "$WORK"/pkg/*.deb
+[ $# = 2 ] || fail "expected 2 packages, got: $*"
 
 # The files (not folders) of each package, as dpkg-deb -c lists them, against the expected list.
 files_of() {
