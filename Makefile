@@ -2,8 +2,8 @@
 #
 #   make run      install what is missing, build, measure a demo load on the devices found
 #                 (or on the simulated GPU, with a notice, where there is none)
-#   make test     install, build, run every test (C, then the Python binding); then the C
-#                 tests again under ASan+UBSan and TSan
+#   make test     install, build, run every test (C, the Python binding, the Debian
+#                 packages and pip installs); then the C tests again under ASan+UBSan and TSan
 #   make build    just build (build/)
 #   make bench    the benchmarks
 
@@ -13,7 +13,7 @@ BUILD_TSAN ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build run test test-plain test-python test-asan test-tsan bench clean
+.PHONY: all deps build run test test-plain test-python test-packaging test-asan test-tsan bench clean
 
 all: build
 
@@ -27,7 +27,7 @@ build: deps
 run: build
 	@sh scripts/run-demo.sh $(BUILD)
 
-test: test-plain test-python test-asan test-tsan
+test: test-plain test-python test-packaging test-asan test-tsan
 
 test-plain: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
@@ -35,6 +35,12 @@ test-plain: build
 # The zeusc binding, built against $(BUILD), tested with Debian's python3 and pytest.
 test-python: build
 	sh scripts/test-python.sh $(BUILD)
+
+# Installing as users do: the two Debian packages (cpack -G DEB), unpacked into a scratch root;
+# zeusc into fresh venvs from ./python and from an sdist, with no libzeus installed.
+test-packaging: build
+	sh tests/install/check-deb.sh $(BUILD) .
+	sh tests/install/check-python-install.sh $(BUILD) .
 
 test-asan: deps
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DZEUS_SANITIZE=ON >/dev/null

@@ -5,12 +5,12 @@
 # is missing.
 set -eu
 
-# Build: compiler, CMake, and the libraries DESIGN.md names. Tests: cmocka, the real
-# Prometheus server and Pushgateway (started by the tests on loopback), Debian's Python with
-# its headers and pytest for the zeusc binding.
-PACKAGES="build-essential cmake pkg-config libcmocka-dev libcjson-dev libcurl4-openssl-dev \
+# Build: compiler, CMake, and the libraries DESIGN.md names; dpkg-dev for `cpack -G DEB`. Tests:
+# cmocka, the real Prometheus server and Pushgateway (started by the tests on loopback),
+# Debian's Python with its headers, pytest and venv for the zeusc binding and its installs.
+PACKAGES="build-essential dpkg-dev cmake pkg-config libcmocka-dev libcjson-dev libcurl4-openssl-dev \
 libmicrohttpd-dev libsqlite3-dev libssl-dev python3 python3-dev python3-pytest python3-setuptools \
-python3-pip prometheus prometheus-pushgateway"
+python3-pip python3-venv prometheus prometheus-pushgateway"
 
 missing=""
 for p in $PACKAGES; do
