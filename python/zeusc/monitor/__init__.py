@@ -17,10 +17,11 @@ import enum
 import inspect
 import warnings
 from collections import namedtuple
+from collections.abc import Mapping
 from typing import Iterable
 
 from zeusc import _zeusc
-from zeusc._types import Measurement
+from zeusc._types import Measurement, MeasurementState
 from zeusc.errors import (
     ZeusNoDataError,
     ZeusNotSupportedError,
@@ -57,6 +58,27 @@ def _warn_if_global_in_subprocess(obj: object) -> None:
 
 
 # ---- ZeusMonitor -------------------------------------------------------------------------------
+
+
+class _StatesView(Mapping):
+    """ZeusMonitor.measurement_states: a read-only view over the C monitor's open windows."""
+
+    __slots__ = ("_times",)
+
+    def __init__(self, times: Mapping[str, float]) -> None:
+        self._times = times
+
+    def __getitem__(self, key: str) -> MeasurementState:
+        return MeasurementState(time=self._times[key])
+
+    def __iter__(self):
+        return iter(list(self._times))
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def __repr__(self) -> str:
+        return f"measurement_states({dict(self)!r})"
 
 
 class MeasurementWindow:
@@ -141,6 +163,36 @@ class ZeusMonitor(_zeusc.ZeusMonitor):
             direct_reads=direct_reads,
             wait_final=wait_final,
         )
+
+    @property
+    def measurement_states(self) -> Mapping[str, MeasurementState]:
+        """Read-only live view of the open windows: {key: MeasurementState(time=begin)}."""
+        return _StatesView(self._window_begin_times)
+
+    @property
+    def gpus(self):
+        """Zeus's GPUs object (zeusc.device.get_gpus()), EmptyGPUs when there is none."""
+        from zeusc.device.gpu import EmptyGPUs, ZeusGPUInitError, get_gpus  # noqa: PLC0415
+
+        if not self.gpu_indices:
+            return EmptyGPUs()
+        try:
+            return get_gpus()
+        except ZeusGPUInitError:
+            return EmptyGPUs()
+
+    @property
+    def cpus(self):
+        """Zeus's CPUs object (zeusc.device.get_cpus()), EmptyCPUs when none is measured."""
+        from zeusc.device.cpu import ZeusCPUInitError, get_cpus  # noqa: PLC0415
+        from zeusc.device.cpu.common import EmptyCPUs  # noqa: PLC0415
+
+        if not self.cpu_indices:
+            return EmptyCPUs()
+        try:
+            return get_cpus()
+        except ZeusCPUInitError:
+            return EmptyCPUs()
 
     def window(
         self,

@@ -1,0 +1,78 @@
+"""Zeus's module paths under zeusc, ZeusMonitor's attributes Zeus code reads, text signatures,
+and `python -m zeusc.monitor`."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import zeusc
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_zeus_import_lines_work_with_zeusc():
+    from zeusc.monitor import Measurement, PowerMonitor, TemperatureMonitor, ZeusMonitor  # noqa: F401
+    from zeusc.monitor.energy import MeasurementState, ZeusMonitor as ZM  # noqa: F401
+    from zeusc.monitor.power import PowerDomain, PowerSample, infer_counter_update_period  # noqa: F401
+    from zeusc.monitor.temperature import TemperatureSample  # noqa: F401
+    from zeusc.device.gpu.common import GPU, GPUs, EmptyGPUs  # noqa: F401
+    from zeusc.device.gpu.nvidia import NVIDIAGPU, NVIDIAGPUs  # noqa: F401
+
+    assert ZM is ZeusMonitor is zeusc.ZeusMonitor
+
+
+def test_measurement_states_is_a_read_only_live_view(noop_sync):
+    m = zeusc.ZeusMonitor(sync_execution_with=noop_sync)
+    states = m.measurement_states
+    assert dict(states) == {}
+    before = zeusc.now()
+    m.begin_window("a")
+    m.begin_window("b")
+    assert sorted(states) == ["a", "b"] and "a" in m.measurement_states
+    assert states["a"].time >= before - 0.01
+    with pytest.raises(TypeError):
+        states["c"] = 1  # type: ignore[index]
+    m.end_window("a")
+    assert list(states) == ["b"]
+    m.end_window("b", cancel=True)
+    m.begin_window("c")
+    m.reset_windows()
+    assert len(states) == 0
+
+
+def test_gpus_and_cpus_attributes(noop_sync, rapl):
+    m = zeusc.ZeusMonitor(sync_execution_with=noop_sync)
+    assert len(m.gpus) == 2 and m.gpus.get_name(0)
+    assert len(m.cpus) == 1
+    none = zeusc.ZeusMonitor(gpu_indices=[], cpu_indices=[], sync_execution_with=noop_sync)
+    assert len(none.gpus) == 0 and len(none.cpus) == 0
+
+
+@pytest.mark.parametrize("name", ["begin_window", "end_window", "get_final", "reset_windows", "close", "window"])
+def test_signatures_of_monitor_methods(name):
+    sig = inspect.signature(getattr(zeusc.ZeusMonitor, name))
+    assert list(sig.parameters)[0] == "self"
+    if name == "begin_window":
+        assert list(sig.parameters) == ["self", "key", "sync_execution", "restart"]
+    if name == "end_window":
+        assert list(sig.parameters)[:4] == ["self", "key", "sync_execution", "cancel"]
+
+
+def test_python_m_zeusc_monitor_power_and_energy():
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    out = subprocess.run(
+        [sys.executable, "-m", "zeusc.monitor", "power", "--duration", "0.3", "--update-period", "0.05"],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout
+    assert "Total energy (J):" in out and "GPU0" in out
+    out = subprocess.run(
+        [sys.executable, "-m", "zeusc.monitor", "energy", "--duration", "0.2"],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout
+    assert "Measurement(" in out
