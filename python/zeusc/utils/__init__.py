@@ -1,0 +1,1 @@
+"""Zeus's utilities (zeus.utils): framework helpers, ReplayZeusMonitor, the zeusd client."""
