@@ -47,9 +47,13 @@ def test_measurement_states_is_a_read_only_live_view(noop_sync):
 
 
 def test_gpus_and_cpus_attributes(noop_sync, rapl):
+    import zeusc.device
+
+    zeusc.device.reset()
     m = zeusc.ZeusMonitor(sync_execution_with=noop_sync)
     assert len(m.gpus) == 2 and m.gpus.get_name(0)
     assert len(m.cpus) == 1
+    zeusc.device.reset()
     none = zeusc.ZeusMonitor(gpu_indices=[], cpu_indices=[], sync_execution_with=noop_sync)
     assert len(none.gpus) == 0 and len(none.cpus) == 0
 
@@ -76,3 +80,44 @@ def test_python_m_zeusc_monitor_power_and_energy():
         env=env, capture_output=True, text=True, timeout=60, check=True,
     ).stdout
     assert "Measurement(" in out
+
+
+# ---- Where zeusc follows Zeus's answer (python/README.md) ---------------------------------------
+
+
+def test_unknown_gpu_index_is_a_value_error_as_in_zeus(noop_sync):
+    for make in (
+        lambda: zeusc.ZeusMonitor(gpu_indices=[7], sync_execution_with=noop_sync),
+        lambda: zeusc.PowerMonitor(gpu_indices=[7]),
+        lambda: zeusc.TemperatureMonitor(gpu_indices=[7]),
+    ):
+        with pytest.raises(ValueError) as e:
+            make()
+        assert isinstance(e.value, LookupError)  # what zeusc raised before, kept
+        assert isinstance(e.value, zeusc.errors.ZeusGPUNotFoundError)
+        assert e.value.status_name == "ERR_NOT_FOUND" and "GPU 7" in e.value.message
+    with pytest.raises(zeusc.errors.ZeusCPUIndexError):
+        zeusc.ZeusMonitor(gpu_indices=[0], cpu_indices=[3], sync_execution_with=noop_sync)
+
+
+def test_unmonitored_gpu_timeline_is_empty_as_in_zeus():
+    pm = zeusc.PowerMonitor(gpu_indices=[0], update_period=0.05)
+    tm = zeusc.TemperatureMonitor(gpu_indices=[0], update_period=0.05)
+    try:
+        assert pm.get_power_timeline("device_instant", gpu_index=1) == {}
+        assert all(v == {} for v in pm.get_all_power_timelines(gpu_index=1).values())
+        assert tm.get_temperature_timeline(gpu_index=1) == {}
+        assert list(pm.get_power_timeline("device_instant", gpu_index=0)) == [0]
+    finally:
+        pm.stop()
+        tm.stop()
+
+
+def test_reversed_interval_is_a_value_error():
+    pm = zeusc.PowerMonitor(gpu_indices=[0], update_period=0.05)
+    try:
+        t = zeusc.now()
+        with pytest.raises(ValueError, match="reversed"):
+            pm.get_energy(t, t - 1.0)
+    finally:
+        pm.stop()

@@ -250,6 +250,17 @@ ZeusRAPLPermissionError = _device_class(
 ZeusSoCInitError = _device_class("ZeusSoCInitError", ZeusBaseSoCError, ZeusUninitializedError, "No SoC found.")
 del _name, _status_cls
 
+
+
+class ZeusGPUIndexError(ZeusGPUNotFoundError, ValueError):  # noqa: F821 (made above)
+    """A monitor was given a GPU index that names no visible GPU. Zeus raises ValueError;
+    this is also a LookupError (ZeusNotFoundError) and a ZeusGPUNotFoundError."""
+
+
+class ZeusCPUIndexError(ZeusCPUNotFoundError, ValueError):  # noqa: F821
+    """A monitor was given a CPU index that names no RAPL package (see ZeusGPUIndexError)."""
+
+
 # zeus_status code -> Zeus's class, for failed GPU and CPU calls (zeusc.device).
 GPU_STATUS_CLASSES: dict[int, type[ZeusError]] = {
     code: globals()[name]

@@ -13,6 +13,7 @@ uses CLOCK_MONOTONIC; the offset between the two is fixed when zeusc is imported
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import inspect
 import warnings
@@ -23,6 +24,11 @@ from typing import Iterable
 from zeusc import _zeusc
 from zeusc._types import Measurement, MeasurementState
 from zeusc.errors import (
+    ZeusCPUIndexError,
+    ZeusCPUNotFoundError,
+    ZeusGPUIndexError,
+    ZeusGPUNotFoundError,
+    ZeusNotFoundError,
     ZeusNoDataError,
     ZeusNotSupportedError,
     ZeusUnsupportedDomainError,
@@ -55,6 +61,21 @@ def _warn_if_global_in_subprocess(obj: object) -> None:
             frame = frame.f_back
     finally:
         del frame
+
+
+@contextlib.contextmanager
+def _index_errors():
+    """Turn the library's "GPU 5 not found" at construction into Zeus's ValueError (as
+    ZeusGPUIndexError / ZeusCPUIndexError, which stay LookupErrors too)."""
+    try:
+        yield
+    except ZeusNotFoundError as e:
+        if isinstance(e, (ZeusGPUNotFoundError, ZeusCPUNotFoundError)):
+            raise
+        cls = ZeusCPUIndexError if str(e).startswith("CPU") else ZeusGPUIndexError
+        new = cls(str(e))
+        new.status, new.status_name = e.status, e.status_name
+        raise new from None
 
 
 # ---- ZeusMonitor -------------------------------------------------------------------------------
@@ -154,15 +175,16 @@ class ZeusMonitor(_zeusc.ZeusMonitor):
         wait_final: bool = False,
     ) -> None:
         _warn_if_global_in_subprocess(self)
-        super().__init__(
-            gpu_indices,
-            cpu_indices,
-            approx_instant_energy,
-            log_file,
-            sync_execution_with,
-            direct_reads=direct_reads,
-            wait_final=wait_final,
-        )
+        with _index_errors():
+            super().__init__(
+                gpu_indices,
+                cpu_indices,
+                approx_instant_energy,
+                log_file,
+                sync_execution_with,
+                direct_reads=direct_reads,
+                wait_final=wait_final,
+            )
 
     @property
     def measurement_states(self) -> Mapping[str, MeasurementState]:
@@ -234,6 +256,13 @@ zeusc.ENERGY_* flags, samples inside the interval, seconds extrapolated past the
 time, and the poll period)."""
 
 
+def _check_interval(start_time: float, end_time: float) -> None:
+    """A reversed interval is a caller's bug: ValueError, where Zeus returns 0 J per GPU
+    (python/README.md, "Where zeusc answers otherwise than Zeus")."""
+    if start_time is not None and end_time is not None and start_time > end_time:
+        raise ValueError(f"start_time ({start_time}) is after end_time ({end_time}): the interval is reversed")
+
+
 def _domain(value) -> PowerDomain:
     try:
         return PowerDomain(value)
@@ -275,8 +304,17 @@ class PowerMonitor:
             for d in domains:
                 bits |= 1 << _DOMAIN_CODE[d]
         _warn_if_global_in_subprocess(self)
+        with _index_errors():
+            self._handle = self._open(gpu_indices, update_period, max_samples_per_gpu, bits)
+        self.gpu_indices: list[int] = self._handle.gpus()
+        self.update_period: float = self._handle.update_period()
+        have = self._handle.domains()
+        self.measurement_domains: list[PowerDomain] = [d for d, c in _DOMAIN_CODE.items() if have & (1 << c)]
+
+    @staticmethod
+    def _open(gpu_indices, update_period, max_samples_per_gpu, bits):
         try:
-            self._handle = _zeusc.PowerMonitorHandle(
+            return _zeusc.PowerMonitorHandle(
                 None if gpu_indices is None else list(gpu_indices),
                 0.0 if update_period is None else float(update_period),
                 0 if max_samples_per_gpu is None else int(max_samples_per_gpu),
@@ -286,10 +324,6 @@ class PowerMonitor:
             if bits:
                 raise ZeusUnsupportedDomainError(str(e)) from None
             raise
-        self.gpu_indices: list[int] = self._handle.gpus()
-        self.update_period: float = self._handle.update_period()
-        have = self._handle.domains()
-        self.measurement_domains: list[PowerDomain] = [d for d, c in _DOMAIN_CODE.items() if have & (1 << c)]
 
     def _code(self, domain) -> int:
         d = _domain(domain)
@@ -301,7 +335,10 @@ class PowerMonitor:
         return _DOMAIN_CODE[d]
 
     def _gpus(self, gpu_index: int | None) -> list[int]:
-        return self.gpu_indices if gpu_index is None else [gpu_index]
+        """The GPUs a query covers; an unmonitored gpu_index covers none ({} as in Zeus)."""
+        if gpu_index is None:
+            return self.gpu_indices
+        return [gpu_index] if gpu_index in self.gpu_indices else []
 
     def get_power_timeline(self, power_domain, gpu_index=None, start_time=None, end_time=None):
         """{gpu: [(unix_time, watts), ...]} in `power_domain`, oldest first; bounds inclusive."""
@@ -325,11 +362,13 @@ class PowerMonitor:
     def get_energy(self, start_time: float, end_time: float, power_domain=None) -> dict[int, float] | None:
         """Joules per GPU between two Unix times (time.time() values)."""
         code = self._energy_code(power_domain)
+        _check_interval(start_time, end_time)
         return {g: self._handle.energy_detail(code, g, start_time, end_time)[0] for g in self.gpu_indices}
 
     def get_energy_detail(self, start_time: float, end_time: float, power_domain=None) -> dict[int, EnergyDetail]:
         """As get_energy, with how each value was obtained (Zeus-C addition)."""
         code = self._energy_code(power_domain)
+        _check_interval(start_time, end_time)
         return {g: EnergyDetail(*self._handle.energy_detail(code, g, start_time, end_time)) for g in self.gpu_indices}
 
     def get_power(self, time: float | None = None, power_domain=PowerDomain.DEVICE_INSTANT) -> dict[int, float] | None:
@@ -365,17 +404,21 @@ class TemperatureMonitor:
         if gpu_indices is not None and len(list(gpu_indices)) == 0:
             raise ValueError("`gpu_indices` must be either `None` or non-empty")
         _warn_if_global_in_subprocess(self)
-        self._handle = _zeusc.TemperatureMonitorHandle(
-            None if gpu_indices is None else list(gpu_indices),
-            float(update_period),
-            0 if max_samples_per_gpu is None else int(max_samples_per_gpu),
-        )
+        with _index_errors():
+            self._handle = _zeusc.TemperatureMonitorHandle(
+                None if gpu_indices is None else list(gpu_indices),
+                float(update_period),
+                0 if max_samples_per_gpu is None else int(max_samples_per_gpu),
+            )
         self.gpu_indices: list[int] = self._handle.gpus()
         self.update_period = float(update_period)
 
     def get_temperature_timeline(self, gpu_index=None, start_time=None, end_time=None):
         """{gpu: [(unix_time, celsius), ...]}, oldest first; bounds inclusive."""
-        gpus = self.gpu_indices if gpu_index is None else [gpu_index]
+        if gpu_index is None:
+            gpus = self.gpu_indices
+        else:  # an unmonitored GPU has no timeline: {} as in Zeus
+            gpus = [gpu_index] if gpu_index in self.gpu_indices else []
         return {g: [(t, _celsius(c)) for t, c in self._handle.timeline(g, start_time, end_time)] for g in gpus}
 
     def get_temperature(self, time: float | None = None) -> dict[int, int] | None:
