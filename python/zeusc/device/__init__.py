@@ -13,15 +13,9 @@ from __future__ import annotations
 from zeusc.device import _handle
 from zeusc.device.cpu import get_cpus
 from zeusc.device.gpu import get_gpus
-from zeusc.errors import ZeusSoCInitError
+from zeusc.device.soc import get_soc
 
 __all__ = ["get_cpus", "get_gpus", "get_soc"]
-
-
-def get_soc():
-    """Zeus's SoC devices (Apple silicon, Jetson). Zeus-C has no SoC backend yet, so this
-    raises ZeusSoCInitError, as Zeus does on a machine without one."""
-    raise ZeusSoCInitError("No SoC was found: Zeus-C has no Apple silicon or Jetson backend.")
 
 
 def reset() -> None:

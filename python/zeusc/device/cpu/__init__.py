@@ -12,7 +12,23 @@ from zeusc import _zeusc
 from zeusc.device.cpu.common import CPUs, ZeusCPUInitError
 from zeusc.device.cpu.rapl import RAPLCPUs, rapl_is_available
 
-__all__ = ["CPUs", "RAPLCPUs", "ZeusCPUInitError", "get_cpus", "rapl_is_available"]
+__all__ = ["CPUs", "EMICPUs", "RAPLCPUs", "ZeusCPUInitError", "emi_is_available", "get_cpus", "rapl_is_available"]
+
+
+def emi_is_available() -> bool:
+    """Always False: Windows' Energy Meter Interface is not read by Zeus-C."""
+    return False
+
+
+class EMICPUs(CPUs):
+    """Zeus's Windows EMI CPUs: not available in Zeus-C (raises ZeusCPUInitError)."""
+
+    def __init__(self) -> None:
+        raise ZeusCPUInitError("Zeus-C reads CPU energy from Linux RAPL only; Windows EMI is not supported.")
+
+    @property
+    def cpus(self):
+        return []
 
 _cpus: CPUs | None = None
 _lock = threading.Lock()

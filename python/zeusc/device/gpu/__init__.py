@@ -13,9 +13,10 @@ import threading
 
 from zeusc.device.gpu.common import *  # noqa: F403
 from zeusc.device.gpu.common import GPUs, ZeusGPUInitError, __all__ as _common_all
+from zeusc.device.gpu.amd import AMDGPUs, amdsmi_is_available
 from zeusc.device.gpu.nvidia import NVIDIAGPUs, _init_error, nvml_is_available
 
-__all__ = [*_common_all, "NVIDIAGPUs", "get_gpus", "nvml_is_available"]
+__all__ = [*_common_all, "AMDGPUs", "NVIDIAGPUs", "amdsmi_is_available", "get_gpus", "nvml_is_available"]
 
 _gpus: GPUs | None = None
 _lock = threading.Lock()
