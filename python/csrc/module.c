@@ -412,17 +412,17 @@ static PyObject *fn_devices_info(PyObject *mod, PyObject *unused)
 }
 
 static PyMethodDef module_methods[] = {
-    {"now", fn_now, METH_NOARGS, "now() -> float: Unix seconds on the library's clock."},
+    {"now", fn_now, METH_NOARGS, "now($module, /)\n--\n\nUnix seconds on the library's clock (float)."},
     {"monotonic", fn_monotonic, METH_NOARGS,
-     "monotonic() -> float: zeus_now(), CLOCK_MONOTONIC seconds (= time.monotonic())."},
+     "monotonic($module, /)\n--\n\nzeus_now(), CLOCK_MONOTONIC seconds (= time.monotonic())."},
     {"clock_offset", fn_clock_offset, METH_NOARGS,
-     "clock_offset() -> float: Unix seconds minus monotonic seconds, fixed at import."},
+     "clock_offset($module, /)\n--\n\nUnix seconds minus monotonic seconds, fixed at import."},
     {"library_version", fn_library_version, METH_NOARGS,
-     "library_version() -> str: the loaded libzeus's version."},
-    {"status_name", fn_status_name, METH_O, "status_name(code) -> str, e.g. 'ERR_NOT_FOUND'."},
-    {"status_string", fn_status_string, METH_O, "status_string(code) -> str."},
+     "library_version($module, /)\n--\n\nThe loaded libzeus's version (str)."},
+    {"status_name", fn_status_name, METH_O, "status_name($module, code, /)\n--\n\nThe name of a status code, e.g. 'ERR_NOT_FOUND'."},
+    {"status_string", fn_status_string, METH_O, "status_string($module, code, /)\n--\n\nThe description of a status code."},
     {"devices_info", fn_devices_info, METH_NOARGS,
-     "devices_info() -> dict: backends, GPUs and CPUs the library finds (for show_env)."},
+     "devices_info($module, /)\n--\n\ndict: backends, GPUs and CPUs the library finds (for show_env)."},
     {NULL, NULL, 0, NULL},
 };
 
