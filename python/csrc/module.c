@@ -412,17 +412,17 @@ static PyObject *fn_devices_info(PyObject *mod, PyObject *unused)
 }
 
 static PyMethodDef module_methods[] = {
-    {"now", fn_now, METH_NOARGS, "now() -> float: Unix seconds on the library's clock."},
+    {"now", fn_now, METH_NOARGS, "now($module, /)\n--\n\nUnix seconds on the library's clock (float)."},
     {"monotonic", fn_monotonic, METH_NOARGS,
-     "monotonic() -> float: zeus_now(), CLOCK_MONOTONIC seconds (= time.monotonic())."},
+     "monotonic($module, /)\n--\n\nzeus_now(), CLOCK_MONOTONIC seconds (= time.monotonic())."},
     {"clock_offset", fn_clock_offset, METH_NOARGS,
-     "clock_offset() -> float: Unix seconds minus monotonic seconds, fixed at import."},
+     "clock_offset($module, /)\n--\n\nUnix seconds minus monotonic seconds, fixed at import."},
     {"library_version", fn_library_version, METH_NOARGS,
-     "library_version() -> str: the loaded libzeus's version."},
-    {"status_name", fn_status_name, METH_O, "status_name(code) -> str, e.g. 'ERR_NOT_FOUND'."},
-    {"status_string", fn_status_string, METH_O, "status_string(code) -> str."},
+     "library_version($module, /)\n--\n\nThe loaded libzeus's version (str)."},
+    {"status_name", fn_status_name, METH_O, "status_name($module, code, /)\n--\n\nThe name of a status code, e.g. 'ERR_NOT_FOUND'."},
+    {"status_string", fn_status_string, METH_O, "status_string($module, code, /)\n--\n\nThe description of a status code."},
     {"devices_info", fn_devices_info, METH_NOARGS,
-     "devices_info() -> dict: backends, GPUs and CPUs the library finds (for show_env)."},
+     "devices_info($module, /)\n--\n\ndict: backends, GPUs and CPUs the library finds (for show_env)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -486,7 +486,8 @@ PyMODINIT_FUNC PyInit__zeusc(void)
     PyObject *m;
 
     if (PyType_Ready(&zc_monitor_type) < 0 || PyType_Ready(&zc_power_handle_type) < 0 ||
-        PyType_Ready(&zc_temperature_handle_type) < 0)
+        PyType_Ready(&zc_temperature_handle_type) < 0 || PyType_Ready(&zc_devices_type) < 0 ||
+        PyType_Ready(&zc_push_metric_type) < 0)
         return NULL;
     if (error_base == NULL && import_classes() < 0)
         return NULL;
@@ -498,6 +499,8 @@ PyMODINIT_FUNC PyInit__zeusc(void)
         PyModule_AddObjectRef(m, "PowerMonitorHandle", (PyObject *)&zc_power_handle_type) < 0 ||
         PyModule_AddObjectRef(m, "TemperatureMonitorHandle",
                               (PyObject *)&zc_temperature_handle_type) < 0 ||
+        PyModule_AddObjectRef(m, "Devices", (PyObject *)&zc_devices_type) < 0 ||
+        PyModule_AddObjectRef(m, "PushMetric", (PyObject *)&zc_push_metric_type) < 0 ||
         PyModule_AddStringConstant(m, "HEADER_VERSION", ZEUS_VERSION) < 0 ||
         add_int(m, "MAX_GPUS", ZEUS_MAX_GPUS) < 0 || add_int(m, "MAX_CPUS", ZEUS_MAX_CPUS) < 0 ||
         add_int(m, "ENERGY_VALID", ZEUS_ENERGY_VALID) < 0 ||

@@ -49,6 +49,7 @@ typedef struct {
     int direct;
     int wait_final;
     int busy; /* calls inside the library with the GIL released (note 2) */
+    PyObject *states; /* dict: open window key -> begin time, Unix s (measurement_states) */
 } ZMon;
 
 /* ---- The sync trampoline (note 1) --------------------------------------------------------- */
@@ -271,7 +272,8 @@ static PyObject *ZMon_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     if (self == NULL)
         return NULL;
     self->warnq = zc_warnq_new();
-    if (self->warnq == NULL) {
+    self->states = PyDict_New();
+    if (self->warnq == NULL || self->states == NULL) {
         Py_DECREF(self);
         return PyErr_NoMemory();
     }
@@ -445,10 +447,34 @@ static void ZMon_dealloc(ZMon *self)
     Py_CLEAR(self->gpu_indices);
     Py_CLEAR(self->cpu_indices);
     Py_CLEAR(self->log_file);
+    Py_CLEAR(self->states);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 /* ---- Windows ------------------------------------------------------------------------------ */
+
+/*
+ * Record (open = 1) or forget (open = 0) window `key` in self->states, which
+ * ZeusMonitor.measurement_states shows read-only. The library keeps its own windows; this
+ * is only their names and begin times, for code that reads Zeus's measurement_states.
+ */
+static int track_window(ZMon *self, PyObject *key, int open)
+{
+    PyObject *t;
+    int rc;
+
+    if (!open) {
+        if (PyDict_DelItem(self->states, key) < 0 && PyErr_ExceptionMatches(PyExc_KeyError))
+            PyErr_Clear();
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    t = PyFloat_FromDouble(zeus_now() + zc_clock_offset);
+    if (t == NULL)
+        return -1;
+    rc = PyDict_SetItem(self->states, key, t);
+    Py_DECREF(t);
+    return rc;
+}
 
 static PyObject *ZMon_begin_window(ZMon *self, PyObject *const *args, Py_ssize_t nargs,
                                    PyObject *kwnames)
@@ -496,6 +522,8 @@ static PyObject *ZMon_begin_window(ZMon *self, PyObject *const *args, Py_ssize_t
     }
     if (s != ZEUS_OK)
         return zc_raise(s, s == ZEUS_ERR_ALREADY_EXISTS ? zc_window_exists_cls : NULL);
+    if (track_window(self, a[0], 1) < 0)
+        return NULL;
     if (zc_warnq_flush(self->warnq) < 0)
         return NULL;
     Py_RETURN_NONE;
@@ -540,6 +568,8 @@ static PyObject *ZMon_end_window(ZMon *self, PyObject *const *args, Py_ssize_t n
     } else {
         s = zeus_monitor_end_window(mon, key, flags, &m);
     }
+    if (s != ZEUS_ERR_NOT_FOUND && track_window(self, a[0], 0) < 0)
+        PyErr_Clear(); /* the window is closed either way; the record is best effort */
     if (restore_sync_error())
         return NULL; /* the window is closed, as when Zeus's sync raises */
     if (s == ZEUS_ERR_NOT_FOUND)
@@ -623,6 +653,7 @@ static PyObject *ZMon_reset_windows(ZMon *self, PyObject *unused)
     s = zeus_monitor_reset_windows(mon);
     if (s != ZEUS_OK)
         return zc_raise(s, NULL);
+    PyDict_Clear(self->states);
     if (zc_warnq_flush(self->warnq) < 0)
         return NULL;
     Py_RETURN_NONE;
@@ -653,6 +684,7 @@ static PyObject *ZMon_close(ZMon *self, PyObject *unused)
     Py_BEGIN_ALLOW_THREADS
     zeus_monitor_destroy(mon); /* finishes ending windows: their log rows are written */
     Py_END_ALLOW_THREADS
+    PyDict_Clear(self->states);
     if (zc_warnq_flush(self->warnq) < 0)
         return NULL;
     Py_RETURN_NONE;
@@ -715,6 +747,12 @@ static PyObject *ZMon_get_sync_with(ZMon *self, void *c)
     return Py_NewRef(self->sync_spec != NULL ? self->sync_spec : Py_None);
 }
 
+static PyObject *ZMon_get_states(ZMon *self, void *c)
+{
+    (void)c;
+    return PyDictProxy_New(self->states);
+}
+
 static PyGetSetDef ZMon_getset[] = {
     {"gpu_indices", (getter)ZMon_get_gpu_indices, NULL, "Framework indices of the GPUs read.",
      NULL},
@@ -728,6 +766,8 @@ static PyGetSetDef ZMon_getset[] = {
     {"closed", (getter)ZMon_get_closed, NULL, NULL, NULL},
     {"log_file", (getter)ZMon_get_log_file, NULL, NULL, NULL},
     {"sync_execution_with", (getter)ZMon_get_sync_with, NULL, NULL, NULL},
+    {"_window_begin_times", (getter)ZMon_get_states, NULL,
+     "Read-only {key: begin time (Unix s)} of the open windows.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -735,24 +775,24 @@ static PyGetSetDef ZMon_getset[] = {
 
 static PyMethodDef ZMon_methods[] = {
     {"begin_window", FASTCALL_KW(ZMon_begin_window), METH_FASTCALL | METH_KEYWORDS,
-     "begin_window(key, sync_execution=True, restart=False) -> None\n\n"
+     "begin_window($self, /, key, sync_execution=True, restart=False)\n--\n\n"
      "Open the measurement window `key`. ValueError (ZeusWindowExistsError) if it is open,\n"
      "unless restart=True replaces it."},
     {"end_window", FASTCALL_KW(ZMon_end_window), METH_FASTCALL | METH_KEYWORDS,
-     "end_window(key, sync_execution=True, cancel=False, *, wait_final=None) -> Measurement\n\n"
+     "end_window($self, /, key, sync_execution=True, cancel=False, *, wait_final=None)\n--\n\n"
      "Close the window `key` and return its Measurement. ValueError\n"
      "(ZeusWindowNotFoundError) if it is not open. In sampled mode the result is an\n"
      "estimate (Measurement.provisional) unless wait_final is true; see get_final()."},
     {"get_final", FASTCALL_KW(ZMon_get_final), METH_VARARGS | METH_KEYWORDS,
-     "get_final(measurement_or_window_id, timeout=2.0) -> Measurement\n\n"
+     "get_final($self, /, measurement, timeout=2.0)\n--\n\n"
      "The final values of an ended window (sampled mode), waiting up to `timeout` s.\n"
      "ZeusTimeoutError (with .measurement) if still provisional then."},
     {"reset_windows", (PyCFunction)ZMon_reset_windows, METH_NOARGS,
-     "reset_windows() -> None: drop every open window without reporting."},
+     "reset_windows($self, /)\n--\n\nDrop every open window without reporting."},
     {"open_window_count", (PyCFunction)ZMon_open_window_count, METH_NOARGS,
-     "open_window_count() -> int"},
+     "open_window_count($self, /)\n--\n\nThe number of open windows."},
     {"close", (PyCFunction)ZMon_close, METH_NOARGS,
-     "close() -> None: finish ending windows (their log rows are written) and free the\n"
+     "close($self, /)\n--\n\nFinish ending windows (their log rows are written) and free the\n"
      "monitor. Idempotent; later calls raise ValueError. Also done when collected."},
     {NULL, NULL, 0, NULL},
 };

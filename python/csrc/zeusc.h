@@ -3,7 +3,8 @@
  *
  * The module wraps the public Zeus-C API (include/zeus/zeus.h) and nothing else. module.c
  * holds the module itself, errors, warnings and the clock; monitor.c the ZeusMonitor type;
- * power.c the power and temperature monitor handles that zeusc/monitor.py wraps.
+ * power.c the power and temperature monitor handles that zeusc/monitor.py wraps; device.c
+ * the device handle under zeusc/device/; metric.c the push metrics under zeusc/metric.py.
  *
  * TIME. The C library stamps everything with CLOCK_MONOTONIC (zeus_now()); Zeus's Python API
  * speaks Unix seconds (time.time()). Every time that crosses this module is Unix seconds:
@@ -41,6 +42,8 @@ extern double zc_clock_offset; /* Unix seconds minus CLOCK_MONOTONIC seconds */
 extern PyTypeObject zc_monitor_type;
 extern PyTypeObject zc_power_handle_type;
 extern PyTypeObject zc_temperature_handle_type;
+extern PyTypeObject zc_devices_type;        /* device.c */
+extern PyTypeObject zc_push_metric_type;    /* metric.c */
 
 /* ---- Errors ------------------------------------------------------------------------------- */
 

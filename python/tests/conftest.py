@@ -12,6 +12,7 @@ The build folder comes from ZEUS_BUILD_DIR (scripts/test-python.sh sets it), els
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import sys
 from pathlib import Path
@@ -80,7 +81,12 @@ _FAKE = FakeNVML(FAKE_PATH)
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch, tmp_path):
-    """Every test starts with the default fake GPUs and no RAPL tree (not the host's)."""
+    """Every test starts with the default fake GPUs and no RAPL tree (not the host's).
+
+    Monitors a test left in reference cycles (an exception's traceback holds its frame) are
+    collected first: their samplers share libzeus's per-GPU channels, and a channel that saw
+    the old counter would take the reset fake's counter, back at 0, for a failing GPU."""
+    gc.collect()
     _FAKE.reset(DEFAULT_SPEC)
     monkeypatch.setenv("ZEUS_SYSFS_ROOT", str(tmp_path / "no-sysfs"))
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)

@@ -33,7 +33,9 @@ def test_classes_derive_from_the_builtins_users_catch():
     assert issubclass(errors.ZeusWindowExistsError, ValueError)
     assert issubclass(errors.ZeusWindowNotFoundError, ValueError)
     assert issubclass(errors.ZeusNotFoundError, LookupError)
-    assert errors.ZeusGPUNotFoundError is errors.ZeusNotFoundError
+    assert issubclass(errors.ZeusGPUNotFoundError, errors.ZeusNotFoundError)
+    assert issubclass(errors.ZeusGPUNotFoundError, errors.ZeusBaseGPUError)
+    assert not issubclass(errors.ZeusBaseGPUError, errors.ZeusNotFoundError)
     assert errors.ZeusBaseError is zeusc.ZeusError
     e = errors.ZeusNoPermissionError("cannot read x (run zeusd, or grant read access)")
     assert str(e) == "cannot read x (run zeusd, or grant read access)"

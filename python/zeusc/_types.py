@@ -44,3 +44,23 @@ class Measurement:
     def total_energy(self) -> float:
         """Total energy of the GPUs in joules (GPUs only, as in Zeus)."""
         return sum(self.gpu_energy.values())
+
+
+@dataclass
+class MeasurementState:
+    """An open window, as Zeus's ZeusMonitor.measurement_states holds it.
+
+    zeusc's windows live in the C library, which reads energies in the background, so only
+    ``time`` (the Unix time the window began) is filled; the energy fields are empty dicts
+    (None for CPUs), not the counter readings Zeus stores at begin.
+    """
+
+    time: float
+    gpu_energy: dict[int, float] = field(default_factory=dict)
+    cpu_energy: dict[int, float] | None = None
+    dram_energy: dict[int, float] | None = None
+
+    @cached_property
+    def total_energy(self) -> float:
+        """Sum of gpu_energy (0 here: zeusc keeps no begin readings)."""
+        return sum(self.gpu_energy.values())

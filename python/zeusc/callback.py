@@ -1,14 +1,16 @@
-"""Zeus's callback interface (zeus.callback): hooks a training loop calls, and a set of them.
+"""Zeus's callback infrastructure (zeus.callback): Callback and CallbackSet.
 
-Zeus's optimizers are callbacks; user code subclasses Callback and groups several in a
-CallbackSet, so the names and methods are Zeus's exactly.
+Zeus's optimizers (and user code) are Callbacks with hooks for training, epochs, steps,
+evaluation and pipeline instructions; CallbackSet calls each of its callbacks in order.
 """
 
 from __future__ import annotations
 
+__all__ = ["Callback", "CallbackSet"]
+
 
 class Callback:
-    """Base class for callbacks: every hook does nothing until overridden."""
+    """Base class for callbacks: every hook does nothing."""
 
     def on_train_begin(self) -> None:
         """Called at the beginning of training."""
@@ -30,43 +32,52 @@ class Callback:
 
     def on_evaluate(self, metric: float) -> None:
         """Called after evaluating the model."""
+
+    def on_instruction_begin(self, name: str) -> None:
+        """Called at the beginning of pipeline instructions like forward or backward."""
+
+    def on_instruction_end(self, name: str) -> None:
+        """Called at the end of pipeline instructions like forward or backward."""
 
 
 class CallbackSet(Callback):
-    """Callbacks called in order, as one."""
+    """A list of callbacks, called in order for every hook."""
 
     def __init__(self, callbacks: list[Callback]) -> None:
-        """Initialize the callback set."""
         self.callbacks = callbacks
 
-    def _each(self, hook: str, *args: object) -> None:
-        for callback in self.callbacks:
-            getattr(callback, hook)(*args)
-
     def on_train_begin(self) -> None:
-        """Called at the beginning of training."""
-        self._each("on_train_begin")
+        for callback in self.callbacks:
+            callback.on_train_begin()
 
     def on_train_end(self) -> None:
-        """Called at the end of training."""
-        self._each("on_train_end")
+        for callback in self.callbacks:
+            callback.on_train_end()
 
     def on_epoch_begin(self) -> None:
-        """Called at the beginning of each epoch."""
-        self._each("on_epoch_begin")
+        for callback in self.callbacks:
+            callback.on_epoch_begin()
 
     def on_epoch_end(self) -> None:
-        """Called at the end of each epoch."""
-        self._each("on_epoch_end")
+        for callback in self.callbacks:
+            callback.on_epoch_end()
 
     def on_step_begin(self) -> None:
-        """Called at the beginning of each step."""
-        self._each("on_step_begin")
+        for callback in self.callbacks:
+            callback.on_step_begin()
 
     def on_step_end(self) -> None:
-        """Called at the end of each step."""
-        self._each("on_step_end")
+        for callback in self.callbacks:
+            callback.on_step_end()
 
     def on_evaluate(self, metric: float) -> None:
-        """Called after evaluating the model."""
-        self._each("on_evaluate", metric)
+        for callback in self.callbacks:
+            callback.on_evaluate(metric)
+
+    def on_instruction_begin(self, name: str) -> None:
+        for callback in self.callbacks:
+            callback.on_instruction_begin(name)
+
+    def on_instruction_end(self, name: str) -> None:
+        for callback in self.callbacks:
+            callback.on_instruction_end(name)

@@ -19,11 +19,32 @@ from __future__ import annotations
 
 
 class ZeusError(Exception):
-    """Base of every Zeus-C error. ``str()`` is the library's detail message."""
+    """Base of every Zeus-C error (Zeus's ``ZeusBaseError``). ``str()`` and ``.message`` are
+    the library's detail message."""
 
     status: int | None = None
     status_name: str | None = None
     measurement = None
+
+    def __init__(self, message: str = "", *args: object) -> None:
+        super().__init__(message, *args)
+        self.message = message
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+# Zeus's device trees (below, "Zeus's device exception classes").
+class ZeusBaseGPUError(ZeusError):
+    """Zeus base GPU exception class."""
+
+
+class ZeusBaseCPUError(ZeusError):
+    """Zeus base CPU exception class."""
+
+
+class ZeusBaseSoCError(ZeusError):
+    """Zeus base SoC exception class."""
 
 
 class ZeusWarning(UserWarning):
@@ -66,8 +87,8 @@ class ZeusUninitializedError(ZeusError):
     pass
 
 
-class ZeusGPULostError(ZeusError):
-    pass
+class ZeusGPULostError(ZeusBaseGPUError):
+    """The GPU fell off the bus (a GPU failure, so under Zeus's ZeusBaseGPUError too)."""
 
 
 class ZeusResetRequiredError(ZeusError):
@@ -167,31 +188,114 @@ STATUS_CLASSES: dict[int, type[ZeusError]] = {
     -24: ZeusUnknownError,
 }
 
-# Zeus's names for the same failures (zeus/exception.py, zeus/device/gpu/common.py), so
-# `except ZeusGPUNotFoundError:` keeps working after switching the import.
-ZeusBaseError = ZeusError
-ZeusBaseGPUError = ZeusError
-ZeusBaseCPUError = ZeusError
-ZeusGPUInvalidArgError = ZeusInvalidArgumentError
-ZeusGPUNotSupportedError = ZeusNotSupportedError
-ZeusGPUNoPermissionError = ZeusNoPermissionError
-ZeusGPUNotFoundError = ZeusNotFoundError
-ZeusGPUInitError = ZeusUninitializedError
-ZeusGPULibraryNotFoundError = ZeusLibraryNotFoundError
-ZeusGPUFunctionNotFoundError = ZeusFunctionNotFoundError
-ZeusGPUDriverNotLoadedError = ZeusDriverNotLoadedError
-ZeusGPUTimeoutError = ZeusTimeoutError
-ZeusGPUResetRequiredError = ZeusResetRequiredError
-ZeusGPUInsufficientSizeError = ZeusInsufficientSizeError
-ZeusGPUInsufficientPowerError = ZeusInsufficientPowerError
-ZeusGPUIRQError = ZeusIRQError
-ZeusGPUCorruptedInfoROMError = ZeusCorruptedInfoROMError
-ZeusGPUOperatingSystemError = ZeusOperatingSystemError
-ZeusGPULibRMVersionMismatchError = ZeusLibRMVersionMismatchError
-ZeusGPUMemoryError = ZeusNoMemoryError
-ZeusGPUUnknownError = ZeusUnknownError
-ZeusCPUNoPermissionError = ZeusNoPermissionError
-ZeusCPUNotFoundError = ZeusNotFoundError
-ZeusRAPLPermissionError = ZeusNoPermissionError
+# ---- Zeus's device exception classes --------------------------------------------------------
+#
+# Zeus keeps separate trees under ZeusBaseError: ZeusBaseGPUError (ZeusGPU*Error, ZeusdError),
+# ZeusBaseCPUError (ZeusCPU*Error, ZeusRAPL*Error) and ZeusBaseSoCError. zeusc keeps those
+# trees, and each class also derives from the status class of the same failure, so that
+# `except ZeusGPUNotFoundError`, `except ZeusNotFoundError` and `except LookupError` all catch
+# a GPU that is not there. zeusc.device raises these for failed GPU and CPU calls.
 
-__all__ = [name for name in dir() if name.startswith("Zeus")] + ["STATUS_CLASSES"]
+ZeusBaseError = ZeusError
+
+
+class ZeusdError(ZeusBaseGPUError):
+    """A request to the Zeus daemon failed."""
+
+
+def _device_class(name: str, base: type, status_cls: type | None, doc: str) -> type:
+    bases = (base,) if status_cls is None else (base, status_cls)
+    return type(name, bases, {"__doc__": doc, "__module__": __name__})
+
+
+# Zeus's GPU exception name -> the status class it also derives from.
+_GPU_CLASSES = {
+    "ZeusGPUInitError": ZeusUninitializedError,
+    "ZeusGPUInvalidArgError": ZeusInvalidArgumentError,
+    "ZeusGPUNotSupportedError": ZeusNotSupportedError,
+    "ZeusGPUNoPermissionError": ZeusNoPermissionError,
+    "ZeusGPUAlreadyInitializedError": None,
+    "ZeusGPUNotFoundError": ZeusNotFoundError,
+    "ZeusGPUInsufficientSizeError": ZeusInsufficientSizeError,
+    "ZeusGPUInsufficientPowerError": ZeusInsufficientPowerError,
+    "ZeusGPUDriverNotLoadedError": ZeusDriverNotLoadedError,
+    "ZeusGPUTimeoutError": ZeusTimeoutError,
+    "ZeusGPUIRQError": ZeusIRQError,
+    "ZeusGPULibraryNotFoundError": ZeusLibraryNotFoundError,
+    "ZeusGPUFunctionNotFoundError": ZeusFunctionNotFoundError,
+    "ZeusGPUCorruptedInfoROMError": ZeusCorruptedInfoROMError,
+    "ZeusGPUResetRequiredError": ZeusResetRequiredError,
+    "ZeusGPUOperatingSystemError": ZeusOperatingSystemError,
+    "ZeusGPULibRMVersionMismatchError": ZeusLibRMVersionMismatchError,
+    "ZeusGPUMemoryError": ZeusNoMemoryError,
+    "ZeusGPUUnknownError": ZeusUnknownError,
+    "ZeusGPUHeterogeneousError": None,
+}
+_CPU_CLASSES = {
+    "ZeusCPUInitError": ZeusUninitializedError,
+    "ZeusCPUNoPermissionError": ZeusNoPermissionError,
+    "ZeusCPUNotFoundError": ZeusNotFoundError,
+}
+for _name, _status_cls in _GPU_CLASSES.items():
+    globals()[_name] = _device_class(_name, ZeusBaseGPUError, _status_cls, f"Zeus's {_name} (GPU).")
+for _name, _status_cls in _CPU_CLASSES.items():
+    globals()[_name] = _device_class(_name, ZeusBaseCPUError, _status_cls, f"Zeus's {_name} (CPU).")
+ZeusRAPLNotSupportedError = _device_class(
+    "ZeusRAPLNotSupportedError", ZeusBaseCPUError, ZeusNotSupportedError, "RAPL is not available."
+)
+ZeusRAPLFileInitError = _device_class("ZeusRAPLFileInitError", ZeusBaseCPUError, ZeusIOError, "A RAPL file cannot be read.")
+ZeusRAPLPermissionError = _device_class(
+    "ZeusRAPLPermissionError", ZeusBaseCPUError, ZeusNoPermissionError, "RAPL files are root-only."
+)
+ZeusSoCInitError = _device_class("ZeusSoCInitError", ZeusBaseSoCError, ZeusUninitializedError, "No SoC found.")
+del _name, _status_cls
+
+
+
+class ZeusGPUIndexError(ZeusGPUNotFoundError, ValueError):  # noqa: F821 (made above)
+    """A monitor was given a GPU index that names no visible GPU. Zeus raises ValueError;
+    this is also a LookupError (ZeusNotFoundError) and a ZeusGPUNotFoundError."""
+
+
+class ZeusCPUIndexError(ZeusCPUNotFoundError, ValueError):  # noqa: F821
+    """A monitor was given a CPU index that names no RAPL package (see ZeusGPUIndexError)."""
+
+
+# zeus_status code -> Zeus's class, for failed GPU and CPU calls (zeusc.device).
+GPU_STATUS_CLASSES: dict[int, type[ZeusError]] = {
+    code: globals()[name]
+    for code, name in {
+        -1: "ZeusGPUInvalidArgError",
+        -2: "ZeusGPUNotSupportedError",
+        -3: "ZeusGPUNoPermissionError",
+        -4: "ZeusGPUNotFoundError",
+        -6: "ZeusGPULibraryNotFoundError",
+        -7: "ZeusGPUFunctionNotFoundError",
+        -8: "ZeusGPUDriverNotLoadedError",
+        -9: "ZeusGPUInitError",
+        -10: "ZeusGPULostError",
+        -11: "ZeusGPUResetRequiredError",
+        -12: "ZeusGPUTimeoutError",
+        -13: "ZeusGPUInsufficientSizeError",
+        -14: "ZeusGPUInsufficientPowerError",
+        -15: "ZeusGPUIRQError",
+        -16: "ZeusGPUCorruptedInfoROMError",
+        -17: "ZeusGPUOperatingSystemError",
+        -18: "ZeusGPULibRMVersionMismatchError",
+        -20: "ZeusGPUMemoryError",
+        -24: "ZeusGPUUnknownError",
+    }.items()
+}
+CPU_STATUS_CLASSES: dict[int, type[ZeusError]] = {
+    -3: ZeusRAPLPermissionError,
+    -4: ZeusCPUNotFoundError,  # noqa: F821 (made above)
+    -2: ZeusRAPLNotSupportedError,
+    -21: ZeusRAPLFileInitError,
+    -9: ZeusCPUInitError,  # noqa: F821
+}
+
+__all__ = [name for name in dir() if name.startswith("Zeus")] + [
+    "STATUS_CLASSES",
+    "GPU_STATUS_CLASSES",
+    "CPU_STATUS_CLASSES",
+]

@@ -92,8 +92,17 @@ def report() -> str:
     return "\n".join(out)
 
 
-def main() -> int:
+#: Zeus's section separator (zeus.show_env.SECTION_SEPARATOR).
+SECTION_SEPARATOR = "=" * 80 + "\n"
+
+
+def show_env() -> None:
+    """Print what the library sees (Zeus's zeus.show_env.show_env)."""
     print(report())
+
+
+def main() -> int:
+    show_env()
     return 0
 
 

@@ -1,1 +1,1 @@
-"""Zeus's zeus.utils names that zeusc provides: framework sync and the replay monitor."""
+"""Zeus's utilities (zeus.utils): framework helpers, ReplayZeusMonitor, the zeusd client."""

@@ -1,27 +1,46 @@
-"""zeus.utils.testing.ReplayZeusMonitor: replay the windows a ZeusMonitor logged to CSV.
+"""Testing helpers (Zeus's zeus.utils.testing): ReplayZeusMonitor.
 
-Tests and simulators use it to fast-forward training: each end_window returns the next row
-of the log instead of measuring. The log is Zeus's CSV format, which zeusc's ZeusMonitor
-writes (`start_time,window_name,elapsed_time,gpu<i>_energy,...`).
-
-Departure from Zeus: rows are read with the csv module, so a window name that holds a comma
-(which Zeus-C's log quotes) replays correctly; Zeus splits the raw line at every comma.
+ReplayZeusMonitor stands in for ZeusMonitor in tests and replays the windows of a CSV log
+written by ZeusMonitor(log_file=...) (zeusc's or Zeus's: the format is the same,
+src/monitor/csv_log.c): each end_window returns the next row as a Measurement, without
+touching any device. Rows are read with the csv module, so window names that zeusc quoted
+(a comma or a quote in the name) come back intact; zeusc's optional cpu<i>_energy and
+dram<i>_energy columns fill cpu_energy and dram_energy.
 """
 
 from __future__ import annotations
 
 import csv
 import logging
+import math
+import re
 from pathlib import Path
 
 from zeusc._types import Measurement
-from zeusc.utils.framework import sync_execution as _sync_execution
+from zeusc.monitor import ZeusMonitor
+from zeusc.utils.framework import sync_execution as sync_execution_fn
 
-_logger = logging.getLogger("ReplayZeusMonitor")
+logger = logging.getLogger(__name__)
+
+__all__ = ["ReplayZeusMonitor"]
+
+_COLUMN = re.compile(r"^(gpu|cpu|dram)(\d+)_energy$")
 
 
-class ReplayZeusMonitor:
-    """A ZeusMonitor stand-in that replays a log, with Zeus's arguments and errors."""
+class ReplayZeusMonitor(ZeusMonitor):
+    """A ZeusMonitor that replays windows recorded in a log file (Zeus's class).
+
+    Rows must be in the order of the end_window calls (the order ZeusMonitor writes them).
+    A duplicate begin_window or an end_window of a window not begun raises RuntimeError,
+    and so does a window name that does not match the next row (match_window_name=True) or
+    an exhausted log, as in Zeus. No device is opened.
+    """
+
+    # Instance attributes here shadow the C monitor's read-only ones.
+    gpu_indices: list[int] = []
+    cpu_indices: list[int] = []
+    approx_instant_energy = False
+    log_file = None
 
     def __init__(
         self,
@@ -30,49 +49,90 @@ class ReplayZeusMonitor:
         log_file: str | Path | None = None,
         ignore_sync_execution: bool = False,
         match_window_name: bool = True,
+        *,
+        sync_execution_with: str = "torch",
     ) -> None:
-        """Open `log_file` (required) and take the GPU indices from its header unless given."""
         if log_file is None:
             raise ValueError("`log_file` cannot be `None` for `ReplayZeusMonitor`.")
         self.approx_instant_energy = approx_instant_energy
         self.log_file = open(log_file, newline="")  # noqa: SIM115 (read row by row)
-        self._rows = csv.reader(self.log_file)
         self.ignore_sync_execution = ignore_sync_execution
         self.match_window_name = match_window_name
-        header = next(self._rows, [])
-        if gpu_indices is None:
-            gpu_indices = [int(c.split("_")[0][3:]) for c in header[3:] if c.startswith("gpu")]
-        self.nvml_gpu_indices = self.gpu_indices = list(gpu_indices)
-        _logger.info("Replaying from '%s' with GPU indices %s", log_file, self.gpu_indices)
+        self._sync_with = sync_execution_with
+        self._reader = csv.reader(self.log_file)
+        header = next(self._reader, [])
+        self._columns = [(m.group(1), int(m.group(2))) if (m := _COLUMN.match(h)) else None for h in header[3:]]
+        logged_gpus = [i for c in self._columns if c is not None and c[0] == "gpu" for i in [c[1]]]
+        self.nvml_gpu_indices = self.gpu_indices = list(gpu_indices) if gpu_indices is not None else logged_gpus
+        self.cpu_indices = [c[1] for c in self._columns if c is not None and c[0] == "cpu"]
         self.ongoing_windows: list[str] = []
+        logger.info("Replaying from '%s' with GPU indices %s", log_file, self.gpu_indices)
+
+    def __del__(self) -> None:
+        f = self.__dict__.get("log_file")
+        if f is not None:
+            f.close()
+
+    def __repr__(self) -> str:
+        return f"<zeusc.utils.testing.ReplayZeusMonitor gpus={self.gpu_indices}>"
+
+    @property
+    def measurement_states(self):
+        """The open windows (names only: a replay has no begin times)."""
+        from zeusc._types import MeasurementState  # noqa: PLC0415
+
+        return {key: MeasurementState(time=math.nan) for key in self.ongoing_windows}
 
     def _sync(self, sync_execution: bool) -> None:
-        if not self.ignore_sync_execution and sync_execution:
-            _sync_execution(self.gpu_indices)
+        if not self.ignore_sync_execution and sync_execution and self.gpu_indices:
+            sync_execution_fn(self.gpu_indices, sync_with=self._sync_with)
 
-    def begin_window(self, key: str, sync_execution: bool = True) -> None:
-        """Open window `key`; RuntimeError if it is already open."""
+    def begin_window(self, key: str, sync_execution: bool = True, restart: bool = False) -> None:
+        """Note that window `key` is open."""
         if key in self.ongoing_windows:
-            raise RuntimeError(f"Window {key} is already ongoing.")
+            if not restart:
+                raise RuntimeError(f"Window {key} is already ongoing.")
+            self.ongoing_windows.remove(key)
         self.ongoing_windows.append(key)
         self._sync(sync_execution)
 
     def end_window(self, key: str, sync_execution: bool = True, cancel: bool = False) -> Measurement:
-        """Close window `key` and return the next logged row as its Measurement."""
+        """The next logged window, as a Measurement (all zeros when cancelled; no row read)."""
         try:
             self.ongoing_windows.remove(key)
         except ValueError:
             raise RuntimeError(f"Window {key} is not ongoing.") from None
         self._sync(sync_execution)
         if cancel:
-            return Measurement(time=0.0, gpu_energy={i: 0.0 for i in self.gpu_indices})
-        row = next(self._rows, None)
+            return Measurement(time=0.0, gpu_energy={gpu: 0.0 for gpu in self.gpu_indices})
+        row = next(self._reader, None)
         if row is None:
             raise RuntimeError("No more lines in the log file.")
-        _, window_name, *nums = row
+        if len(row) < 3:
+            raise RuntimeError(f"Line has unexpected number of energy measurements: {row}")
+        _, window_name, elapsed, *nums = row
         if self.match_window_name and window_name != key:
             raise RuntimeError(f"Was expecting {window_name}, not {key}.")
-        if len(nums) != len(self.gpu_indices) + 1:
-            raise RuntimeError(f"Line has unexpected number of energy measurements: {row}")
-        time_s, *energies = map(float, nums)
-        return Measurement(time=time_s, gpu_energy=dict(zip(self.gpu_indices, energies)))
+        values = [float(v) for v, c in zip(nums, self._columns) if c is not None]
+        columns = [c for c in self._columns if c is not None]
+        if len(values) != len(columns) or sum(c[0] == "gpu" for c in columns) != len(self.gpu_indices):
+            raise RuntimeError(f"Line has unexpected number of energy measurements: {','.join(row)}")
+        gpu = [v for v, c in zip(values, columns) if c[0] == "gpu"]
+        cpu = {c[1]: v for v, c in zip(values, columns) if c[0] == "cpu"}
+        dram = {c[1]: v for v, c in zip(values, columns) if c[0] == "dram" and not math.isnan(v)}
+        return Measurement(
+            time=float(elapsed),
+            start_time=float(row[0]) if row[0] else None,
+            gpu_energy=dict(zip(self.gpu_indices, gpu)),
+            cpu_energy=cpu or None,
+            dram_energy=dram or None,
+        )
+
+    def reset_windows(self) -> None:
+        """Forget the open windows."""
+        self.ongoing_windows.clear()
+
+    def close(self) -> None:
+        """Close the log file."""
+        if self.log_file is not None:
+            self.log_file.close()

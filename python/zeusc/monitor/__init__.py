@@ -13,15 +13,22 @@ uses CLOCK_MONOTONIC; the offset between the two is fixed when zeusc is imported
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import inspect
 import warnings
 from collections import namedtuple
+from collections.abc import Mapping
 from typing import Iterable
 
 from zeusc import _zeusc
-from zeusc._types import Measurement
+from zeusc._types import Measurement, MeasurementState
 from zeusc.errors import (
+    ZeusCPUIndexError,
+    ZeusCPUNotFoundError,
+    ZeusGPUIndexError,
+    ZeusGPUNotFoundError,
+    ZeusNotFoundError,
     ZeusNoDataError,
     ZeusWarning,
     ZeusNotSupportedError,
@@ -57,7 +64,43 @@ def _warn_if_global_in_subprocess(obj: object) -> None:
         del frame
 
 
+@contextlib.contextmanager
+def _index_errors():
+    """Turn the library's "GPU 5 not found" at construction into Zeus's ValueError (as
+    ZeusGPUIndexError / ZeusCPUIndexError, which stay LookupErrors too)."""
+    try:
+        yield
+    except ZeusNotFoundError as e:
+        if isinstance(e, (ZeusGPUNotFoundError, ZeusCPUNotFoundError)):
+            raise
+        cls = ZeusCPUIndexError if str(e).startswith("CPU") else ZeusGPUIndexError
+        new = cls(str(e))
+        new.status, new.status_name = e.status, e.status_name
+        raise new from None
+
+
 # ---- ZeusMonitor -------------------------------------------------------------------------------
+
+
+class _StatesView(Mapping):
+    """ZeusMonitor.measurement_states: a read-only view over the C monitor's open windows."""
+
+    __slots__ = ("_times",)
+
+    def __init__(self, times: Mapping[str, float]) -> None:
+        self._times = times
+
+    def __getitem__(self, key: str) -> MeasurementState:
+        return MeasurementState(time=self._times[key])
+
+    def __iter__(self):
+        return iter(list(self._times))
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    def __repr__(self) -> str:
+        return f"measurement_states({dict(self)!r})"
 
 
 class MeasurementWindow:
@@ -133,15 +176,46 @@ class ZeusMonitor(_zeusc.ZeusMonitor):
         wait_final: bool = False,
     ) -> None:
         _warn_if_global_in_subprocess(self)
-        super().__init__(
-            gpu_indices,
-            cpu_indices,
-            approx_instant_energy,
-            log_file,
-            sync_execution_with,
-            direct_reads=direct_reads,
-            wait_final=wait_final,
-        )
+        with _index_errors():
+            super().__init__(
+                gpu_indices,
+                cpu_indices,
+                approx_instant_energy,
+                log_file,
+                sync_execution_with,
+                direct_reads=direct_reads,
+                wait_final=wait_final,
+            )
+
+    @property
+    def measurement_states(self) -> Mapping[str, MeasurementState]:
+        """Read-only live view of the open windows: {key: MeasurementState(time=begin)}."""
+        return _StatesView(self._window_begin_times)
+
+    @property
+    def gpus(self):
+        """Zeus's GPUs object (zeusc.device.get_gpus()), EmptyGPUs when there is none."""
+        from zeusc.device.gpu import EmptyGPUs, ZeusGPUInitError, get_gpus  # noqa: PLC0415
+
+        if not self.gpu_indices:
+            return EmptyGPUs()
+        try:
+            return get_gpus()
+        except ZeusGPUInitError:
+            return EmptyGPUs()
+
+    @property
+    def cpus(self):
+        """Zeus's CPUs object (zeusc.device.get_cpus()), EmptyCPUs when none is measured."""
+        from zeusc.device.cpu import ZeusCPUInitError, get_cpus  # noqa: PLC0415
+        from zeusc.device.cpu.common import EmptyCPUs  # noqa: PLC0415
+
+        if not self.cpu_indices:
+            return EmptyCPUs()
+        try:
+            return get_cpus()
+        except ZeusCPUInitError:
+            return EmptyCPUs()
 
     def window(
         self,
@@ -196,6 +270,13 @@ def _warn_uncovered(gpu: int, start_time: float, end_time: float, d: EnergyDetai
     warnings.warn(f"PowerMonitor.get_energy: GPU {gpu}: {what}", ZeusWarning, stacklevel=3)
 
 
+def _check_interval(start_time: float, end_time: float) -> None:
+    """A reversed interval is a caller's bug: ValueError, where Zeus returns 0 J per GPU
+    (python/README.md, "Where zeusc answers otherwise than Zeus")."""
+    if start_time is not None and end_time is not None and start_time > end_time:
+        raise ValueError(f"start_time ({start_time}) is after end_time ({end_time}): the interval is reversed")
+
+
 def _domain(value) -> PowerDomain:
     try:
         return PowerDomain(value)
@@ -237,8 +318,17 @@ class PowerMonitor:
             for d in domains:
                 bits |= 1 << _DOMAIN_CODE[d]
         _warn_if_global_in_subprocess(self)
+        with _index_errors():
+            self._handle = self._open(gpu_indices, update_period, max_samples_per_gpu, bits)
+        self.gpu_indices: list[int] = self._handle.gpus()
+        self.update_period: float = self._handle.update_period()
+        have = self._handle.domains()
+        self.measurement_domains: list[PowerDomain] = [d for d, c in _DOMAIN_CODE.items() if have & (1 << c)]
+
+    @staticmethod
+    def _open(gpu_indices, update_period, max_samples_per_gpu, bits):
         try:
-            self._handle = _zeusc.PowerMonitorHandle(
+            return _zeusc.PowerMonitorHandle(
                 None if gpu_indices is None else list(gpu_indices),
                 0.0 if update_period is None else float(update_period),
                 0 if max_samples_per_gpu is None else int(max_samples_per_gpu),
@@ -248,10 +338,6 @@ class PowerMonitor:
             if bits:
                 raise ZeusUnsupportedDomainError(str(e)) from None
             raise
-        self.gpu_indices: list[int] = self._handle.gpus()
-        self.update_period: float = self._handle.update_period()
-        have = self._handle.domains()
-        self.measurement_domains: list[PowerDomain] = [d for d, c in _DOMAIN_CODE.items() if have & (1 << c)]
 
     def _code(self, domain) -> int:
         d = _domain(domain)
@@ -263,7 +349,10 @@ class PowerMonitor:
         return _DOMAIN_CODE[d]
 
     def _gpus(self, gpu_index: int | None) -> list[int]:
-        return self.gpu_indices if gpu_index is None else [gpu_index]
+        """The GPUs a query covers; an unmonitored gpu_index covers none ({} as in Zeus)."""
+        if gpu_index is None:
+            return self.gpu_indices
+        return [gpu_index] if gpu_index in self.gpu_indices else []
 
     def get_power_timeline(self, power_domain, gpu_index=None, start_time=None, end_time=None):
         """{gpu: [(unix_time, watts), ...]} in `power_domain`, oldest first; bounds inclusive."""
@@ -292,6 +381,7 @@ class PowerMonitor:
         outside it gives the sampled part's energy; both warn, naming the uncovered part.
         """
         code = self._energy_code(power_domain)
+        _check_interval(start_time, end_time)
         out = {}
         for g in self.gpu_indices:
             d = EnergyDetail(*self._handle.energy_detail(code, g, start_time, end_time))
@@ -303,6 +393,7 @@ class PowerMonitor:
     def get_energy_detail(self, start_time: float, end_time: float, power_domain=None) -> dict[int, EnergyDetail]:
         """As get_energy, with how each value was obtained (Zeus-C addition)."""
         code = self._energy_code(power_domain)
+        _check_interval(start_time, end_time)
         return {g: EnergyDetail(*self._handle.energy_detail(code, g, start_time, end_time)) for g in self.gpu_indices}
 
     def get_power(self, time: float | None = None, power_domain=PowerDomain.DEVICE_INSTANT) -> dict[int, float] | None:
@@ -338,17 +429,21 @@ class TemperatureMonitor:
         if gpu_indices is not None and len(list(gpu_indices)) == 0:
             raise ValueError("`gpu_indices` must be either `None` or non-empty")
         _warn_if_global_in_subprocess(self)
-        self._handle = _zeusc.TemperatureMonitorHandle(
-            None if gpu_indices is None else list(gpu_indices),
-            float(update_period),
-            0 if max_samples_per_gpu is None else int(max_samples_per_gpu),
-        )
+        with _index_errors():
+            self._handle = _zeusc.TemperatureMonitorHandle(
+                None if gpu_indices is None else list(gpu_indices),
+                float(update_period),
+                0 if max_samples_per_gpu is None else int(max_samples_per_gpu),
+            )
         self.gpu_indices: list[int] = self._handle.gpus()
         self.update_period = float(update_period)
 
     def get_temperature_timeline(self, gpu_index=None, start_time=None, end_time=None):
         """{gpu: [(unix_time, celsius), ...]}, oldest first; bounds inclusive."""
-        gpus = self.gpu_indices if gpu_index is None else [gpu_index]
+        if gpu_index is None:
+            gpus = self.gpu_indices
+        else:  # an unmonitored GPU has no timeline: {} as in Zeus
+            gpus = [gpu_index] if gpu_index in self.gpu_indices else []
         return {g: [(t, _celsius(c)) for t, c in self._handle.timeline(g, start_time, end_time)] for g in gpus}
 
     def get_temperature(self, time: float | None = None) -> dict[int, int] | None:
