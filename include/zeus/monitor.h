@@ -240,6 +240,13 @@ ZEUS_API unsigned zeus_monitor_open_window_count(zeus_monitor *mon);
  */
 ZEUS_API zeus_devices *zeus_monitor_devices(zeus_monitor *mon);
 
+/*
+ * The GPUs the monitor watches, as framework indices in the order it was given. buf may be
+ * NULL to ask the count. Returns the count (0 for a NULL monitor) and copies at most cap.
+ * Since: 0.1.
+ */
+ZEUS_API size_t zeus_monitor_gpu_indices(const zeus_monitor *mon, unsigned *buf, size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -301,6 +301,15 @@ zeus_devices *zeus_monitor_devices(zeus_monitor *mon)
     return monitor_ok(mon) ? mon->devs : NULL;
 }
 
+size_t zeus_monitor_gpu_indices(const zeus_monitor *mon, unsigned *buf, size_t cap)
+{
+    if (!monitor_ok(mon))
+        return 0;
+    for (size_t i = 0; buf != NULL && i < cap && i < mon->gpu_count; i++)
+        buf[i] = mon->gpu_index[i];
+    return mon->gpu_count;
+}
+
 /* ---- Reading the devices ---------------------------------------------------------------- */
 
 /* Direct mode: read GPU i's counter now. */

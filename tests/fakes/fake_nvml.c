@@ -171,6 +171,7 @@ typedef struct {
 
 #define FAKE_MAX_GPUS 64
 #define FAKE_MAX_RULES 32
+#define FAKE_LIMIT_LOG 4096 /* power limit sets remembered */
 #define FAKE_MAX_MEM_CLOCKS 16
 #define NO_DEVICE (~0u)
 
@@ -254,6 +255,9 @@ static struct {
     struct fake_rule rules[FAKE_MAX_RULES];
     unsigned long long calls[FN_COUNT];
     char error[256]; /* why the last reset or fail was refused */
+    /* Power limits set since the last reset, in order (the optimizer tests' call record). */
+    struct { unsigned gpu, mw; } limit_log[FAKE_LIMIT_LOG];
+    size_t limit_log_count;
 } fake = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- Time model ------------------------------------------------------------------------- */
@@ -730,6 +734,7 @@ static void commit_locked(const struct fake_config *c)
     fake.epoch_ns = mono_ns();
     memset(fake.rules, 0, sizeof fake.rules);
     memset(fake.calls, 0, sizeof fake.calls);
+    fake.limit_log_count = 0;
     fake.configured = 1;
 }
 
@@ -1174,6 +1179,11 @@ nvmlReturn_t nvmlDeviceSetPowerManagementLimit(nvmlDevice_t device, unsigned int
     if (limit < g->limit_min_mw || limit > g->limit_max_mw)
         return leave(NVML_ERROR_INVALID_ARGUMENT);
     g->limit_mw = limit;
+    if (fake.limit_log_count < FAKE_LIMIT_LOG) {
+        fake.limit_log[fake.limit_log_count].gpu = (unsigned)(g - fake.cfg.gpus);
+        fake.limit_log[fake.limit_log_count].mw = limit;
+    }
+    fake.limit_log_count++;
     return leave(NVML_SUCCESS);
 }
 
@@ -1546,4 +1556,20 @@ void fake_nvml_locked_clocks(unsigned physical_index, unsigned *gpu_min, unsigne
     for (int i = 0; i < 4; i++)
         if (out[i] != NULL)
             *out[i] = v[i];
+}
+
+size_t fake_nvml_power_limit_log(unsigned *gpu, unsigned *mw, size_t cap)
+{
+    size_t n;
+
+    pthread_mutex_lock(&fake.lock);
+    n = fake.limit_log_count;
+    for (size_t i = 0; i < cap && i < n && i < FAKE_LIMIT_LOG; i++) {
+        if (gpu != NULL)
+            gpu[i] = fake.limit_log[i].gpu;
+        if (mw != NULL)
+            mw[i] = fake.limit_log[i].mw;
+    }
+    pthread_mutex_unlock(&fake.lock);
+    return n;
 }

@@ -15,6 +15,8 @@
 #ifndef ZEUS_FAKE_NVML_H
 #define ZEUS_FAKE_NVML_H
 
+#include <stddef.h>
+
 /* Reconfigure every device from `spec` (NULL or "" = defaults) and restart its clock. 0 on
  * success, -1 on a malformed spec. */
 int fake_nvml_reset(const char *spec);
@@ -77,5 +79,14 @@ void fake_nvml_set_temperature_c(unsigned physical_index, unsigned temp_c);
  * NAN for a GPU that does not exist.
  */
 double fake_nvml_true_energy_j(unsigned physical_index, double t0_mono_s, double t1_mono_s);
+
+/* ---- Added for the power limit optimizer's tests -------------------------------------- */
+
+/*
+ * The power limits nvmlDeviceSetPowerManagementLimit set since the last reset, in call order:
+ * physical GPU and mW of entry i go to gpu[i] and mw[i] (either may be NULL) for i < cap.
+ * Returns how many were set (only the first 4096 are kept).
+ */
+size_t fake_nvml_power_limit_log(unsigned *gpu, unsigned *mw, size_t cap);
 
 #endif /* ZEUS_FAKE_NVML_H */

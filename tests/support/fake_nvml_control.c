@@ -33,6 +33,7 @@ static const struct control_symbol symbols[] = {
     {"fake_nvml_call_count", &fake.call_count},
     {"fake_nvml_power_limit_mw", &fake.power_limit_mw},
     {"fake_nvml_persistence_mode", &fake.persistence_mode},
+    {"fake_nvml_power_limit_log", &fake.power_limit_log},
     {"fake_nvml_locked_clocks", &fake.locked_clocks},
     {"fake_nvml_last_error", &fake.last_error},
     {"fake_nvml_init_count", &fake.init_count},

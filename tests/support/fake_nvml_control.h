@@ -12,6 +12,8 @@
 #ifndef ZEUS_TEST_FAKE_NVML_CONTROL_H
 #define ZEUS_TEST_FAKE_NVML_CONTROL_H
 
+#include <stddef.h>
+
 /*
  * One pointer per control function of fake_nvml.h, named without the fake_nvml_ prefix.
  * cmocka defines a fail() macro, so call `fail` as (zt_fake_nvml()->fail)(...), or use
@@ -31,6 +33,7 @@ struct zt_fake_nvml {
     const char *(*last_error)(void);
     int (*init_count)(void);
     void (*set_temperature_c)(unsigned physical_index, unsigned temp_c);
+    size_t (*power_limit_log)(unsigned *gpu, unsigned *mw, size_t cap);
 };
 
 /* "Every device" for fail(). */
