@@ -2,7 +2,8 @@
  * test_zeusd_client.c - libzeus talking to a real zeusd: with ZEUSD_SOCK_PATH (or
  * ZEUSD_HOST_PORT) set, CPU energy comes through the "zeusd" backend and GPU setters go to
  * the daemon while reads stay local; backend_info says which path each device uses; a
- * zeus_monitor window measures CPU energy through the daemon; tokens are sent.
+ * zeus_monitor window measures CPU energy through the daemon; tokens are sent; the power limit
+ * optimizer sets its limits through the daemon.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -240,6 +241,70 @@ static void test_zeusd_client_token(void **state)
     }
 }
 
+/* The daemon's limit of GPU `gpu` in watts, from its /gpu/get_power_limit. */
+static unsigned daemon_limit_w(const struct fixture *f, unsigned gpu)
+{
+    struct zd_reply r;
+    char path[64];
+    const char *v;
+
+    snprintf(path, sizeof path, "/gpu/get_power_limit?gpu_ids=%u", gpu);
+    zd_get(&f->d, path, &r);
+    assert_int_equal(r.status, 200);
+    v = strstr(r.body, "\"power_limit_mw\":");
+    assert_non_null(v);
+    return (unsigned)(strtoul(v + strlen("\"power_limit_mw\":"), NULL, 10) / 1000);
+}
+
+/*
+ * The power limit optimizer run without privileges: every limit goes through the daemon
+ * and lands on its GPUs. Here each step costs 10 mJ per watt of the limit the daemon's GPU 0
+ * holds, so the limits the daemon really set decide what the optimizer measures.
+ */
+static void test_zeusd_client_power_limit_optimizer(void **state)
+{
+    struct fixture *f = *state;
+    const struct zt_fake_nvml *fake = zt_fake_nvml();
+    zeus_monitor_options mo;
+    zeus_monitor *mon;
+    zeus_plo_options o;
+    zeus_plo *plo;
+    zeus_plo_state st;
+
+    /* Locally no setter works; reads say 650 W, a limit the optimizer never asks for. */
+    zt_fake_nvml_reset("gpus=2;root=0;limit_default_w=650");
+    zeus_monitor_options_init(&mo);
+    mo.direct_reads = 1;
+    assert_int_equal(zeus_monitor_create(&mo, &mon), ZEUS_OK);
+    zeus_plo_options_init(&o);
+    o.wait_steps = 0;
+    o.warmup_steps = 1;
+    o.profile_steps = 1;
+    o.pl_step_w = 250; /* 700, 450, 200 W */
+    o.selector.kind = ZEUS_PLO_ENERGY;
+    assert_int_equal(zeus_plo_create(mon, &o, &plo), ZEUS_OK);
+    for (int step = 0; step < 10; step++) {
+        unsigned w;
+
+        assert_int_equal(zeus_plo_on_step_begin(plo), ZEUS_OK);
+        w = daemon_limit_w(f, 0);
+        assert_int_equal(daemon_limit_w(f, 1), w);
+        fake->add_energy_mj(0, 10ull * w);
+        fake->add_energy_mj(1, 10ull * w);
+        zd_sleep_ms(1);
+    }
+    assert_int_equal(zeus_plo_get_state(plo, &st), ZEUS_OK);
+    assert_int_equal(st.phase, ZEUS_PLO_DONE);
+    assert_int_equal(st.measured, 3);
+    assert_int_equal(st.power_limit_mw, 200000);
+    assert_int_equal(daemon_limit_w(f, 0), 200);
+    assert_int_equal(fake->power_limit_log(NULL, NULL, 0), 0); /* nothing set locally */
+    zeus_plo_destroy(plo);
+    assert_int_equal(daemon_limit_w(f, 0), 700);
+    assert_int_equal(daemon_limit_w(f, 1), 700);
+    zeus_monitor_destroy(mon);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +318,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_zeusd_client_cpu_energy_through_daemon, setup_tcp,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_zeusd_client_token, setup_auth, teardown),
+        cmocka_unit_test_setup_teardown(test_zeusd_client_power_limit_optimizer, setup,
+                                        teardown),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     return cmocka_run_group_tests_name("zeusd_client", tests, NULL, NULL);
