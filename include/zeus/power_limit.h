@@ -68,6 +68,7 @@ typedef enum zeus_plo_selector_kind {
     ZEUS_PLO_TIME = 2,          /* least time; ties go to the higher limit */
     ZEUS_PLO_ZEUS_COST = 3,     /* least eta*E + (1-eta)*max_limit_w*world_size*T */
     ZEUS_PLO_MAX_SLOWDOWN = 4,  /* lowest limit whose time <= factor * time at the max limit */
+    ZEUS_PLO_CUSTOM = 5,        /* the `custom` callback decides (a Python OptimumSelector) */
 } zeus_plo_selector_kind;
 
 typedef struct zeus_plo_selector {
@@ -75,6 +76,12 @@ typedef struct zeus_plo_selector {
     double eta;          /* ZEUS_COST: 0 <= eta <= 1 */
     unsigned world_size; /* ZEUS_COST: >= 1 GPUs in the job */
     double factor;       /* MAX_SLOWDOWN: >= 1 */
+    /*
+     * CUSTOM: the chosen limit in W, one of m[i].power_limit_w, or 0 when it failed (the
+     * selection then fails with ZEUS_ERR_INVALID_ARGUMENT). Costs are left NAN.
+     */
+    unsigned (*custom)(const zeus_plo_measurement *m, size_t n, void *custom_user);
+    void *custom_user;
 } zeus_plo_selector;
 
 /*

@@ -423,6 +423,13 @@ static PyMethodDef module_methods[] = {
     {"status_string", fn_status_string, METH_O, "status_string($module, code, /)\n--\n\nThe description of a status code."},
     {"devices_info", fn_devices_info, METH_NOARGS,
      "devices_info($module, /)\n--\n\ndict: backends, GPUs and CPUs the library finds (for show_env)."},
+    {"plo_select", zc_plo_select, METH_VARARGS,
+     "plo_select($module, selector, measurements, /)\n--\n\n"
+     "(W, costs): the optimum of [(W, J, s), ...] by selector (kind, eta, world, factor, fn)."},
+    {"plo_profile_load", zc_plo_profile_load, METH_O,
+     "plo_profile_load($module, path, /)\n--\n\n[(W, J, s), ...] from Zeus's profile JSON."},
+    {"plo_profile_save", zc_plo_profile_save, METH_VARARGS,
+     "plo_profile_save($module, path, measurements, /)\n--\n\nWrite Zeus's profile JSON."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -487,7 +494,7 @@ PyMODINIT_FUNC PyInit__zeusc(void)
 
     if (PyType_Ready(&zc_monitor_type) < 0 || PyType_Ready(&zc_power_handle_type) < 0 ||
         PyType_Ready(&zc_temperature_handle_type) < 0 || PyType_Ready(&zc_devices_type) < 0 ||
-        PyType_Ready(&zc_push_metric_type) < 0)
+        PyType_Ready(&zc_push_metric_type) < 0 || PyType_Ready(&zc_plo_type) < 0)
         return NULL;
     if (error_base == NULL && import_classes() < 0)
         return NULL;
@@ -501,6 +508,7 @@ PyMODINIT_FUNC PyInit__zeusc(void)
                               (PyObject *)&zc_temperature_handle_type) < 0 ||
         PyModule_AddObjectRef(m, "Devices", (PyObject *)&zc_devices_type) < 0 ||
         PyModule_AddObjectRef(m, "PushMetric", (PyObject *)&zc_push_metric_type) < 0 ||
+        PyModule_AddObjectRef(m, "PowerLimitOptimizer", (PyObject *)&zc_plo_type) < 0 ||
         PyModule_AddStringConstant(m, "HEADER_VERSION", ZEUS_VERSION) < 0 ||
         add_int(m, "MAX_GPUS", ZEUS_MAX_GPUS) < 0 || add_int(m, "MAX_CPUS", ZEUS_MAX_CPUS) < 0 ||
         add_int(m, "ENERGY_VALID", ZEUS_ENERGY_VALID) < 0 ||

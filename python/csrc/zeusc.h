@@ -4,7 +4,8 @@
  * The module wraps the public Zeus-C API (include/zeus/zeus.h) and nothing else. module.c
  * holds the module itself, errors, warnings and the clock; monitor.c the ZeusMonitor type;
  * power.c the power and temperature monitor handles that zeusc/monitor.py wraps; device.c
- * the device handle under zeusc/device/; metric.c the push metrics under zeusc/metric.py.
+ * the device handle under zeusc/device/; metric.c the push metrics under zeusc/metric.py;
+ * power_limit.c the power limit optimizer under zeusc/optimizer/power_limit.py.
  *
  * TIME. The C library stamps everything with CLOCK_MONOTONIC (zeus_now()); Zeus's Python API
  * speaks Unix seconds (time.time()). Every time that crosses this module is Unix seconds:
@@ -44,6 +45,12 @@ extern PyTypeObject zc_power_handle_type;
 extern PyTypeObject zc_temperature_handle_type;
 extern PyTypeObject zc_devices_type;        /* device.c */
 extern PyTypeObject zc_push_metric_type;    /* metric.c */
+extern PyTypeObject zc_plo_type;            /* power_limit.c */
+
+/* power_limit.c's module functions: selection and Zeus's profile file. */
+PyObject *zc_plo_select(PyObject *mod, PyObject *args);
+PyObject *zc_plo_profile_load(PyObject *mod, PyObject *arg);
+PyObject *zc_plo_profile_save(PyObject *mod, PyObject *args);
 
 /* ---- Errors ------------------------------------------------------------------------------- */
 

@@ -52,6 +52,11 @@ class FakeNVML:
         lib.fake_nvml_call_count.argtypes = [ctypes.c_char_p]
         lib.fake_nvml_call_count.restype = ctypes.c_ulonglong
         lib.fake_nvml_last_error.restype = ctypes.c_char_p
+        lib.fake_nvml_power_limit_log.argtypes = [
+            ctypes.POINTER(ctypes.c_uint), ctypes.POINTER(ctypes.c_uint), ctypes.c_size_t]
+        lib.fake_nvml_power_limit_log.restype = ctypes.c_size_t
+        lib.fake_nvml_power_limit_mw.argtypes = [ctypes.c_uint]
+        lib.fake_nvml_power_limit_mw.restype = ctypes.c_uint
 
     def reset(self, spec: str = DEFAULT_SPEC) -> None:
         if self.lib.fake_nvml_reset(spec.encode()) != 0:
@@ -71,6 +76,16 @@ class FakeNVML:
 
     def fail(self, function: str, gpu: int, nvml_return: int, times: int = -1) -> None:
         self.lib.fake_nvml_fail(function.encode(), gpu, nvml_return, times)
+
+    def power_limit_log(self) -> list[tuple[int, int]]:
+        """Every (GPU, mW) nvmlDeviceSetPowerManagementLimit set since the last reset."""
+        n = self.lib.fake_nvml_power_limit_log(None, None, 0)
+        gpu, mw = (ctypes.c_uint * max(n, 1))(), (ctypes.c_uint * max(n, 1))()
+        self.lib.fake_nvml_power_limit_log(gpu, mw, n)
+        return list(zip(gpu[:n], mw[:n]))
+
+    def power_limit_mw(self, gpu: int) -> int:
+        return self.lib.fake_nvml_power_limit_mw(gpu)
 
     def call_count(self, function: str) -> int:
         return self.lib.fake_nvml_call_count(function.encode())

@@ -76,9 +76,8 @@ static void say(const zeus_plo *plo, const char *fmt, ...)
 /* ---- Setting limits --------------------------------------------------------------------- */
 
 /* Zeus's _set_power_limit: every GPU, and nothing when it is the limit set last. */
-static zeus_status set_limit(zeus_plo *plo, unsigned mw)
+static zeus_status set_limit_quietly(zeus_plo *plo, unsigned mw)
 {
-    say(plo, "Setting power limit to %u W.", mw / 1000);
     if (plo->set_mw == mw)
         return ZEUS_OK;
     for (unsigned i = 0; i < plo->gpu_count; i++) {
@@ -97,6 +96,12 @@ static zeus_status set_limit(zeus_plo *plo, unsigned mw)
     return ZEUS_OK;
 }
 
+static zeus_status set_limit(zeus_plo *plo, unsigned mw)
+{
+    say(plo, "Setting power limit to %u W.", mw / 1000);
+    return set_limit_quietly(plo, mw);
+}
+
 static unsigned max_limit(const zeus_plo *plo)
 {
     return plo->limits_mw[0];
@@ -112,8 +117,9 @@ static zeus_plo *live_head;
 static void restore_at_exit(void)
 {
     pthread_mutex_lock(&live_lock);
+    /* Quietly: the log callback may belong to an interpreter that is already gone. */
     for (zeus_plo *p = live_head; p != NULL; p = p->next_live)
-        set_limit(p, max_limit(p));
+        set_limit_quietly(p, max_limit(p));
     pthread_mutex_unlock(&live_lock);
 }
 
@@ -263,8 +269,14 @@ static zeus_status enter_done(zeus_plo *plo)
     unsigned mw;
     zeus_status s;
 
-    if ((s = optimum(plo, &mw)) != ZEUS_OK)
-        return s;
+    if ((s = optimum(plo, &mw)) != ZEUS_OK) {
+        /* No optimum (a custom selector failed): run uncapped, and say so. */
+        plo->phase = ZEUS_PLO_DONE;
+        plo->state_mw = max_limit(plo);
+        plo->steps = 0;
+        set_limit(plo, max_limit(plo));
+        return zeus__fail_prefix(s, "no optimum chosen, staying at the maximum limit");
+    }
     plo->phase = ZEUS_PLO_DONE;
     plo->state_mw = mw;
     plo->steps = 0;
@@ -343,7 +355,7 @@ zeus_status zeus_plo_on_step_begin(zeus_plo *plo)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "zeus_plo_on_step_begin: bad optimizer");
     switch (plo->phase) {
     case ZEUS_PLO_READY:
-        if (--plo->steps > 0)
+        if (plo->steps > 1 && --plo->steps > 0)
             return ZEUS_OK;
         say(plo, "Starting warmup for power limit %u W.", plo->state_mw / 1000);
         if ((s = set_limit(plo, plo->state_mw)) != ZEUS_OK) {
@@ -352,11 +364,11 @@ zeus_status zeus_plo_on_step_begin(zeus_plo *plo)
         }
         return enter_warmup(plo, plo->state_mw);
     case ZEUS_PLO_WARMUP:
-        if (--plo->steps > 0)
+        if (plo->steps > 1 && --plo->steps > 0)
             return ZEUS_OK;
         return enter_profiling(plo, plo->state_mw);
     case ZEUS_PLO_PROFILING:
-        if (--plo->steps > 0)
+        if (plo->steps > 1 && --plo->steps > 0)
             return ZEUS_OK;
         return finish_candidate(plo);
     case ZEUS_PLO_DONE:

@@ -54,6 +54,10 @@ static zeus_status check_selector(const zeus_plo_selector *sel)
             return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
                               "world_size must be greater than or equal to 1");
         return ZEUS_OK;
+    case ZEUS_PLO_CUSTOM:
+        if (sel->custom == NULL)
+            return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "custom selector without a callback");
+        return ZEUS_OK;
     case ZEUS_PLO_MAX_SLOWDOWN:
         if (!(sel->factor >= 1))
             return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
@@ -141,6 +145,24 @@ static unsigned max_slowdown(double factor, const zeus_plo_measurement *m, size_
     return lowest;
 }
 
+/* A caller's rule: its answer must be one of the measured limits. */
+static zeus_status custom(const zeus_plo_selector *sel, const zeus_plo_measurement *m, size_t n,
+                          double *cost, unsigned *power_limit_w)
+{
+    unsigned w = sel->custom(m, n, sel->custom_user);
+
+    for (size_t i = 0; i < n; i++)
+        cost[i] = NAN;
+    if (w != 0 && first_of(m, n, w) < n) {
+        *power_limit_w = w;
+        return ZEUS_OK;
+    }
+    if (w == 0)
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "the custom selector failed");
+    return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
+                      "the custom selector chose %u W, which was not measured", w);
+}
+
 zeus_status zeus_plo_select(const zeus_plo_selector *sel, const zeus_plo_measurement *m,
                             size_t n, unsigned *power_limit_w, double *cost)
 {
@@ -174,6 +196,8 @@ zeus_status zeus_plo_select(const zeus_plo_selector *sel, const zeus_plo_measure
     case ZEUS_PLO_MAX_SLOWDOWN:
         *power_limit_w = max_slowdown(s.factor, m, n, c);
         break;
+    case ZEUS_PLO_CUSTOM:
+        return custom(&s, m, n, c, power_limit_w);
     default:
         *power_limit_w = zeus_cost(&s, m, n, c);
         break;
