@@ -28,5 +28,6 @@
 #include "zeus/monitor.h"
 #include "zeus/power.h"
 #include "zeus/metrics.h"
+#include "zeus/profile.h"
 
 #endif /* ZEUS_ZEUS_H */
