@@ -45,6 +45,7 @@
 
 #include "zeus/export.h"
 #include "zeus/monitor.h"
+#include "zeus/reduce.h"
 #include "zeus/status.h"
 
 #ifdef __cplusplus
@@ -123,20 +124,6 @@ ZEUS_API zeus_status zeus_plo_profile_save(const char *path, const zeus_plo_meas
 
 /* ---- The optimizer --------------------------------------------------------------------- */
 
-/* Operations of zeus_plo_reduce_fn: every rank's values combined element by element. */
-typedef enum zeus_reduce_op {
-    ZEUS_REDUCE_SUM = 1,
-    ZEUS_REDUCE_MAX = 2,
-    ZEUS_REDUCE_MEAN = 3,
-} zeus_reduce_op;
-
-/*
- * Combine `values` across the ranks of a distributed job, in place (an all-reduce: every rank
- * calls it at the same point and gets the same result). Return 0, or non-zero when it
- * failed (the optimizer then returns ZEUS_ERR_UNKNOWN and records nothing).
- */
-typedef int (*zeus_reduce_fn)(double *values, size_t n, zeus_reduce_op op, void *user);
-
 /*
  * Where the optimizer's profiling windows go, for a monitor that is not a zeus_monitor (the
  * Python binding passes Zeus's ReplayZeusMonitor this way). NULL in the options: the
@@ -170,7 +157,7 @@ typedef struct zeus_plo_options {
 
     zeus_plo_selector selector; /* kind ZEUS_PLO_DEFAULT: ZeusCost(0.5, GPU count) */
 
-    /* All-reduce across ranks (energy summed, time maxed); NULL: this process only. */
+    /* All-reduce across ranks (zeus/reduce.h): energy summed, time maxed; NULL: local. */
     zeus_reduce_fn reduce;
     void *reduce_user;
 

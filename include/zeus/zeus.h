@@ -28,6 +28,8 @@
 #include "zeus/monitor.h"
 #include "zeus/power.h"
 #include "zeus/metrics.h"
+#include "zeus/reduce.h"
 #include "zeus/power_limit.h"
+#include "zeus/profile.h"
 
 #endif /* ZEUS_ZEUS_H */

@@ -421,6 +421,9 @@ static PyMethodDef module_methods[] = {
      "library_version($module, /)\n--\n\nThe loaded libzeus's version (str)."},
     {"status_name", fn_status_name, METH_O, "status_name($module, code, /)\n--\n\nThe name of a status code, e.g. 'ERR_NOT_FOUND'."},
     {"status_string", fn_status_string, METH_O, "status_string($module, code, /)\n--\n\nThe description of a status code."},
+    {"profile_run", (PyCFunction)(void (*)(void))zc_profile_run, METH_VARARGS | METH_KEYWORDS,
+     "profile_run($module, kind, target_function, zeus_monitor, **options)\n--\n\n"
+     "Thermally stable profiling (zeus_profile_*); zeusc.profile wraps it."},
     {"devices_info", fn_devices_info, METH_NOARGS,
      "devices_info($module, /)\n--\n\ndict: backends, GPUs and CPUs the library finds (for show_env)."},
     {"plo_select", zc_plo_select, METH_VARARGS,

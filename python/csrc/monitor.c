@@ -690,6 +690,44 @@ static PyObject *ZMon_close(ZMon *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* ---- Lending the handle (zeusc.h) --------------------------------------------------------- */
+
+zeus_monitor *zc_monitor_borrow(PyObject *obj)
+{
+    ZMon *self = (ZMon *)obj;
+    zeus_monitor *mon;
+
+    if (!PyObject_TypeCheck(obj, &zc_monitor_type)) {
+        PyErr_Format(PyExc_TypeError, "zeus_monitor must be a zeusc.ZeusMonitor, not %.100s",
+                     Py_TYPE(obj)->tp_name);
+        return NULL;
+    }
+    if (self->gpu_count > 0 && ensure_sync(self) < 0)
+        return NULL;
+    if ((mon = live(self)) == NULL) /* last, as in begin_window (note 2) */
+        return NULL;
+    self->busy++;
+    return mon;
+}
+
+int zc_monitor_unborrow(PyObject *obj)
+{
+    ZMon *self = (ZMon *)obj;
+
+    self->busy--;
+    return zc_warnq_flush(self->warnq);
+}
+
+int zc_monitor_sync_failed(void)
+{
+    return tls_exc_type != NULL;
+}
+
+int zc_monitor_raise_sync_error(void)
+{
+    return restore_sync_error();
+}
+
 /* ---- Attributes --------------------------------------------------------------------------- */
 
 static PyObject *tuple_as_list(PyObject *t)

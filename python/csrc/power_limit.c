@@ -41,7 +41,7 @@ static zeus_status cb_begin(void *user, const char *key)
 
     if (r == NULL) {
         keep_error(self);
-        return ZEUS_ERR_UNKNOWN;
+        return ZEUS_ERR_CALLBACK_FAILED;
     }
     Py_DECREF(r);
     return ZEUS_OK;
@@ -84,13 +84,13 @@ static zeus_status cb_end(void *user, const char *key, int cancel, double *gpu_e
     return ZEUS_OK;
 fail:
     keep_error(self);
-    return ZEUS_ERR_UNKNOWN;
+    return ZEUS_ERR_CALLBACK_FAILED;
 }
 
 static int cb_reduce(double *values, size_t n, zeus_reduce_op op, void *user)
 {
     ZPlo *self = user;
-    const char *name = op == ZEUS_REDUCE_SUM ? "sum" : op == ZEUS_REDUCE_MAX ? "max" : "mean";
+    const char *name = op == ZEUS_REDUCE_SUM ? "sum" : "max";
     PyObject *list = PyList_New((Py_ssize_t)n), *r;
 
     if (list == NULL)

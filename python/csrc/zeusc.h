@@ -5,7 +5,8 @@
  * holds the module itself, errors, warnings and the clock; monitor.c the ZeusMonitor type;
  * power.c the power and temperature monitor handles that zeusc/monitor.py wraps; device.c
  * the device handle under zeusc/device/; metric.c the push metrics under zeusc/metric.py;
- * power_limit.c the power limit optimizer under zeusc/optimizer/power_limit.py.
+ * power_limit.c the power limit optimizer under zeusc/optimizer/power_limit.py; profile.c
+ * the profiling entry point under zeusc/profile.py.
  *
  * TIME. The C library stamps everything with CLOCK_MONOTONIC (zeus_now()); Zeus's Python API
  * speaks Unix seconds (time.time()). Every time that crosses this module is Unix seconds:
@@ -83,6 +84,32 @@ void zc_warnq_free(zc_warnq *q);
 void zc_warnq_push(const char *message, void *q); /* the library's warn callback */
 /* Emit what is queued. Returns -1 with an exception set when a warning filter raised. */
 int zc_warnq_flush(zc_warnq *q);
+
+/* ---- Lending a ZeusMonitor's handle (monitor.c) ------------------------------------------ */
+
+/*
+ * The zeus_monitor of a zeusc ZeusMonitor, for a library call made elsewhere in the module
+ * with the GIL released (profile.c). Resolves the monitor's sync function first when it
+ * watches GPUs (this may import the framework and raise), then counts the call as busy so
+ * that close() waits for it. NULL with an exception for another type or a closed monitor.
+ * Each success is paired with zc_monitor_unborrow(), which also emits queued warnings
+ * (-1 with an exception when a warning filter raised).
+ */
+zeus_monitor *zc_monitor_borrow(PyObject *obj);
+int zc_monitor_unborrow(PyObject *obj);
+
+/*
+ * A sync function that raised during a library call parks its exception in thread-local
+ * storage (the library's sync callback cannot fail). zc_monitor_sync_failed() says whether
+ * one is parked; zc_monitor_raise_sync_error() raises it and returns 1, or returns 0.
+ */
+int zc_monitor_sync_failed(void);
+int zc_monitor_raise_sync_error(void);
+
+/* ---- Thermally stable profiling (profile.c) ---------------------------------------------- */
+
+/* _zeusc.profile_run(): see profile.c. */
+PyObject *zc_profile_run(PyObject *mod, PyObject *args, PyObject *kw);
 
 /* ---- Helpers ------------------------------------------------------------------------------ */
 

@@ -128,7 +128,6 @@ EXCLUDED_MODULES: dict[str, str] = {
     "zeus.optimizer.pipeline_frequency": "the optimizers come with the optimizer issue",
     "zeus.utils.metric": "zeus_cost/energy/avg_power serve the optimizers (optimizer issue)",
     "zeus.utils.lr_scaler": "learning-rate scalers serve the batch size optimizer (optimizer issue)",
-    "zeus.profile": "thermally stable profiling (a GPU sweep tool) is not in issue 10 part 1",
 }
 
 # Single names that are Zeus's implementation details, done in C by Zeus-C.

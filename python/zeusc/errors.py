@@ -147,6 +147,10 @@ class ZeusUnknownError(ZeusError):
     pass
 
 
+class ZeusCallbackFailedError(ZeusError):
+    """A function the library called back (a profiled workload, a reduce) reported failure."""
+
+
 class ZeusWindowExistsError(ZeusAlreadyExistsError):
     """begin_window on an open window: Zeus's ValueError("Measurement window 'x' already exists")."""
 
@@ -186,6 +190,7 @@ STATUS_CLASSES: dict[int, type[ZeusError]] = {
     -22: ZeusNoDataError,
     -23: ZeusChildFailedError,
     -24: ZeusUnknownError,
+    -25: ZeusCallbackFailedError,
 }
 
 # ---- Zeus's device exception classes --------------------------------------------------------

@@ -306,7 +306,7 @@ static zeus_status reduce(zeus_plo *plo, double *energy_j, double *time_s)
         return ZEUS_OK;
     if (plo->opts.reduce(energy_j, 1, ZEUS_REDUCE_SUM, plo->opts.reduce_user) != 0 ||
         plo->opts.reduce(time_s, 1, ZEUS_REDUCE_MAX, plo->opts.reduce_user) != 0)
-        return zeus__fail(ZEUS_ERR_UNKNOWN, "the reduce callback failed");
+        return zeus__fail(ZEUS_ERR_CALLBACK_FAILED, "the reduce callback failed");
     return ZEUS_OK;
 }
 
