@@ -144,15 +144,17 @@ void cli_out_file_abort(struct cli_out_file *o);
 struct cli_child {
     pid_t pid;
     int term_signal; /* the signal that killed the command, 0 when it exited */
+    int stop_signal; /* the first SIGINT, SIGTERM or SIGHUP zeus got since prepare, or 0 */
     sigset_t old_mask;
     struct sigaction old_int, old_quit, old_chld;
 };
 
 /*
- * Take the signals a command wrapper must handle: ignore SIGINT and SIGQUIT (the terminal
- * sends them to the command too), block SIGTERM, SIGHUP and SIGCHLD to take them in
- * cli_child_wait(). Call this before any thread starts (before zeus_monitor_create), so that
- * every thread inherits the mask. Returns 0, or -1 with errno set.
+ * Take the signals a command wrapper must handle: ignore SIGQUIT (the terminal sends it to
+ * the command too), block SIGINT, SIGTERM, SIGHUP and SIGCHLD to take them in
+ * cli_child_wait() and cli_child_pause(). Call this before any thread starts (before
+ * zeus_monitor_create), so that every thread inherits the mask. Returns 0, or -1 with errno
+ * set.
  */
 int cli_child_prepare(struct cli_child *c);
 
@@ -163,10 +165,17 @@ int cli_child_prepare(struct cli_child *c);
 int cli_child_start(struct cli_child *c, char *const argv[]);
 
 /*
- * Wait for the command, forwarding SIGTERM and SIGHUP to it. Returns its exit status, or
- * 128 + the signal number that killed it, as shells report.
+ * Wait for the command, forwarding SIGTERM and SIGHUP to it (SIGINT is not forwarded: the
+ * terminal sends it to the command itself); each of the three is noted in c->stop_signal.
+ * Returns its exit status, or 128 + the signal number that killed it, as shells report.
  */
 int cli_child_wait(struct cli_child *c);
+
+/*
+ * Sleep `seconds` with no command running, unless SIGINT, SIGTERM or SIGHUP comes first (or
+ * came before). Returns 0 after the full pause, or the signal number (also in stop_signal).
+ */
+int cli_child_pause(struct cli_child *c, double seconds);
 
 /* "SIGSEGV" for 11: the signal's abbreviation, or "unknown signal" for one without a name. */
 const char *cli_signal_name(int sig);
