@@ -227,17 +227,21 @@ int cli_child_pause(struct cli_child *c, double seconds)
     siginfo_t info;
 
     waited_signals(&set);
+    /* polls at least once, so that a signal that came while zeus was printing is seen */
     while (c->stop_signal == 0) {
         double left_s = end_s - monotonic_s();
         struct timespec left;
+        int sig;
 
-        if (left_s <= 0)
-            break;
+        left_s = left_s > 0 ? left_s : 0;
         left.tv_sec = (time_t)left_s;
         left.tv_nsec = (long)((left_s - (double)left.tv_sec) * 1e9);
-        /* a timeout (EAGAIN), EINTR or a stale SIGCHLD from the last command: check the clock */
-        if (sigtimedwait(&set, &info, &left) > 0 && info.si_signo != SIGCHLD)
-            note_stop(c, info.si_signo);
+        sig = sigtimedwait(&set, &info, &left);
+        if (sig < 0 && errno == EAGAIN)
+            break; /* the pause is over */
+        /* EINTR, or a SIGCHLD left pending by the last command: wait for the rest */
+        if (sig > 0 && sig != SIGCHLD)
+            note_stop(c, sig);
     }
     return c->stop_signal;
 }
