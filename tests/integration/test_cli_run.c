@@ -543,16 +543,25 @@ static void test_run_repeat_runs_the_command_n_times(void **state)
     assert_non_null(strstr(f->cli.err, "total (J)"));
 }
 
+/* Warmup runs are run but not measured: not in "runs", not in the CSV log. */
 static void test_run_warmup_adds_unmeasured_runs(void **state)
 {
     struct fixture *f = *state;
+    char csv[512];
+    int rows = 0;
 
-    zt_cli_run(&f->cli, "run", "--repeat=3", "--warmup", "2", "--json", "--", "sh", "-c",
-               SH_COUNT, "sh", f->runs_path, NULL);
+    snprintf(csv, sizeof csv, "%s/run.csv", f->dir);
+    zt_cli_run(&f->cli, "run", "--repeat=3", "--warmup", "2", "--json", "--csv", csv, "--",
+               "sh", "-c", SH_COUNT, "sh", f->runs_path, NULL);
     assert_int_equal(f->cli.status, 0);
     assert_int_equal(runs_counted(f), 5);
     assert_int_equal(cJSON_GetArraySize(member(parse_stdout(f), "runs")), 3);
     assert_int_equal((int)number(f->json, "warmup"), 2);
+    f->csv = zt_read_file(csv);
+    assert_non_null(f->csv);
+    for (const char *p = f->csv; (p = strstr(p, ",zeus.run,")) != NULL; p++)
+        rows++;
+    assert_int_equal(rows, 3);
 }
 
 static void test_run_repeat_1_reports_a_single_run_as_before(void **state)
