@@ -6,6 +6,10 @@
  * zeus prints nothing but the JSON object on stdout (after whatever the command printed
  * there). zeus exits with the command's status, so that `zeus run -- make` can stand in for
  * `make` in scripts; see child.c for how the command is started and waited for.
+ *
+ * With -r N (and --warmup K) one monitor serves the whole series: each measured run gets a
+ * window of its own (so the CSV log gets a row per run), warmup runs get none, and series.c
+ * keeps the statistics. -r 1 takes the single-run path and reports as zeus always has.
  */
 #include <errno.h>
 #include <math.h>
@@ -336,10 +340,12 @@ static cJSON *json_head(const struct run_args *a, int exit_code, int term_signal
 /* Print `obj` (NULL when building it failed) and free it; 0, or -1 after saying so. */
 static int print_and_free(cJSON *obj, int rc)
 {
-    if (rc == 0 && obj != NULL)
+    if (obj == NULL)
+        rc = -1;
+    if (rc == 0)
         rc = cli_print_json(obj);
     cJSON_Delete(obj);
-    if (rc != 0 || obj == NULL) {
+    if (rc != 0) {
         fprintf(stderr, "zeus run: cannot print the JSON report\n");
         return -1;
     }
