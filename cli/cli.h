@@ -1,7 +1,7 @@
 /*
  * cli.h - What the files of the `zeus` command share: the subcommand entry points, the exit
- * codes, option parsing (args.c), the measurement report (report.c) and the child process
- * runner (child.c).
+ * codes, option parsing (args.c), the measurement report (report.c), statistics over
+ * repeated runs (series.c) and the child process runner (child.c).
  *
  * The command uses the public headers only (include/zeus/), the way curl's tool uses
  * libcurl: nothing here may reach into src/.
@@ -109,11 +109,54 @@ void cli_report_table(FILE *f, const zeus_measurement *m);
  */
 int cli_report_json(cJSON *obj, const zeus_measurement *m);
 
+/*
+ * cli_report_json with "total_energy_j" given rather than added up from `m`: a statistic of
+ * the totals (their standard deviation, say) is not the sum of the devices' statistics.
+ */
+int cli_report_json_total(cJSON *obj, const zeus_measurement *m, double total_j);
+
 /* Print `obj` on stdout as one line; returns 0, or -1 when it cannot be printed. */
 int cli_print_json(const cJSON *obj);
 
 /* The "zeus: warning: ..." callback for zeus_monitor_options.warn. */
 void cli_warn(const char *message, void *user);
+
+/* ---- Statistics over repeated runs (series.c) ----------------------------------------- */
+
+/* One quantity over the runs: count, running mean and sum of squared deviations (Welford). */
+struct cli_stat {
+    unsigned n; /* runs that gave a value (NAN ones are left out) */
+    double mean, m2, min, max;
+};
+
+/*
+ * The statistics of the runs of `zeus run -r N` that succeeded, updated run by run, so that a
+ * long series keeps nothing per run. Initialize with cli_series_init(); nothing to free.
+ */
+struct cli_series {
+    unsigned runs;          /* measurements added */
+    zeus_measurement shape; /* the devices and their indices, copied from the first run */
+    struct cli_stat time, total;
+    struct cli_stat gpu[ZEUS_MAX_GPUS], cpu[ZEUS_MAX_CPUS], dram[ZEUS_MAX_CPUS];
+    unsigned char dram_shown[ZEUS_MAX_CPUS]; /* a run reported this package's DRAM */
+};
+
+void cli_series_init(struct cli_series *s);
+
+/* Add one run's measurement; all must come from the same monitor. */
+void cli_series_add(struct cli_series *s, const zeus_measurement *m);
+
+/*
+ * Print the table: one row each for the time, each device and the total (as in a single
+ * run's table) with mean +- sample standard deviation (and relative to the mean), min, max.
+ */
+void cli_series_table(FILE *f, const struct cli_series *s);
+
+/*
+ * Add "mean", "stddev", "min" and "max" to `obj`, each an object with a single run's keys
+ * (cli_report_json), or null when no run was added. Returns 0, or -1 when out of memory.
+ */
+int cli_series_json(cJSON *obj, const struct cli_series *s);
 
 /* ---- Output files written whole (out_file.c) ------------------------------------------ */
 
@@ -144,15 +187,17 @@ void cli_out_file_abort(struct cli_out_file *o);
 struct cli_child {
     pid_t pid;
     int term_signal; /* the signal that killed the command, 0 when it exited */
+    int stop_signal; /* the first SIGINT, SIGTERM or SIGHUP zeus got since prepare, or 0 */
     sigset_t old_mask;
     struct sigaction old_int, old_quit, old_chld;
 };
 
 /*
- * Take the signals a command wrapper must handle: ignore SIGINT and SIGQUIT (the terminal
- * sends them to the command too), block SIGTERM, SIGHUP and SIGCHLD to take them in
- * cli_child_wait(). Call this before any thread starts (before zeus_monitor_create), so that
- * every thread inherits the mask. Returns 0, or -1 with errno set.
+ * Take the signals a command wrapper must handle: ignore SIGQUIT (the terminal sends it to
+ * the command too), block SIGINT, SIGTERM, SIGHUP and SIGCHLD to take them in
+ * cli_child_wait() and cli_child_pause(). Call this before any thread starts (before
+ * zeus_monitor_create), so that every thread inherits the mask. Returns 0, or -1 with errno
+ * set.
  */
 int cli_child_prepare(struct cli_child *c);
 
@@ -163,10 +208,17 @@ int cli_child_prepare(struct cli_child *c);
 int cli_child_start(struct cli_child *c, char *const argv[]);
 
 /*
- * Wait for the command, forwarding SIGTERM and SIGHUP to it. Returns its exit status, or
- * 128 + the signal number that killed it, as shells report.
+ * Wait for the command, forwarding SIGTERM and SIGHUP to it (SIGINT is not forwarded: the
+ * terminal sends it to the command itself); each of the three is noted in c->stop_signal.
+ * Returns its exit status, or 128 + the signal number that killed it, as shells report.
  */
 int cli_child_wait(struct cli_child *c);
+
+/*
+ * Sleep `seconds` with no command running, unless SIGINT, SIGTERM or SIGHUP comes first (or
+ * came before). Returns 0 after the full pause, or the signal number (also in stop_signal).
+ */
+int cli_child_pause(struct cli_child *c, double seconds);
 
 /* "SIGSEGV" for 11: the signal's abbreviation, or "unknown signal" for one without a name. */
 const char *cli_signal_name(int sig);

@@ -138,21 +138,22 @@ static int add_energies(cJSON *obj, const zeus_measurement *m)
     return rc;
 }
 
-int cli_report_json(cJSON *obj, const zeus_measurement *m)
+int cli_report_json_total(cJSON *obj, const zeus_measurement *m, double total_j)
 {
+    cJSON *t;
+
     if (cJSON_AddNumberToObject(obj, "time_s", rounded(m->time_s, 1e-6)) == NULL)
         return -1;
     if (add_energies(obj, m) != 0)
         return -1;
-    {
-        double total_j = cli_measurement_all_energy(m);
-        cJSON *t = isnan(total_j) ? cJSON_AddNullToObject(obj, "total_energy_j")
-                                  : cJSON_AddNumberToObject(obj, "total_energy_j",
-                                                            rounded(total_j, 1e-3));
-        if (t == NULL)
-            return -1;
-    }
-    return 0;
+    t = isnan(total_j) ? cJSON_AddNullToObject(obj, "total_energy_j")
+                       : cJSON_AddNumberToObject(obj, "total_energy_j", rounded(total_j, 1e-3));
+    return t != NULL ? 0 : -1;
+}
+
+int cli_report_json(cJSON *obj, const zeus_measurement *m)
+{
+    return cli_report_json_total(obj, m, cli_measurement_all_energy(m));
 }
 
 int cli_print_json(const cJSON *obj)

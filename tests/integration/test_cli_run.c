@@ -3,7 +3,8 @@
  * RAPL tree (ZEUS_SYSFS_ROOT names a missing folder), checking exit-status passthrough, the
  * JSON report's shape and values, bad --gpus values, the CSV log, commands that cannot
  * start, and the signals a command wrapper must pass on or ignore. One test builds a fake
- * RAPL tree to see CPU and DRAM energy reported and added to the total.
+ * RAPL tree to see CPU and DRAM energy reported and added to the total. The repetition tests
+ * (-r N, --warmup, --cooldown) count runs through a file each run appends a line to.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "cli_support.h"
 #include "sysfs_tree.h"
@@ -39,6 +41,7 @@ struct fixture {
     char *csv;          /* a CSV log read back */
     zt_sysfs *sysfs;    /* a fake RAPL tree, for the tests that make one */
     char *sysfs_before; /* ZEUS_SYSFS_ROOT as CTest set it (a missing folder) */
+    char runs_path[512]; /* the repetition tests' run counter, in `dir` */
 };
 
 static int setup(void **state)
@@ -48,6 +51,7 @@ static int setup(void **state)
     if (f == NULL)
         return -1;
     f->dir = zt_mkdtemp();
+    snprintf(f->runs_path, sizeof f->runs_path, "%s/runs", f->dir);
     setenv("ZEUS_FAKE_NVML", TWO_GPUS_300W, 1);
     unsetenv("CUDA_VISIBLE_DEVICES");
     if (getenv("ZEUS_SYSFS_ROOT") != NULL)
@@ -446,6 +450,274 @@ static void test_run_sigint_to_zeus_alone_is_ignored(void **state)
     assert_int_equal(f->cli.status, 4);
 }
 
+/* ---- Repetitions (-r N, --warmup K, --cooldown S) ----------------------------------------- */
+
+/* Each run of SH_COUNT appends one line to the file named by its $1. */
+#define SH_COUNT "echo x >> \"$1\""
+/* As SH_COUNT, and exits 3 on its second run. */
+#define SH_FAIL_2ND SH_COUNT "; [ $(wc -l < \"$1\") -lt 2 ] || exit 3"
+/* As SH_COUNT, and kills itself with SIGTERM on its second run. */
+#define SH_KILL_2ND SH_COUNT "; [ $(wc -l < \"$1\") -lt 2 ] || kill -TERM $$"
+
+/* How many runs appended to the counter (0 when none ran). */
+static int runs_counted(struct fixture *f)
+{
+    char *text = zt_read_file(f->runs_path);
+    int lines = 0;
+
+    for (const char *p = text; p != NULL && *p != '\0'; p++)
+        lines += *p == '\n';
+    free(text);
+    return lines;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A value of the measurement object `run`: its `key`, or `sub` inside the object `key`. */
+static double value_of(const cJSON *run, const char *key, const char *sub)
+{
+    return sub != NULL ? number(member(run, key), sub) : number(run, key);
+}
+
+/*
+ * Recompute mean, sample standard deviation (n - 1), min and max of one value over "runs"
+ * and compare with what zeus printed. The runs are rounded to 1 mJ (1 us for the time) in
+ * JSON while zeus works from the exact values, hence the tolerance.
+ */
+static void assert_stats_match_runs(const cJSON *j, const char *key, const char *sub,
+                                    double tol)
+{
+    const cJSON *runs = member(j, "runs"), *run;
+    double sum = 0, sq = 0, lo = INFINITY, hi = -INFINITY, mean;
+    int n = cJSON_GetArraySize(runs);
+
+    assert_true(n > 1);
+    cJSON_ArrayForEach(run, runs) {
+        double v = value_of(run, key, sub);
+
+        sum += v;
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    mean = sum / n;
+    cJSON_ArrayForEach(run, runs) {
+        sq += pow(value_of(run, key, sub) - mean, 2);
+    }
+    assert_near(value_of(member(j, "mean"), key, sub), mean, tol);
+    assert_near(value_of(member(j, "stddev"), key, sub), sqrt(sq / (n - 1)), tol);
+    assert_near(value_of(member(j, "min"), key, sub), lo, tol);
+    assert_near(value_of(member(j, "max"), key, sub), hi, tol);
+}
+
+/* `zeus run OPT VALUE -- true` must fail with exit 2, nothing on stdout, and name `shown`. */
+static void assert_series_refused(struct fixture *f, const char *opt, const char *value,
+                                  const char *shown)
+{
+    zt_cli_free(&f->cli);
+    zt_cli_run(&f->cli, "run", opt, value, "--", "true", NULL);
+    if (f->cli.status != 2 || strstr(f->cli.err, shown) == NULL)
+        fail_msg("%s '%s': exit %d, stderr '%s' (wanted 2 and '%s')", opt, value,
+                 f->cli.status, f->cli.err, shown);
+    assert_string_equal(f->cli.out, "");
+}
+
+static void test_run_repeat_runs_the_command_n_times(void **state)
+{
+    struct fixture *f = *state;
+
+    zt_cli_run(&f->cli, "run", "-r", "3", "--", "sh", "-c", SH_COUNT, "sh", f->runs_path,
+               NULL);
+    assert_int_equal(f->cli.status, 0);
+    assert_int_equal(runs_counted(f), 3);
+    /* a progress line per run, then the statistics */
+    assert_non_null(strstr(f->cli.err, "run 3/3: exited with status 0"));
+    assert_non_null(strstr(f->cli.err, ": 3 runs\n"));
+    assert_non_null(strstr(f->cli.err, "stddev"));
+    assert_non_null(strstr(f->cli.err, "GPU 1 (J)"));
+    assert_non_null(strstr(f->cli.err, "total (J)"));
+}
+
+/* Warmup runs are run but not measured: not in "runs", not in the CSV log. */
+static void test_run_warmup_adds_unmeasured_runs(void **state)
+{
+    struct fixture *f = *state;
+    char csv[512];
+    int rows = 0;
+
+    snprintf(csv, sizeof csv, "%s/run.csv", f->dir);
+    zt_cli_run(&f->cli, "run", "--repeat=3", "--warmup", "2", "--json", "--csv", csv, "--",
+               "sh", "-c", SH_COUNT, "sh", f->runs_path, NULL);
+    assert_int_equal(f->cli.status, 0);
+    assert_int_equal(runs_counted(f), 5);
+    assert_int_equal(cJSON_GetArraySize(member(parse_stdout(f), "runs")), 3);
+    assert_int_equal((int)number(f->json, "warmup"), 2);
+    f->csv = zt_read_file(csv);
+    assert_non_null(f->csv);
+    for (const char *p = f->csv; (p = strstr(p, ",zeus.run,")) != NULL; p++)
+        rows++;
+    assert_int_equal(rows, 3);
+}
+
+static void test_run_repeat_1_reports_a_single_run_as_before(void **state)
+{
+    struct fixture *f = *state;
+
+    zt_cli_run(&f->cli, "run", "-r", "1", "--json", "--", "true", NULL);
+    assert_int_equal(f->cli.status, 0);
+    assert_null(cJSON_GetObjectItemCaseSensitive(parse_stdout(f), "runs"));
+    assert_null(cJSON_GetObjectItemCaseSensitive(f->json, "mean"));
+    assert_true(number(f->json, "time_s") >= 0);
+}
+
+static void test_run_repeat_json_statistics_match_the_runs(void **state)
+{
+    struct fixture *f = *state;
+    const cJSON *run;
+
+    zt_cli_run(&f->cli, "run", "-r", "3", "--json", "--", "sleep", "0.1", NULL);
+    assert_int_equal(f->cli.status, 0);
+    assert_int_equal(cJSON_GetArraySize(member(parse_stdout(f), "runs")), 3);
+    assert_int_equal((int)number(f->json, "repeat"), 3);
+    cJSON_ArrayForEach(run, member(f->json, "runs")) {
+        assert_int_equal((int)number(run, "exit_code"), 0);
+        assert_true(number(run, "time_s") >= 0.1);
+        assert_empty_object(run, "cpu_energy_j");
+    }
+    assert_stats_match_runs(f->json, "time_s", NULL, 1e-5);
+    assert_stats_match_runs(f->json, "gpu_energy_j", "0", 2e-3);
+    assert_stats_match_runs(f->json, "gpu_energy_j", "1", 2e-3);
+    assert_stats_match_runs(f->json, "total_energy_j", NULL, 2e-3);
+    assert_empty_object(member(f->json, "mean"), "dram_energy_j");
+}
+
+static void test_run_failing_run_ends_the_series_with_its_status(void **state)
+{
+    struct fixture *f = *state;
+
+    zt_cli_run(&f->cli, "run", "-r", "5", "--", "sh", "-c", SH_FAIL_2ND, "sh",
+               f->runs_path, NULL);
+    assert_int_equal(f->cli.status, 3);
+    assert_int_equal(runs_counted(f), 2);
+    assert_non_null(strstr(f->cli.err, "run 2/5: exited with status 3"));
+    /* the statistics of the run that succeeded are still printed */
+    assert_non_null(strstr(f->cli.err, "2 of 5 runs, run 2 failed (exit status 3)"));
+    assert_non_null(strstr(f->cli.err, "GPU 0 (J)"));
+}
+
+static void test_run_killed_run_ends_the_series_with_128_plus_signal(void **state)
+{
+    struct fixture *f = *state;
+    cJSON *runs;
+
+    zt_cli_run(&f->cli, "run", "-r", "5", "--json", "--", "sh", "-c", SH_KILL_2ND, "sh",
+               f->runs_path, NULL);
+    assert_int_equal(f->cli.status, 128 + SIGTERM);
+    assert_int_equal(runs_counted(f), 2);
+    assert_int_equal((int)number(parse_stdout(f), "exit_code"), 128 + SIGTERM);
+    assert_string_equal(cJSON_GetStringValue(member(f->json, "signal")), "SIGTERM");
+    runs = member(f->json, "runs");
+    assert_int_equal(cJSON_GetArraySize(runs), 2);
+    assert_int_equal((int)number(cJSON_GetArrayItem(runs, 1), "exit_code"), 128 + SIGTERM);
+    /* the statistics cover the one run that succeeded */
+    assert_near(number(member(f->json, "mean"), "time_s"),
+                number(cJSON_GetArrayItem(runs, 0), "time_s"), 1e-5);
+    assert_near(number(member(f->json, "stddev"), "time_s"), 0.0, 1e-9);
+}
+
+static void test_run_failing_warmup_ends_the_series_unmeasured(void **state)
+{
+    struct fixture *f = *state;
+
+    zt_cli_run(&f->cli, "run", "-r", "3", "--warmup", "2", "--json", "--", "sh", "-c",
+               SH_FAIL_2ND, "sh", f->runs_path, NULL);
+    assert_int_equal(f->cli.status, 3);
+    assert_int_equal(runs_counted(f), 2);
+    assert_string_equal(f->cli.out, ""); /* nothing was measured */
+    assert_non_null(strstr(f->cli.err, "warmup 2/2: exited with status 3"));
+}
+
+static void test_run_repeat_bad_values_exit_2(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_series_refused(f, "-r", "0", "'0'");
+    assert_series_refused(f, "-r", "abc", "'abc'");
+    assert_series_refused(f, "--repeat", "-3", "'-3'");
+    assert_series_refused(f, "--warmup", "-2", "'-2'");
+    assert_series_refused(f, "--cooldown", "-1", "'-1'");
+    assert_series_refused(f, "--cooldown", "soon", "'soon'");
+    zt_cli_free(&f->cli);
+    zt_cli_run(&f->cli, "run", "-r", "3", "--cooldown", "0.1", NULL);
+    assert_int_equal(f->cli.status, 2);
+    assert_non_null(strstr(f->cli.err, "no command"));
+}
+
+/*
+ * Each run appends the time it started; with --cooldown 0.5 two starts are at least 0.5 s
+ * apart. Lower bounds only: a loaded machine may take longer, never shorter. Not 0.2 s:
+ * without any cooldown, starts here were already 0.2 s apart (process starts, and the wait
+ * for each run's final counter value), so a lost cooldown could pass unnoticed.
+ */
+#define COOLDOWN_S 0.5
+
+static void test_run_cooldown_pauses_between_runs(void **state)
+{
+    struct fixture *f = *state;
+    double start_s = now_s(), prev = 0, t;
+    char *text, *p;
+    int n = 0;
+
+    zt_cli_run(&f->cli, "run", "-r", "3", "--cooldown", "0.5", "--", "sh", "-c",
+               "date +%s.%N >> \"$1\"", "sh", f->runs_path, NULL);
+    assert_int_equal(f->cli.status, 0);
+    assert_true(now_s() - start_s >= 2 * COOLDOWN_S);
+    text = zt_read_file(f->runs_path);
+    assert_non_null(text);
+    for (p = text; sscanf(p, "%lf", &t) == 1; p = strchr(p, '\n') + 1, n++) {
+        if (n > 0 && t - prev < COOLDOWN_S)
+            fail_msg("runs %d and %d started %.3f s apart", n, n + 1, t - prev);
+        prev = t;
+    }
+    free(text);
+    assert_int_equal(n, 3);
+}
+
+static void test_run_sigterm_stops_the_series(void **state)
+{
+    struct fixture *f = *state;
+
+    zt_cli_start(&f->cli, "run", "-r", "5", "--", "sh", "-c",
+                 SH_COUNT "; echo started; exec sleep 30", "sh", f->runs_path, NULL);
+    zt_cli_wait_for_output(&f->cli, "started", 20.0);
+    kill(f->cli.pid, SIGTERM); /* forwarded to the command, which dies of it */
+    zt_cli_finish(&f->cli, 20.0);
+    assert_int_equal(f->cli.status, 128 + SIGTERM);
+    assert_int_equal(runs_counted(f), 1);
+    assert_non_null(strstr(f->cli.err, "1 of 5 runs"));
+}
+
+static void test_run_sigint_stops_the_series_in_a_cooldown(void **state)
+{
+    struct fixture *f = *state;
+
+    /* a 30 s cooldown: only the signal can end this series within the test's limit */
+    zt_cli_start(&f->cli, "run", "-r", "5", "--cooldown", "30", "--", "sh", "-c", SH_COUNT,
+                 "sh", f->runs_path, NULL);
+    zt_cli_wait_for_output(&f->cli, "run 1/5", 20.0);
+    kill(f->cli.pid, SIGINT);
+    zt_cli_finish(&f->cli, 20.0);
+    assert_int_equal(f->cli.status, 128 + SIGINT);
+    assert_int_equal(runs_counted(f), 1);
+    assert_non_null(strstr(f->cli.err, "1 of 5 runs, stopped by SIGINT"));
+    assert_non_null(strstr(f->cli.err, "total (J)"));
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -472,6 +744,17 @@ int main(void)
         T(test_run_csv_written_in_zeus_format),
         T(test_run_sigterm_is_forwarded_to_command),
         T(test_run_sigint_to_zeus_alone_is_ignored),
+        T(test_run_repeat_runs_the_command_n_times),
+        T(test_run_warmup_adds_unmeasured_runs),
+        T(test_run_repeat_1_reports_a_single_run_as_before),
+        T(test_run_repeat_json_statistics_match_the_runs),
+        T(test_run_failing_run_ends_the_series_with_its_status),
+        T(test_run_killed_run_ends_the_series_with_128_plus_signal),
+        T(test_run_failing_warmup_ends_the_series_unmeasured),
+        T(test_run_repeat_bad_values_exit_2),
+        T(test_run_cooldown_pauses_between_runs),
+        T(test_run_sigterm_stops_the_series),
+        T(test_run_sigint_stops_the_series_in_a_cooldown),
     };
 #undef T
     return cmocka_run_group_tests_name("cli_run", tests, NULL, NULL);
