@@ -54,7 +54,7 @@ struct calls {
     unsigned per_call_mj[16]; /* manual mode: energy added per call, by trial */
     unsigned calls_per_trial; /* manual mode: calls in one trial */
     unsigned syncs;
-    unsigned reduces[2];      /* by op */
+    unsigned reduces[ZEUS_REDUCE_MAX + 1]; /* by op */
     int reduce_fails;         /* reduce returns this when non-zero */
     char log[8192];
 };
