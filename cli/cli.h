@@ -42,6 +42,7 @@ int cli_show_env(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_monitor(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_power_limit(int argc, char **argv);
 
 /* ---- Option parsing (args.c) ---------------------------------------------------------- */
 
