@@ -11,7 +11,6 @@
  * script reading --json sees either the whole answer or nothing; notes (rows skipped, a
  * world size assumed) go to stderr only after a choice was made.
  */
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -104,23 +103,11 @@ static int usage_error(const char *fmt, ...)
 
 /* ---- Arguments ------------------------------------------------------------------------------ */
 
-/* A finite number written whole: "0.5", "1e0"; not "", " 1", "1x", "nan" or hexadecimal. */
-static int parse_double(const char *text, double *out)
-{
-    char *end;
-
-    if (*text == '\0' || strpbrk(text, "xX \t") != NULL)
-        return -1;
-    errno = 0;
-    *out = strtod(text, &end);
-    return *end == '\0' && errno == 0 && isfinite(*out) ? 0 : -1;
-}
-
 /* The part after "zeus-cost:" or "max-slowdown:". */
 static int parse_param(const char *spec, const char *param, double min, double max,
                        const char *what, double *out)
 {
-    if (parse_double(param, out) != 0)
+    if (cli_scan_double(param, out) != 0)
         return usage_error("--selector '%s': %s '%s' is not a number", spec, what, param);
     if (*out < min || *out > max) {
         if (max == INFINITY)
@@ -160,15 +147,9 @@ static int parse_selector(const char *spec, zeus_plo_selector *sel)
 
 static int parse_world_size(const char *text, unsigned *out)
 {
-    char *end;
-    unsigned long v;
-
-    errno = 0;
-    v = text[0] >= '0' && text[0] <= '9' ? strtoul(text, &end, 10) : 0;
-    if (v == 0 || *end != '\0' || errno != 0 || v > UINT_MAX)
+    if (cli_scan_unsigned(text, 1, UINT_MAX, out) != 0)
         return usage_error("--world-size: '%s' is not a whole number of GPUs of at least 1",
                            text);
-    *out = (unsigned)v;
     return 0;
 }
 
