@@ -117,6 +117,12 @@ static int parse_param(const char *spec, const char *param, double min, double m
     return 0;
 }
 
+/* 1 when the `len` bytes of `spec` before any ':' are `name`. */
+static int named(const char *spec, size_t len, const char *name)
+{
+    return strlen(name) == len && strncmp(spec, name, len) == 0;
+}
+
 static int parse_selector(const char *spec, zeus_plo_selector *sel)
 {
     const char *colon = strchr(spec, ':');
@@ -124,25 +130,25 @@ static int parse_selector(const char *spec, zeus_plo_selector *sel)
     const char *param = colon != NULL ? colon + 1 : NULL;
 
     memset(sel, 0, sizeof *sel);
-    if (len == 6 && strncmp(spec, "energy", len) == 0 && param == NULL)
-        sel->kind = ZEUS_PLO_ENERGY;
-    else if (len == 4 && strncmp(spec, "time", len) == 0 && param == NULL)
-        sel->kind = ZEUS_PLO_TIME;
-    else if (len == 9 && strncmp(spec, "zeus-cost", len) == 0) {
+    if (named(spec, len, "energy") || named(spec, len, "time")) {
+        sel->kind = spec[0] == 'e' ? ZEUS_PLO_ENERGY : ZEUS_PLO_TIME;
+        if (param != NULL)
+            return usage_error("--selector '%s': %.*s takes no parameter", spec, (int)len, spec);
+        return 0;
+    }
+    if (named(spec, len, "zeus-cost")) {
         sel->kind = ZEUS_PLO_ZEUS_COST;
         sel->eta = 0.5;
-        if (param != NULL)
-            return parse_param(spec, param, 0, 1, "eta", &sel->eta);
-    } else if (len == 12 && strncmp(spec, "max-slowdown", len) == 0) {
+        return param != NULL ? parse_param(spec, param, 0, 1, "eta", &sel->eta) : 0;
+    }
+    if (named(spec, len, "max-slowdown")) {
         sel->kind = ZEUS_PLO_MAX_SLOWDOWN;
         if (param == NULL)
             return usage_error("--selector max-slowdown needs a factor, as max-slowdown:1.1");
         return parse_param(spec, param, 1, INFINITY, "factor", &sel->factor);
-    } else {
-        return usage_error("--selector: '%s' is not energy, time, zeus-cost[:ETA] or "
-                           "max-slowdown:FACTOR", spec);
     }
-    return 0;
+    return usage_error("--selector: '%s' is not energy, time, zeus-cost[:ETA] or "
+                       "max-slowdown:FACTOR", spec);
 }
 
 static int parse_world_size(const char *text, unsigned *out)
@@ -163,7 +169,7 @@ static int option_value(int argc, char **argv, int *i, const char *name, const c
     return cli_option_value(CMD, argc, argv, i, name, value);
 }
 
-/* The options of one argument; 0 when it was not one of them. */
+/* The option at argv[*i]: 1 when taken, 0 when not one of these, CLI_EXIT_USAGE on error. */
 static int parse_option(int argc, char **argv, int *i, struct select_args *a)
 {
     const char *v;
