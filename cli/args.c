@@ -81,30 +81,47 @@ static int parse_digits(const char *text, size_t len, unsigned long *out)
     return 0;
 }
 
-int cli_parse_unsigned(const char *cmd, const char *option, const char *text, unsigned min,
-                       unsigned max, unsigned *out)
+int cli_scan_unsigned(const char *text, unsigned min, unsigned max, unsigned *out)
 {
     unsigned long v;
 
-    if (parse_digits(text, strlen(text), &v) != 0 || v < min || v > max) {
-        cli_usage_error(cmd, "%s: '%s' is not a whole number from %u to %u", option, text, min,
-                        max);
+    if (parse_digits(text, strlen(text), &v) != 0 || v < min || v > max)
         return -1;
-    }
     *out = (unsigned)v;
     return 0;
 }
 
-int cli_parse_seconds(const char *cmd, const char *option, const char *text, double min_s,
-                      double *out)
+int cli_scan_double(const char *text, double *out)
 {
     char *end;
     double v;
 
     errno = 0;
     v = strtod(text, &end);
-    if (end == text || *end != '\0' || errno != 0 || !isfinite(v) || v < min_s ||
-        isspace((unsigned char)text[0])) {
+    if (end == text || *end != '\0' || errno != 0 || !isfinite(v) ||
+        isspace((unsigned char)text[0]))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cli_parse_unsigned(const char *cmd, const char *option, const char *text, unsigned min,
+                       unsigned max, unsigned *out)
+{
+    if (cli_scan_unsigned(text, min, max, out) != 0) {
+        cli_usage_error(cmd, "%s: '%s' is not a whole number from %u to %u", option, text, min,
+                        max);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_parse_seconds(const char *cmd, const char *option, const char *text, double min_s,
+                      double *out)
+{
+    double v;
+
+    if (cli_scan_double(text, &v) != 0 || v < min_s) {
         cli_usage_error(cmd, "%s: '%s' is not a number of seconds of at least %g", option, text,
                         min_s);
         return -1;

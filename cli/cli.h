@@ -42,6 +42,7 @@ int cli_show_env(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_monitor(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_power_limit(int argc, char **argv);
 
 /* ---- Option parsing (args.c) ---------------------------------------------------------- */
 
@@ -80,6 +81,14 @@ int cli_parse_device_list(const char *cmd, const char *option, const char *text,
 
 /* The list as the options struct wants it: NULL for all, a count of 0 for none. */
 const unsigned *cli_device_list_indices(const struct cli_device_list *list, size_t *count);
+
+/*
+ * The scanners behind the parsers below, for a command that words its own errors: 0, or -1
+ * (nothing printed) when `text` is not a plain decimal whole number in [min, max] (no sign,
+ * no blanks), or not a finite number written whole (no blanks, no trailing text, no NAN).
+ */
+int cli_scan_unsigned(const char *text, unsigned min, unsigned max, unsigned *out);
+int cli_scan_double(const char *text, double *out);
 
 /* Parse a whole number in [min, max]; -1 after a usage error. */
 int cli_parse_unsigned(const char *cmd, const char *option, const char *text, unsigned min,

@@ -21,6 +21,7 @@ static const struct subcommand {
     {"monitor", cli_monitor, "measure energy or print power until Ctrl-C"},
     {"bench", cli_bench, "measure the overhead of measurement windows"},
     {"exporter", cli_exporter, "serve energy and power metrics to Prometheus"},
+    {"power-limit", cli_power_limit, "choose a GPU power limit from profiled measurements"},
 };
 
 #define SUBCOMMAND_COUNT (sizeof subcommands / sizeof subcommands[0])
@@ -35,7 +36,7 @@ static void print_usage(FILE *f)
                "\n"
                "COMMANDS\n");
     for (size_t i = 0; i < SUBCOMMAND_COUNT; i++)
-        fprintf(f, "    %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+        fprintf(f, "    %-11s %s\n", subcommands[i].name, subcommands[i].summary);
     fprintf(f, "\n"
                "    `zeus COMMAND --help` (or `zeus help COMMAND`) describes each one.\n"
                "\n"
@@ -44,6 +45,7 @@ static void print_usage(FILE *f)
                "    zeus run -- python train.py\n"
                "    zeus monitor power --period 0.5\n"
                "    zeus exporter --listen :9466\n"
+               "    zeus power-limit select --profile power_limit_profile.json\n"
                "\n"
                "ENVIRONMENT\n"
                "    CUDA_VISIBLE_DEVICES   which GPUs are visible, and their numbering\n"
