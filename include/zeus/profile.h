@@ -10,7 +10,9 @@
  *
  *     |<--- cooldown --->|            |<------ measurement_duration ------>|
  *     +------ sleep -----+-- warmup --+--fn--fn--fn-- ... --fn-------------+
- *                        | (iters)    ^ sync, temperature_before           ^ sync, temperature_after
+ *                          (calls)    ^                                    ^
+ *                   sync, temperature_before, window opens     window closes (sync),
+ *                                                               temperature_after
  *
  *   1. sleep cooldown_duration_s (CLOCK_MONOTONIC, so a wall-clock step never shortens it);
  *   2. call fn num_warmup_iterations times, then sync;
@@ -200,8 +202,11 @@ typedef struct zeus_profile_report {
  */
 ZEUS_API void zeus_profile_report_fini(zeus_profile_report *report);
 
-/* Room for zeus_profile_sweep_result_format()'s line and its NUL, whatever the numbers. */
-#define ZEUS_PROFILE_LINE_LEN 512
+/*
+ * Room for zeus_profile_sweep_result_format()'s line and its NUL, whatever the numbers: six
+ * doubles printed in full ("%.4f" of 1e308 has 309 digits) and the fixed text.
+ */
+#define ZEUS_PROFILE_LINE_LEN 2048
 
 /*
  * Zeus's one-line text of a sweep result (SweepResult.__str__), UTF-8:
@@ -229,7 +234,8 @@ ZEUS_API zeus_status zeus_profile_sweep_result_format(const zeus_profile_sweep_r
  *     and where: calibration, warmup, trial); nothing more is run;
  *   ZEUS_ERR_ALREADY_EXISTS when the monitor already has a window "__zeus_profile_run_trial";
  *   a device's error when a temperature or an energy cannot be read (ZEUS_ERR_GPU_LOST...),
- *     or ZEUS_ERR_TIMEOUT when a sampled window's final value did not come within 2 s.
+ *     or ZEUS_ERR_TIMEOUT when a sampled window's final value did not come within 2 s;
+ *   ZEUS_ERR_NO_MEMORY when a report cannot be allocated.
  * On error the outputs are zeroed and no window is left open.
  * Thread safety: see the top of this header. Since: 0.1.
  */

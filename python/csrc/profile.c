@@ -313,7 +313,8 @@ static int parse(PyObject *args, PyObject *kw, struct request *q)
         count_arg(trials, "num_trials", &q->o.num_trials) < 0 ||
         count_arg(warmup_trials, "num_warmup_trials", &q->o.num_warmup_trials) < 0 ||
         count_arg(warmup_iters, "num_warmup_iterations", &q->o.num_warmup_iterations) < 0 ||
-        count_arg(calib_iters, "num_calibration_iterations", &q->o.num_calibration_iterations) < 0 ||
+        count_arg(calib_iters, "num_calibration_iterations",
+                  &q->o.num_calibration_iterations) < 0 ||
         durations_arg(mr, "measurement_duration_search_range", &q->measurements,
                       &q->o.measurement_duration_count) < 0 ||
         durations_arg(cr, "cooldown_duration_search_range", &q->cooldowns,

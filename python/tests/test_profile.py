@@ -111,7 +111,7 @@ def test_str_is_zeus_text():
 
 
 def test_measure_runs_ceil_duration_at_the_fake_power(fake):
-    fake.reset("gpus=1;power_w=300;period_ms=5;temp_c=52")
+    fake.reset("gpus=1;power_w=300;temp_c=52")
     syncs = []
     mon = ZeusMonitor(gpu_indices=[0], sync_execution_with=syncs.append)
     work = Workload(sleep=0.002)

@@ -13,6 +13,10 @@
  *    ~100 ms on NVIDIA). The GPU is idle while it waits, so the next trial's cooldown is
  *    that much longer in effect. Concept: trials as Zeus runs them. Reality: in sampled mode
  *    the cooldowns are up to one counter step longer; in direct mode they are not.
+ *    An estimate that failed is waited on too: on a loaded machine the sampler can be more
+ *    than one counter step late, and the estimate then refuses to extrapolate (NAN,
+ *    ZEUS_ERR_NO_DATA) while the final value comes a moment later. Only the final status
+ *    counts.
  * 3. Reductions (note DISTRIBUTED in profile.h): one SUM over {energy, temperature before,
  *    temperature after, 1.0} and one MAX over {time}. Zeus makes four all_reduce calls; the
  *    sum of ones is the number of processes, which Zeus divides the temperatures by. Every
@@ -40,7 +44,7 @@
 
 void zeus__profile_log(const struct zeus__profile_run *run, const char *fmt, ...)
 {
-    char line[1024];
+    char line[ZEUS_PROFILE_LINE_LEN + 256]; /* a report line: a prefix and a result's text */
     va_list ap;
 
     if (run->o.log == NULL)
@@ -150,13 +154,22 @@ zeus_status zeus__profile_calibrate(struct zeus__profile_run *run)
 
 /* ---- One trial ---------------------------------------------------------------------------- */
 
-/* The final value of a sampled window (note 2); direct windows are final already. */
-static zeus_status final_values(const struct zeus__profile_run *run, zeus_measurement *m)
+/*
+ * The final value of a window that end_window answered with status `s` (note 2): an
+ * estimate, or a failure, is replaced by the final value and its status. A direct window's
+ * values are final already, and so is its failure (get_final would repeat it).
+ */
+static zeus_status final_values(const struct zeus__profile_run *run, zeus_status s,
+                                zeus_measurement *m)
 {
+    int final = s == ZEUS_OK;
+
     for (unsigned i = 0; i < m->gpu_count; i++)
         if (m->gpu_flags[i] & ZEUS_ENERGY_PROVISIONAL)
-            return zeus_monitor_get_final(run->mon, m->window_id, FINAL_TIMEOUT_S, m);
-    return ZEUS_OK;
+            final = 0;
+    if (final)
+        return ZEUS_OK;
+    return zeus_monitor_get_final(run->mon, m->window_id, FINAL_TIMEOUT_S, m);
 }
 
 /* The measured part (notes 1, 2, 4): window, `iterations` calls, window end, temperature. */
@@ -172,15 +185,18 @@ static zeus_status measure_window(const struct zeus__profile_run *run, uint64_t 
         zeus_monitor_end_window(run->mon, TRIAL_WINDOW, ZEUS_WINDOW_CANCEL, NULL);
         return s;
     }
+    m->window_id = 0; /* stays 0 unless the window was closed and handed over */
     s = zeus_monitor_end_window(run->mon, TRIAL_WINDOW, ZEUS_WINDOW_SYNC, m);
-    if (s != ZEUS_OK)
+    if (m->window_id == 0)
         return zeus__fail_prefix(s, "profile: closing the trial's window");
-    s = read_temperature(run, temp_after_c);
+    {
+        zeus_status temp = read_temperature(run, temp_after_c);
+        if (temp != ZEUS_OK)
+            return temp;
+    }
+    s = final_values(run, s, m);
     if (s != ZEUS_OK)
-        return s;
-    s = final_values(run, m);
-    if (s != ZEUS_OK)
-        return zeus__fail_prefix(s, "profile: waiting for the trial's final energy");
+        return zeus__fail_prefix(s, "profile: the trial's energy");
     return ZEUS_OK;
 }
 

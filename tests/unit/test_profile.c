@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include "test_support.h"
 #include "zeus/zeus.h"
 
+#define NVML_ERROR_GPU_IS_LOST 15
 #define NVML_ERROR_UNKNOWN 999
 #define MAX_CALLS 4096
 
@@ -49,6 +51,7 @@ static void sleep_s(double s)
 struct calls {
     unsigned n;               /* workload calls */
     unsigned fail_at;         /* return -7 on this call (1-based); 0: never */
+    unsigned lose_gpu_at;     /* GPU 0 falls off the bus during this call; 0: never */
     double work_s;            /* each call sleeps this long */
     double at_s[MAX_CALLS];   /* when each call began */
     unsigned per_call_mj[16]; /* manual mode: energy added per call, by trial */
@@ -68,6 +71,8 @@ static int workload(void *user)
         c->at_s[i] = now_s();
     if (c->fail_at != 0 && c->n == c->fail_at)
         return -7;
+    if (c->lose_gpu_at != 0 && c->n == c->lose_gpu_at)
+        zt_fake_nvml_fail("nvmlDeviceGetTotalEnergyConsumption", 0, NVML_ERROR_GPU_IS_LOST, -1);
     if (c->calls_per_trial != 0)
         zt_fake_nvml()->add_energy_mj(0, c->per_call_mj[i / c->calls_per_trial % 16]);
     if (c->work_s > 0)
@@ -181,7 +186,7 @@ static void test_profile_options_init_has_zeus_defaults(void **state)
 static void test_profile_measure_runs_ceil_duration_at_fake_power(void **state)
 {
     struct calls *c = *state;
-    zeus_monitor *mon = make_monitor("gpus=1;power_w=300;period_ms=5;temp_c=47", 0, c);
+    zeus_monitor *mon = make_monitor("gpus=1;power_w=300;temp_c=47", 0, c);
     zeus_profile_options o;
     zeus_profile_trial t;
     unsigned first_warmup;
@@ -388,7 +393,14 @@ static int hot_workload(void *user)
 
 static void test_profile_cooldown_sweep_valid_where_temperature_settled(void **state)
 {
-    static const double cooldowns[] = {0, 0.03, 0.06, 0.25, 0.3};
+    /*
+     * No cooldown, then cooldowns of 3.5 tau and more past the grace. A cooldown that cools
+     * for only a tau or two is left out: the trials then converge to a warm periodic state
+     * within a trial or two, so whether four of them agree depends on how late the machine
+     * wakes from each sleep (simulating this model, std 0.004-0.014 J as the wake-up comes
+     * 0-20 ms late; an ASan run found such an entry valid at 54 C).
+     */
+    static const double cooldowns[] = {0, 0.06, 0.1, 0.25};
     struct calls *c = *state;
     zeus_monitor *mon = make_monitor("gpus=1;temp_c=40", 1, c);
     struct thermal th = {.calls = c, .temp_c = IDLE_C, .last_s = now_s()};
@@ -401,7 +413,7 @@ static void test_profile_cooldown_sweep_valid_where_temperature_settled(void **s
     assert_int_equal(pthread_create(&th.thread, NULL, thermal_thread, &th), 0);
     zeus_profile_options_init(&o);
     o.cooldown_durations_s = cooldowns;
-    o.cooldown_duration_count = 5;
+    o.cooldown_duration_count = 4;
     o.measurement_duration_s = 0.02; /* 20 calls */
     o.iteration_duration_s = 0.001;
     o.num_warmup_iterations = 3;
@@ -420,8 +432,8 @@ static void test_profile_cooldown_sweep_valid_where_temperature_settled(void **s
                          ZEUS_OK);
         print_message("%s\n", line);
     }
-    assert_int_equal(c->n, 20 + 5 * 4 * (3 + 20)); /* one warmup trial without warmup calls */
-    settled = r.entries[4].avg_temperature_before_c;
+    assert_int_equal(c->n, 20 + 4 * 4 * (3 + 20)); /* one warmup trial without warmup calls */
+    settled = r.entries[3].avg_temperature_before_c;
     assert_true(settled < IDLE_C + 10); /* three warmup calls from idle: about 45 C */
     /* No cooldown: each trial starts hotter than the last. */
     assert_false(r.entries[0].is_valid);
@@ -432,8 +444,9 @@ static void test_profile_cooldown_sweep_valid_where_temperature_settled(void **s
     for (size_t i = 1; i < r.entry_count; i++)
         assert_true(r.entries[i].avg_temperature_before_c <=
                     r.entries[i - 1].avg_temperature_before_c + 1);
+    assert_true(r.entries[1].avg_temperature_before_c < r.entries[0].avg_temperature_before_c - 20);
+    assert_true(r.entries[2].is_valid);
     assert_true(r.entries[3].is_valid);
-    assert_true(r.entries[4].is_valid);
     /* Valid only where the temperature had settled. */
     for (size_t i = 0; i < r.entry_count; i++)
         if (r.entries[i].is_valid)
@@ -555,6 +568,10 @@ static void test_profile_sweep_result_format_is_zeus_line(void **state)
     assert_int_equal(zeus_profile_sweep_result_format(&r, small, sizeof small),
                      ZEUS_ERR_INSUFFICIENT_SIZE);
     assert_string_equal(small, "measurement=5.0 s  ");
+    r.energy_mean_j = r.energy_std_j = r.avg_temperature_before_c = -DBL_MAX;
+    r.avg_temperature_after_c = r.measurement_duration_s = r.cooldown_duration_s = -DBL_MAX;
+    assert_int_equal(zeus_profile_sweep_result_format(&r, line, sizeof line), ZEUS_OK);
+    assert_non_null(strstr(line, "  [INVALID]")); /* the promised room holds any numbers */
     assert_int_equal(zeus_profile_sweep_result_format(NULL, line, sizeof line),
                      ZEUS_ERR_INVALID_ARGUMENT);
     assert_string_equal(zeus_profile_param_name(ZEUS_PROFILE_COOLDOWN_DURATION),
@@ -662,7 +679,7 @@ static void test_profile_bad_arguments_are_invalid_arguments(void **state)
 static void test_profile_failing_workload_stops_and_leaves_no_window(void **state)
 {
     struct calls *c = *state;
-    zeus_monitor *mon = make_monitor("gpus=1;power_w=300;period_ms=5", 0, c);
+    zeus_monitor *mon = make_monitor("gpus=1;power_w=300", 0, c);
     zeus_profile_options o = quick_options();
     zeus_profile_report r;
     zeus_profile_trial t;
@@ -707,6 +724,22 @@ static void test_profile_failing_sensor_returns_device_error(void **state)
     zeus_monitor_destroy(mon);
 }
 
+static void test_profile_gpu_lost_in_window_returns_gpu_lost(void **state)
+{
+    struct calls *c = *state;
+    zeus_monitor *mon = make_monitor("gpus=1;power_w=300", 1, c);
+    zeus_profile_options o = quick_options();
+    zeus_profile_trial t;
+
+    c->lose_gpu_at = 5; /* the last call in the window: the end reading fails */
+    assert_int_equal(zeus_profile_measure(workload, c, mon, 0.0045, 0, &o, &t), ZEUS_ERR_GPU_LOST);
+    assert_non_null(strstr(zeus_last_error(), "profile: the trial's energy"));
+    assert_int_equal(zeus_monitor_open_window_count(mon), 0);
+    assert_int_equal(t.iterations, 0);
+    zt_fake_nvml_fail("nvmlDeviceGetTotalEnergyConsumption", 0, 0, 0);
+    zeus_monitor_destroy(mon);
+}
+
 static void test_profile_window_name_in_use_is_already_exists(void **state)
 {
     struct calls *c = *state;
@@ -740,6 +773,7 @@ int main(void)
         T(test_profile_bad_arguments_are_invalid_arguments),
         T(test_profile_failing_workload_stops_and_leaves_no_window),
         T(test_profile_failing_sensor_returns_device_error),
+        T(test_profile_gpu_lost_in_window_returns_gpu_lost),
         T(test_profile_window_name_in_use_is_already_exists),
     };
 #undef T
