@@ -157,7 +157,7 @@ zeus_status zeus__profile_calibrate(struct zeus__profile_run *run)
 /*
  * The final value of a window that end_window answered with status `s` (note 2): an
  * estimate, or a failure, is replaced by the final value and its status. A direct window's
- * values are final already, and so is its failure (get_final would repeat it).
+ * values are final already; for its failure get_final only repeats what end_window said.
  */
 static zeus_status final_values(const struct zeus__profile_run *run, zeus_status s,
                                 zeus_measurement *m)
