@@ -674,16 +674,9 @@ double zeus_measurement_total_energy(const zeus_measurement *m)
 
 /*
  * Profiling (src/profile/) syncs outside any window, where Zeus calls sync_execution with
- * the monitor's GPUs, and reads those GPUs' temperatures; these keep it off the struct.
+ * the monitor's GPUs; this keeps it off the struct (the GPUs come from
+ * zeus_monitor_gpu_indices()).
  */
-unsigned zeus__monitor_gpus(zeus_monitor *mon, unsigned *index)
-{
-    if (!monitor_ok(mon))
-        return 0;
-    memcpy(index, mon->gpu_index, mon->gpu_count * sizeof *index);
-    return mon->gpu_count;
-}
-
 void zeus__monitor_sync(zeus_monitor *mon)
 {
     if (monitor_ok(mon))

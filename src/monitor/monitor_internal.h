@@ -89,10 +89,6 @@ void zeus__monitor_free_finals(struct zeus_monitor *mon);
 
 /* monitor.c, for other modules */
 
-/* Copy the monitor's GPU indices (room for ZEUS_MAX_GPUS) and return their count; 0 for a
- * bad handle. */
-unsigned zeus__monitor_gpus(struct zeus_monitor *mon, unsigned *index);
-
 /* Call the sync callback as ZEUS_WINDOW_SYNC does (not without one or without GPUs). */
 void zeus__monitor_sync(struct zeus_monitor *mon);
 

@@ -144,7 +144,7 @@ zeus_status zeus__profile_start(struct zeus__profile_run *run, const char *calle
         s = check_options(caller, &run->o);
     if (s != ZEUS_OK)
         return s;
-    run->gpu_count = zeus__monitor_gpus(mon, run->gpu_index);
+    run->gpu_count = (unsigned)zeus_monitor_gpu_indices(mon, run->gpu_index, ZEUS_MAX_GPUS);
     if (run->gpu_count == 0)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
                           "%s: the monitor watches no GPU; profiling reads GPU energy and "
