@@ -40,43 +40,6 @@ static void push_failed(zeus_status status, const char *message, void *user)
     zc_warnq_push(buf, user);
 }
 
-/* A list of floats from None (NULL, count 0) or a sequence; -1 with an exception. */
-static int buckets_arg(PyObject *obj, double **out, size_t *count, const char *what)
-{
-    PyObject *seq;
-    Py_ssize_t n;
-
-    *out = NULL;
-    *count = 0;
-    if (obj == Py_None)
-        return 0;
-    seq = PySequence_Fast(obj, "");
-    if (seq == NULL) {
-        PyErr_Format(PyExc_TypeError, "%s must be a sequence of numbers", what);
-        return -1;
-    }
-    n = PySequence_Fast_GET_SIZE(seq);
-    *out = malloc((size_t)(n > 0 ? n : 1) * sizeof **out);
-    if (*out == NULL) {
-        Py_DECREF(seq);
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        double v = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, i));
-        if (v == -1.0 && PyErr_Occurred()) {
-            Py_DECREF(seq);
-            free(*out);
-            *out = NULL;
-            return -1;
-        }
-        (*out)[i] = v;
-    }
-    Py_DECREF(seq);
-    *count = (size_t)n;
-    return 0;
-}
-
 static void *live(PushMetric *self)
 {
     if (self->h == NULL)
@@ -157,11 +120,11 @@ static int PushMetric_init(PushMetric *self, PyObject *args, PyObject *kw)
     if ((ng = zc_indices(gpu_obj, gpus, ZEUS_MAX_GPUS, "gpu_indices")) == -1 ||
         (nc = zc_indices(cpu_obj, cpus, ZEUS_MAX_CPUS, "cpu_indices")) == -1)
         return -1;
-    if (buckets_arg(gb_obj, &gb, &ngb, "gpu_bucket_range") < 0 ||
-        buckets_arg(cb_obj, &cb, &ncb, "cpu_bucket_range") < 0 ||
-        buckets_arg(db_obj, &db, &ndb, "dram_bucket_range") < 0) {
-        free(gb);
-        free(cb);
+    if (zc_floats(gb_obj, "gpu_bucket_range", &gb, &ngb) < 0 ||
+        zc_floats(cb_obj, "cpu_bucket_range", &cb, &ncb) < 0 ||
+        zc_floats(db_obj, "dram_bucket_range", &db, &ndb) < 0) {
+        PyMem_Free(gb);
+        PyMem_Free(cb);
         return -1;
     }
     zeus_push_options_init(&push);
@@ -210,9 +173,9 @@ static int PushMetric_init(PushMetric *self, PyObject *args, PyObject *kw)
         s = zeus_power_gauge_create(&o, &push, (zeus_power_gauge **)&h);
         Py_END_ALLOW_THREADS
     }
-    free(gb);
-    free(cb);
-    free(db);
+    PyMem_Free(gb);
+    PyMem_Free(cb);
+    PyMem_Free(db);
     if (s != ZEUS_OK) {
         zc_raise(s, NULL);
         return -1;

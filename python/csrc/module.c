@@ -154,6 +154,41 @@ int zc_warnq_flush(zc_warnq *q)
 
 /* ---- Helpers ------------------------------------------------------------------------------ */
 
+int zc_floats(PyObject *obj, const char *what, double **out, size_t *count)
+{
+    PyObject *seq;
+    Py_ssize_t n;
+
+    *out = NULL;
+    *count = 0;
+    if (obj == Py_None)
+        return 0;
+    seq = PySequence_Fast(obj, "");
+    if (seq == NULL) {
+        PyErr_Format(PyExc_TypeError, "%s must be a sequence of numbers or None", what);
+        return -1;
+    }
+    n = PySequence_Fast_GET_SIZE(seq);
+    /* One element more than needed, so an empty sequence is a non-NULL array of count 0. */
+    if ((*out = PyMem_Malloc(((size_t)n + 1) * sizeof **out)) == NULL) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        (*out)[i] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, i));
+        if ((*out)[i] == -1.0 && PyErr_Occurred()) {
+            Py_DECREF(seq);
+            PyMem_Free(*out);
+            *out = NULL;
+            return -1;
+        }
+    }
+    Py_DECREF(seq);
+    *count = (size_t)n;
+    return 0;
+}
+
 Py_ssize_t zc_indices(PyObject *obj, unsigned *out, size_t cap, const char *what)
 {
     PyObject *seq, *item;

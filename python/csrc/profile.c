@@ -135,41 +135,6 @@ static void call_log(const char *message, void *user)
 
 /* ---- Arguments ---------------------------------------------------------------------------- */
 
-/* A sequence of numbers (or None: NULL, count 0) as a malloc'd array; -1 with an exception. */
-static int durations_arg(PyObject *obj, const char *what, double **out, size_t *count)
-{
-    PyObject *seq;
-    Py_ssize_t n;
-
-    *out = NULL;
-    *count = 0;
-    if (obj == Py_None)
-        return 0;
-    seq = PySequence_Fast(obj, "");
-    if (seq == NULL) {
-        PyErr_Format(PyExc_TypeError, "%s must be a list of numbers or None", what);
-        return -1;
-    }
-    n = PySequence_Fast_GET_SIZE(seq);
-    /* One element more than needed, so an empty list is a non-NULL array of count 0. */
-    *out = PyMem_Malloc(((size_t)n + 1) * sizeof **out);
-    if (*out == NULL) {
-        Py_DECREF(seq);
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        (*out)[i] = PyFloat_AsDouble(PySequence_Fast_GET_ITEM(seq, i));
-        if ((*out)[i] == -1.0 && PyErr_Occurred()) {
-            Py_DECREF(seq);
-            return -1;
-        }
-    }
-    Py_DECREF(seq);
-    *count = (size_t)n;
-    return 0;
-}
-
 /* None -> `dflt`, else a float. -1 with an exception. */
 static int seconds_arg(PyObject *obj, double dflt, double *out)
 {
@@ -315,10 +280,10 @@ static int parse(PyObject *args, PyObject *kw, struct request *q)
         count_arg(warmup_iters, "num_warmup_iterations", &q->o.num_warmup_iterations) < 0 ||
         count_arg(calib_iters, "num_calibration_iterations",
                   &q->o.num_calibration_iterations) < 0 ||
-        durations_arg(mr, "measurement_duration_search_range", &q->measurements,
-                      &q->o.measurement_duration_count) < 0 ||
-        durations_arg(cr, "cooldown_duration_search_range", &q->cooldowns,
-                      &q->o.cooldown_duration_count) < 0)
+        zc_floats(mr, "measurement_duration_search_range", &q->measurements,
+                  &q->o.measurement_duration_count) < 0 ||
+        zc_floats(cr, "cooldown_duration_search_range", &q->cooldowns,
+                  &q->o.cooldown_duration_count) < 0)
         return -1;
     q->o.measurement_durations_s = q->measurements;
     q->o.cooldown_durations_s = q->cooldowns;

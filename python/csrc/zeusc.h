@@ -119,6 +119,12 @@ PyObject *zc_profile_run(PyObject *mod, PyObject *args, PyObject *kw);
  */
 Py_ssize_t zc_indices(PyObject *obj, unsigned *out, size_t cap, const char *what);
 
+/*
+ * None (NULL, count 0) or a sequence of numbers as a PyMem_Malloc'd array (non-NULL even
+ * when empty), freed with PyMem_Free. 0, or -1 with an exception.
+ */
+int zc_floats(PyObject *obj, const char *what, double **out, size_t *count);
+
 /* Unix seconds <-> library time. None becomes NAN (an open bound). -1 with an exception. */
 int zc_time_arg(PyObject *obj, double *mono_s);
 
