@@ -15,7 +15,6 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,76 +23,11 @@
 
 #include "cli_support.h"
 #include "test_support.h"
+#include "zeus_profiles.h"
 
-/* ---- Zeus's recorded profiles, read independently of the CLI ------------------------------ */
-
-#define MAX_ROWS 16
-#define MAX_GPUS 8
 #define MAX_PROFILES 16
 
-struct profile {
-    char path[1024];
-    unsigned gpus;
-    size_t rows;
-    unsigned limit_w[MAX_ROWS];
-    double time_s[MAX_ROWS];
-    double energy_j[MAX_ROWS]; /* the GPU columns summed, in column order */
-};
-
-/* A ZeusMonitor CSV as Zeus records it: start_time,window_name,elapsed_time,gpu<i>_energy... */
-static void load_profile(const char *path, struct profile *p)
-{
-    char *text = zt_read_file(path), *line, *save = NULL;
-
-    assert_non_null(text);
-    memset(p, 0, sizeof *p);
-    snprintf(p->path, sizeof p->path, "%s", path);
-    line = strtok_r(text, "\n", &save);
-    for (const char *c = line; (c = strstr(c, "_energy")) != NULL; c++)
-        p->gpus++;
-    assert_true(p->gpus >= 1 && p->gpus <= MAX_GPUS);
-    while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
-        size_t r = p->rows++;
-        char *fsave = NULL;
-
-        assert_true(r < MAX_ROWS);
-        strtok_r(line, ",", &fsave); /* start_time */
-        p->limit_w[r] = (unsigned)atoi(strrchr(strtok_r(NULL, ",", &fsave), '_') + 1);
-        p->time_s[r] = strtod(strtok_r(NULL, ",", &fsave), NULL);
-        for (unsigned g = 0; g < p->gpus; g++)
-            p->energy_j[r] += strtod(strtok_r(NULL, ",", &fsave), NULL);
-    }
-    free(text);
-}
-
-static size_t list_profiles(struct profile *out, size_t cap)
-{
-    const char *data = getenv("ZEUS_TEST_DATA");
-    char dir[512];
-    struct dirent **names;
-    size_t n = 0;
-    int count;
-
-    if (data == NULL)
-        fail_msg("ZEUS_TEST_DATA is not set: run the test through ctest");
-    snprintf(dir, sizeof dir, "%s/zeus-profile-data", data);
-    count = scandir(dir, &names, NULL, alphasort);
-    assert_true(count > 0);
-    for (int i = 0; i < count; i++) {
-        char path[1024];
-
-        if (strstr(names[i]->d_name, ".csv") != NULL && n < cap) {
-            snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
-            load_profile(path, &out[n++]);
-        }
-        free(names[i]);
-    }
-    free(names);
-    assert_int_equal(n, 12);
-    return n;
-}
-
-/* ---- The expected choices, as Zeus's test's ReplayLog computes them ---------------------- */
+/* ---- The expected choices: Zeus's test's ReplayLog (tests/support/zeus_profiles.c) ------- */
 
 /* A selector as --selector spells it, and what it asks for. */
 struct selector {
@@ -122,60 +56,16 @@ static const struct selector selectors[] = {
 
 #define SELECTOR_COUNT (sizeof selectors / sizeof selectors[0])
 
-static unsigned max_w(const struct profile *p)
-{
-    unsigned hi = 0;
-
-    for (size_t r = 0; r < p->rows; r++)
-        hi = p->limit_w[r] > hi ? p->limit_w[r] : hi;
-    return hi;
-}
-
-/* What the selector minimizes at row r: ZeusCost's max_power is the max limit x GPUs. */
-static double expect_cost(const struct profile *p, const struct selector *s, unsigned world,
+static double expect_cost(const struct zt_profile *p, const struct selector *s, unsigned world,
                           size_t r)
 {
-    double max_power = (double)max_w(p) * world;
-
-    switch (s->kind) {
-    case 'e':
-        return p->energy_j[r];
-    case 'z':
-        return s->param * p->energy_j[r] + (1 - s->param) * max_power * p->time_s[r];
-    default:
-        return p->time_s[r];
-    }
+    return zt_profile_cost(p, s->kind, s->param, world, r);
 }
 
-/* The least cost; ties go to the first row. */
-static unsigned expect_min(const struct profile *p, const struct selector *s, unsigned world)
+static unsigned expect_choice(const struct zt_profile *p, const struct selector *s,
+                              unsigned world)
 {
-    size_t best = 0;
-
-    for (size_t r = 1; r < p->rows; r++)
-        if (expect_cost(p, s, world, r) < expect_cost(p, s, world, best))
-            best = r;
-    return p->limit_w[best];
-}
-
-/* The smallest limit whose time is within factor of the time at the max limit. */
-static unsigned expect_max_slowdown(const struct profile *p, double factor)
-{
-    double reference = 0;
-    unsigned w = UINT32_MAX;
-
-    for (size_t r = 0; r < p->rows; r++)
-        if (p->limit_w[r] == max_w(p))
-            reference = p->time_s[r];
-    for (size_t r = 0; r < p->rows; r++)
-        if (p->time_s[r] <= reference * factor && p->limit_w[r] < w)
-            w = p->limit_w[r];
-    return w;
-}
-
-static unsigned expect_choice(const struct profile *p, const struct selector *s, unsigned world)
-{
-    return s->kind == 's' ? expect_max_slowdown(p, s->param) : expect_min(p, s, world);
+    return zt_profile_choice(p, s->kind, s->param, world);
 }
 
 /* ---- Fixtures ----------------------------------------------------------------------------- */
@@ -184,7 +74,7 @@ struct fixture {
     struct zt_cli cli;
     cJSON *json;
     char *dir; /* for the files the tests write */
-    struct profile profiles[MAX_PROFILES];
+    struct zt_profile profiles[MAX_PROFILES];
     size_t count;
 };
 
@@ -195,7 +85,7 @@ static int setup(void **state)
     if (f == NULL)
         return -1;
     f->dir = zt_mkdtemp();
-    f->count = list_profiles(f->profiles, MAX_PROFILES);
+    f->count = zt_profiles_load_all(f->profiles, MAX_PROFILES);
     *state = f;
     return 0;
 }
@@ -263,7 +153,7 @@ static void assert_close(double got, double want)
 }
 
 /* The reported measurements are the profile's, in its order, with the selector's costs. */
-static void check_measurements(const cJSON *root, const struct profile *p,
+static void check_measurements(const cJSON *root, const struct zt_profile *p,
                                const struct selector *s, unsigned world)
 {
     const cJSON *list = item(root, "measurements"), *m;
@@ -279,7 +169,7 @@ static void check_measurements(const cJSON *root, const struct profile *p,
     }
 }
 
-static void check_choice(const cJSON *root, const struct profile *p, const struct selector *s,
+static void check_choice(const cJSON *root, const struct zt_profile *p, const struct selector *s,
                          unsigned world)
 {
     unsigned want = expect_choice(p, s, world), got = (unsigned)number(root, "power_limit_w");
@@ -291,7 +181,7 @@ static void check_choice(const cJSON *root, const struct profile *p, const struc
 }
 
 /* Write `p` as Zeus's JSON profile (all 17 digits, so the numbers are the same doubles). */
-static void write_json_profile(const char *path, const struct profile *p)
+static void write_json_profile(const char *path, const struct zt_profile *p)
 {
     FILE *out = fopen(path, "w");
 
@@ -311,7 +201,7 @@ static void test_select_csv_every_selector_matches_zeus(void **state)
     struct fixture *f = *state;
 
     for (size_t i = 0; i < f->count; i++) {
-        const struct profile *p = &f->profiles[i];
+        const struct zt_profile *p = &f->profiles[i];
 
         for (size_t k = 0; k < SELECTOR_COUNT; k++) {
             const cJSON *root = run_json(f, p->path, selectors[k].spec, NULL);
@@ -345,7 +235,7 @@ static void test_select_world_size_overrides_gpu_columns(void **state)
     const struct selector zc = {"zeus-cost:0.5", 'z', 0.5};
 
     for (size_t i = 0; i < f->count; i++) {
-        const struct profile *p = &f->profiles[i];
+        const struct zt_profile *p = &f->profiles[i];
 
         if (p->gpus < 4)
             continue;
@@ -366,7 +256,7 @@ static void test_select_json_profile_matches_csv(void **state)
     char path[1100], ws[16];
 
     for (size_t i = 0; i < f->count; i++) {
-        const struct profile *p = &f->profiles[i];
+        const struct zt_profile *p = &f->profiles[i];
         const struct selector *s = &selectors[2 + i % 5]; /* the five etas, in turn */
 
         snprintf(path, sizeof path, "%s/profile-%zu.json", f->dir, i);
@@ -382,7 +272,7 @@ static void test_select_json_profile_defaults_to_world_size_1(void **state)
 {
     struct fixture *f = *state;
     const struct selector zc = {"zeus-cost:0.5", 'z', 0.5};
-    const struct profile *p = &f->profiles[1]; /* A40 resnet18, 4 GPUs */
+    const struct zt_profile *p = &f->profiles[1]; /* A40 resnet18, 4 GPUs */
     char path[1100];
 
     assert_int_equal(p->gpus, 4);
@@ -429,7 +319,7 @@ static void test_select_csv_quotes_cpu_columns_and_skipped_rows(void **state)
 static void test_select_text_marks_the_choice(void **state)
 {
     struct fixture *f = *state;
-    const struct profile *p = &f->profiles[1]; /* 4 GPUs */
+    const struct zt_profile *p = &f->profiles[1]; /* 4 GPUs */
     const struct selector zc = {"zeus-cost:0.5", 'z', 0.5};
     char want[128], row[32];
 

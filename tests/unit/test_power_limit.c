@@ -13,7 +13,7 @@
  *
  * The fake records every nvmlDeviceSetPowerManagementLimit; each run compares that record with
  * the sequence Zeus's test expects, and the chosen limits with a selection computed here,
- * independently of zeus_plo_select().
+ * independently of zeus_plo_select() (tests/support/zeus_profiles.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +21,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +32,7 @@
 
 #include "fake_nvml_control.h"
 #include "test_support.h"
+#include "zeus_profiles.h"
 #include "zeus/zeus.h"
 
 /* ---- A clock the test moves ------------------------------------------------------------ */
@@ -60,143 +60,12 @@ static void freeze_clock(void)
     clock_frozen = 1;
 }
 
-/* ---- Zeus's recorded profiles ---------------------------------------------------------- */
-
-#define MAX_ROWS 16
-
-struct profile {
-    char path[1024];
-    unsigned gpus;
-    size_t rows;
-    unsigned limit_w[MAX_ROWS];
-    double time_s[MAX_ROWS];
-    double gpu_j[MAX_ROWS][8];
-    double energy_j[MAX_ROWS]; /* the GPUs summed */
-};
-
-static const char *data_dir(void)
-{
-    const char *d = getenv("ZEUS_TEST_DATA");
-
-    if (d == NULL)
-        fail_msg("ZEUS_TEST_DATA is not set: run the test through ctest");
-    return d;
-}
-
-/* A ZeusMonitor CSV: start_time,window_name,elapsed_time,gpu<i>_energy... */
-static void load_profile(const char *path, struct profile *p)
-{
-    char *text = zt_read_file(path), *line, *save = NULL;
-
-    assert_non_null(text);
-    memset(p, 0, sizeof *p);
-    snprintf(p->path, sizeof p->path, "%s", path);
-    line = strtok_r(text, "\n", &save);
-    for (const char *c = line; (c = strstr(c, "_energy")) != NULL; c++)
-        p->gpus++;
-    while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
-        size_t r = p->rows++;
-        char *field, *fsave = NULL;
-
-        assert_true(r < MAX_ROWS);
-        strtok_r(line, ",", &fsave);                          /* start_time */
-        field = strtok_r(NULL, ",", &fsave);                  /* window_name */
-        p->limit_w[r] = (unsigned)atoi(strrchr(field, '_') + 1);
-        p->time_s[r] = strtod(strtok_r(NULL, ",", &fsave), NULL);
-        for (unsigned g = 0; g < p->gpus; g++) {
-            p->gpu_j[r][g] = strtod(strtok_r(NULL, ",", &fsave), NULL);
-            p->energy_j[r] += p->gpu_j[r][g];
-        }
-    }
-    free(text);
-}
-
-static size_t list_profiles(struct profile *out, size_t cap)
-{
-    char dir[512];
-    struct dirent **names;
-    size_t n = 0;
-    int count;
-
-    snprintf(dir, sizeof dir, "%s/zeus-profile-data", data_dir());
-    count = scandir(dir, &names, NULL, alphasort);
-    assert_true(count > 0);
-    for (int i = 0; i < count; i++) {
-        char path[1024];
-
-        if (strstr(names[i]->d_name, ".csv") != NULL && n < cap) {
-            snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
-            load_profile(path, &out[n++]);
-        }
-        free(names[i]);
-    }
-    free(names);
-    return n;
-}
-
-static unsigned max_w(const struct profile *p)
-{
-    unsigned hi = 0;
-
-    for (size_t r = 0; r < p->rows; r++)
-        hi = p->limit_w[r] > hi ? p->limit_w[r] : hi;
-    return hi;
-}
-
-static unsigned min_w(const struct profile *p)
-{
-    unsigned lo = UINT32_MAX;
-
-    for (size_t r = 0; r < p->rows; r++)
-        lo = p->limit_w[r] < lo ? p->limit_w[r] : lo;
-    return lo;
-}
-
-/* ---- The expected choices, as Zeus's test's ReplayLog computes them -------------------- */
-
-static unsigned expect_zeus_cost(const struct profile *p, double eta)
-{
-    double max_power = (double)max_w(p) * p->gpus, best = INFINITY;
-    unsigned w = 0;
-
-    for (size_t r = 0; r < p->rows; r++) {
-        double c = eta * p->energy_j[r] + (1 - eta) * max_power * p->time_s[r];
-        if (c < best)
-            best = c, w = p->limit_w[r];
-    }
-    return w;
-}
-
-static unsigned expect_min(const struct profile *p, const double *v)
-{
-    size_t best = 0;
-
-    for (size_t r = 1; r < p->rows; r++)
-        if (v[r] < v[best])
-            best = r;
-    return p->limit_w[best];
-}
-
-static unsigned expect_max_slowdown(const struct profile *p, double factor)
-{
-    double shortest = 0;
-    unsigned w = UINT32_MAX;
-
-    for (size_t r = 0; r < p->rows; r++)
-        if (p->limit_w[r] == max_w(p))
-            shortest = p->time_s[r];
-    for (size_t r = 0; r < p->rows; r++)
-        if (p->time_s[r] <= shortest * factor && p->limit_w[r] < w)
-            w = p->limit_w[r];
-    return w;
-}
-
 /* ---- A training loop whose steps cost what the profile recorded ------------------------ */
 
 struct workload {
-    const struct profile *p;
+    const struct zt_profile *p;
     unsigned profile_steps;
-    double owed_mj[8]; /* fractions of a millijoule not yet added to the counter */
+    double owed_mj[ZT_PROFILE_GPUS]; /* fractions of a millijoule not yet added to the counter */
     double owed_ns;
 };
 
@@ -244,20 +113,20 @@ static void training_loop(zeus_plo *plo, struct workload *w, unsigned steps_per_
 /* ---- Fixture --------------------------------------------------------------------------- */
 
 struct run {
-    struct profile *p;
+    struct zt_profile *p;
     zeus_monitor *mon;
     char *tmp;
     char profile_path[1024];
 };
 
 /* Fake GPUs with the profile's range, starting at the minimum so the first set is real. */
-static void start_run(struct run *run, struct profile *p)
+static void start_run(struct run *run, struct zt_profile *p)
 {
     char spec[256];
     zeus_monitor_options o;
 
     snprintf(spec, sizeof spec, "gpus=%u;limit_min_w=%u;limit_max_w=%u;limit_default_w=%u",
-             p->gpus, min_w(p), max_w(p), min_w(p));
+             p->gpus, zt_profile_min_w(p), zt_profile_max_w(p), zt_profile_min_w(p));
     zt_fake_nvml_reset(spec);
     for (unsigned g = 0; g < p->gpus; g++)
         zt_fake_nvml()->set_energy_mj(g, 1000000);
@@ -296,10 +165,10 @@ static zeus_plo *make_plo(struct run *run, zeus_plo_selector sel)
 enum { NEVER, IN_WARMUP, IN_PROFILING, EVERY_TIME };
 
 /* Zeus's call list: scan down from the max; each interruption resets to the max and retries. */
-static size_t expected_calls(const struct profile *p, size_t per_epoch, unsigned optimum,
+static size_t expected_calls(const struct zt_profile *p, size_t per_epoch, unsigned optimum,
                              unsigned *out, size_t cap)
 {
-    unsigned queue[MAX_ROWS + 1];
+    unsigned queue[ZT_PROFILE_ROWS + 1];
     size_t qn = 0, n = 0;
     unsigned last = 0;
 
@@ -316,7 +185,7 @@ static size_t expected_calls(const struct profile *p, size_t per_epoch, unsigned
         }
         if (k == per_epoch + 1) { /* interrupted: the max, then the same limit again */
             for (unsigned g = 0; g < p->gpus && n < cap; g++)
-                out[n++] = max_w(p) * 1000;
+                out[n++] = zt_profile_max_w(p) * 1000;
             memmove(queue + 1, queue, qn++ * sizeof queue[0]);
             queue[0] = last;
         }
@@ -327,7 +196,7 @@ static size_t expected_calls(const struct profile *p, size_t per_epoch, unsigned
     return n;
 }
 
-static void check_calls(const struct profile *p, size_t per_epoch, unsigned optimum,
+static void check_calls(const struct zt_profile *p, size_t per_epoch, unsigned optimum,
                         const char *what)
 {
     unsigned want[1024], got_mw[1024], got_gpu[1024];
@@ -371,10 +240,10 @@ static void check_reload(struct run *run, zeus_plo_selector sel, unsigned want, 
     zeus_plo_destroy(plo);
 }
 
-static void run_case(struct profile *p, double eta, int pattern)
+static void run_case(struct zt_profile *p, double eta, int pattern)
 {
     size_t n = p->rows, per_epoch;
-    unsigned steps, epochs, optimum = expect_zeus_cost(p, eta);
+    unsigned steps, epochs, optimum = zt_profile_choice(p, 'z', eta, p->gpus);
     zeus_plo_selector cost = {.kind = ZEUS_PLO_ZEUS_COST, .eta = eta, .world_size = p->gpus};
     struct workload w = {.p = p, .profile_steps = 40};
     const double factors[] = {1.0, 1.1, 1.2, 1.5, 2.0, 3.0, 5.0, 100.0};
@@ -401,20 +270,20 @@ static void run_case(struct profile *p, double eta, int pattern)
     check_saved_profile(&run);
 
     check_reload(&run, (zeus_plo_selector){.kind = ZEUS_PLO_ENERGY},
-                 expect_min(p, p->energy_j), what);
-    check_reload(&run, (zeus_plo_selector){.kind = ZEUS_PLO_TIME}, expect_min(p, p->time_s),
+                 zt_profile_choice(p, 'e', 0, 1), what);
+    check_reload(&run, (zeus_plo_selector){.kind = ZEUS_PLO_TIME}, zt_profile_choice(p, 't', 0, 1),
                  what);
     for (size_t i = 0; i < sizeof factors / sizeof factors[0]; i++)
         check_reload(&run, (zeus_plo_selector){.kind = ZEUS_PLO_MAX_SLOWDOWN,
                                                 .factor = factors[i]},
-                     expect_max_slowdown(p, factors[i]), what);
+                     zt_profile_choice(p, 's', factors[i], 1), what);
 
     /* A run from the saved profile sets only the optimum. */
     zeus_plo_destroy(plo); /* back to the max */
     {
         char spec[256];
         snprintf(spec, sizeof spec, "gpus=%u;limit_min_w=%u;limit_max_w=%u;limit_default_w=%u",
-                 p->gpus, min_w(p), max_w(p), min_w(p) == optimum ? max_w(p) : min_w(p));
+                 p->gpus, zt_profile_min_w(p), zt_profile_max_w(p), zt_profile_min_w(p) == optimum ? zt_profile_max_w(p) : zt_profile_min_w(p));
         zt_fake_nvml_reset(spec);
     }
     plo = make_plo(&run, cost);
@@ -433,9 +302,9 @@ static void run_case(struct profile *p, double eta, int pattern)
 
 static void test_zeus_matrix(void **state)
 {
-    static struct profile profiles[16];
+    static struct zt_profile profiles[16];
     const double etas[] = {0.0, 0.25, 0.5, 0.75, 1.0};
-    size_t n = list_profiles(profiles, 16);
+    size_t n = zt_profiles_load_all(profiles, 16);
 
     (void)state;
     assert_int_equal(n, 12);
