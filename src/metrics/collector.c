@@ -42,6 +42,7 @@
 #include "monitor/sampler.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/options.h"
 #include "zeus/metrics.h"
 #include "zeus/power.h"
 #include "zeus/version.h"
@@ -224,15 +225,11 @@ zeus_status zeus_metrics_collector_create(const zeus_metrics_collector_options *
     if (out == NULL)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "out is NULL");
     zeus_metrics_collector_options_init(&o);
-    if (opts != NULL) {
-        if (opts->size < offsetof(zeus_metrics_collector_options, period_s) ||
-            opts->size > sizeof o)
-            return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
-                              "zeus_metrics_collector_options.size is %u; call "
-                              "zeus_metrics_collector_options_init()",
-                              opts->size);
-        memcpy(&o, opts, opts->size);
-    }
+    if (opts != NULL &&
+        (s = zeus__options_read(&o, sizeof o, opts,
+                                offsetof(zeus_metrics_collector_options, period_s),
+                                "zeus_metrics_collector_options")) != ZEUS_OK)
+        return s;
     if (!isfinite(o.period_s) || o.period_s < 0)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "period %g s is not >= 0", o.period_s);
     c = calloc(1, sizeof *c);

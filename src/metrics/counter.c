@@ -21,6 +21,7 @@
 #include "metrics/periodic.h"
 #include "metrics/push.h"
 #include "util/error.h"
+#include "util/options.h"
 #include "zeus/metrics.h"
 
 #define COUNTER_MAGIC 0x45434331u /* "ECC1" */
@@ -126,12 +127,9 @@ zeus_status zeus_energy_counter_create(const zeus_energy_counter_options *opts,
     if (out == NULL || opts == NULL)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
                           "options (with update_period_s) and out are required");
-    if (opts->size < sizeof o || opts->size > sizeof o)
-        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
-                          "zeus_energy_counter_options.size is %u; call "
-                          "zeus_energy_counter_options_init()",
-                          opts->size);
-    o = *opts;
+    if ((s = zeus__options_read(&o, sizeof o, opts, sizeof o, "zeus_energy_counter_options")) !=
+        ZEUS_OK)
+        return s;
     if (!isfinite(o.update_period_s) || o.update_period_s <= 0)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
                           "update period %g s is not a positive number", o.update_period_s);

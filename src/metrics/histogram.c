@@ -21,6 +21,7 @@
 #include "metrics/family.h"
 #include "metrics/push.h"
 #include "util/error.h"
+#include "util/options.h"
 #include "zeus/metrics.h"
 
 #define HISTOGRAM_MAGIC 0x45484931u /* "EHI1" */
@@ -178,14 +179,10 @@ zeus_status zeus_energy_histogram_create(const zeus_energy_histogram_options *op
     if (out == NULL)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "out is NULL");
     zeus_energy_histogram_options_init(&o);
-    if (opts != NULL) {
-        if (opts->size < offsetof(zeus_energy_histogram_options, warn) || opts->size > sizeof o)
-            return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
-                              "zeus_energy_histogram_options.size is %u; call "
-                              "zeus_energy_histogram_options_init()",
-                              opts->size);
-        memcpy(&o, opts, opts->size);
-    }
+    if (opts != NULL &&
+        (s = zeus__options_read(&o, sizeof o, opts, offsetof(zeus_energy_histogram_options, warn),
+                                "zeus_energy_histogram_options")) != ZEUS_OK)
+        return s;
     if ((s = check_buckets("GPU", o.gpu_buckets, o.gpu_bucket_count)) != ZEUS_OK ||
         (s = check_buckets("CPU", o.cpu_buckets, o.cpu_bucket_count)) != ZEUS_OK ||
         (s = check_buckets("DRAM", o.dram_buckets, o.dram_bucket_count)) != ZEUS_OK)

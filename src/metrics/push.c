@@ -33,6 +33,7 @@
 #include "metrics/push.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/options.h"
 
 #define DEFAULT_TIMEOUT_S 3.0
 
@@ -261,16 +262,16 @@ zeus_status zeus__pusher_create(const zeus_push_options *opts, zeus__push_render
 {
     struct zeus__pusher *p;
     zeus_push_options o;
+    zeus_status s;
 
     if (opts == NULL)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
                           "push options are required (the Pushgateway URL and the job)");
-    if (opts->size < offsetof(zeus_push_options, timeout_s) || opts->size > sizeof o)
-        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
-                          "zeus_push_options.size is %u; call zeus_push_options_init()",
-                          opts->size);
     zeus_push_options_init(&o);
-    memcpy(&o, opts, opts->size);
+    s = zeus__options_read(&o, sizeof o, opts, offsetof(zeus_push_options, timeout_s),
+                           "zeus_push_options");
+    if (s != ZEUS_OK)
+        return s;
     if (o.pushgateway_url == NULL || o.pushgateway_url[0] == '\0')
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "no Pushgateway URL (pushgateway_url)");
     if (o.job == NULL || o.job[0] == '\0')

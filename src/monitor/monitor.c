@@ -39,6 +39,7 @@
 #include "monitor/monitor_internal.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/options.h"
 #include "util/warn.h"
 #include "zeus/monitor.h"
 
@@ -60,14 +61,9 @@ static zeus_status read_options(const zeus_monitor_options *opts, zeus_monitor_o
     zeus_monitor_options_init(o);
     if (opts == NULL)
         return ZEUS_OK;
-    if (opts->size < offsetof(zeus_monitor_options, approx_instant_energy) ||
-        opts->size > sizeof *o)
-        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
-                          "zeus_monitor_options.size is %u; call zeus_monitor_options_init()",
-                          opts->size);
-    memcpy(o, opts, opts->size);
-    o->size = sizeof *o;
-    return ZEUS_OK;
+    return zeus__options_read(o, sizeof *o, opts,
+                              offsetof(zeus_monitor_options, approx_instant_energy),
+                              "zeus_monitor_options");
 }
 
 

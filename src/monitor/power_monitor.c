@@ -36,6 +36,7 @@
 #include "monitor/timelines.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/options.h"
 #include "util/warn.h"
 #include "zeus/power.h"
 
@@ -89,17 +90,16 @@ void zeus_power_monitor_options_init(zeus_power_monitor_options *opts)
 static zeus_status read_options(const zeus_power_monitor_options *opts,
                                 zeus_power_monitor_options *o)
 {
+    zeus_status s;
+
     zeus_power_monitor_options_init(o);
     if (opts == NULL)
         return ZEUS_OK;
-    if (opts->size < offsetof(zeus_power_monitor_options, update_period_s) ||
-        opts->size > sizeof *o)
-        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
-                          "zeus_power_monitor_options.size is %u; call "
-                          "zeus_power_monitor_options_init()",
-                          opts->size);
-    memcpy(o, opts, opts->size);
-    o->size = sizeof *o;
+    s = zeus__options_read(o, sizeof *o, opts,
+                           offsetof(zeus_power_monitor_options, update_period_s),
+                           "zeus_power_monitor_options");
+    if (s != ZEUS_OK)
+        return s;
     if (!isfinite(o->update_period_s) || o->update_period_s < 0)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
                           "update period %g s is not a positive number (0: infer it)",

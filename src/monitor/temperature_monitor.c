@@ -16,6 +16,7 @@
 
 #include "monitor/timelines.h"
 #include "util/error.h"
+#include "util/options.h"
 #include "zeus/power.h"
 
 #define TEMPERATURE_MONITOR_MAGIC 0x544d4f31u /* "TMO1" */
@@ -41,17 +42,16 @@ void zeus_temperature_monitor_options_init(zeus_temperature_monitor_options *opt
 static zeus_status read_options(const zeus_temperature_monitor_options *opts,
                                 zeus_temperature_monitor_options *o)
 {
+    zeus_status s;
+
     zeus_temperature_monitor_options_init(o);
     if (opts == NULL)
         return ZEUS_OK;
-    if (opts->size < offsetof(zeus_temperature_monitor_options, update_period_s) ||
-        opts->size > sizeof *o)
-        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
-                          "zeus_temperature_monitor_options.size is %u; call "
-                          "zeus_temperature_monitor_options_init()",
-                          opts->size);
-    memcpy(o, opts, opts->size);
-    o->size = sizeof *o;
+    s = zeus__options_read(o, sizeof *o, opts,
+                           offsetof(zeus_temperature_monitor_options, update_period_s),
+                           "zeus_temperature_monitor_options");
+    if (s != ZEUS_OK)
+        return s;
     if (!isfinite(o->update_period_s) || o->update_period_s < 0)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
                           "update period %g s is not a positive number (0: 1 s)",

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "util/error.h"
+#include "util/options.h"
 #include "zeus/power_limit.h"
 
 #define PLO_MAGIC 0x504c4f31u /* "PLO1" */
@@ -426,12 +427,10 @@ static zeus_status copy_options(zeus_plo *plo, const zeus_plo_options *opts)
     zeus_plo_options o;
 
     zeus_plo_options_init(&o);
-    if (opts != NULL) {
-        if (opts->size < offsetof(zeus_plo_options, window_ops) || opts->size > sizeof o)
-            return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "zeus_plo_options: bad size %u "
-                              "(use zeus_plo_options_init)", (unsigned)opts->size);
-        memcpy(&o, opts, opts->size);
-    }
+    if (opts != NULL && zeus__options_read(&o, sizeof o, opts,
+                                           offsetof(zeus_plo_options, window_ops),
+                                           "zeus_plo_options") != ZEUS_OK)
+        return ZEUS_ERR_INVALID_ARGUMENT;
     if (o.profile_steps == 0)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "profile_steps must be positive.");
     if (o.pl_step_w == 0)

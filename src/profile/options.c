@@ -13,6 +13,7 @@
 #include "monitor/monitor_internal.h"
 #include "profile/profile_internal.h"
 #include "util/error.h"
+#include "util/options.h"
 
 /*
  * Longest duration accepted, in seconds (about 11.6 days). Far beyond any sensible profile;
@@ -47,13 +48,10 @@ static zeus_status read_options(const char *caller, const zeus_profile_options *
     zeus_profile_options_init(o);
     if (opts == NULL)
         return ZEUS_OK;
-    if (opts->size < offsetof(zeus_profile_options, measurement_durations_s) ||
-        opts->size > sizeof *o)
-        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
-                          "%s: zeus_profile_options.size is %u; call zeus_profile_options_init()",
-                          caller, opts->size);
-    memcpy(o, opts, opts->size);
-    o->size = sizeof *o;
+    if (zeus__options_read(o, sizeof *o, opts,
+                           offsetof(zeus_profile_options, measurement_durations_s),
+                           "zeus_profile_options") != ZEUS_OK)
+        return zeus__fail_prefix(ZEUS_ERR_INVALID_ARGUMENT, "%s", caller);
     return ZEUS_OK;
 }
 
