@@ -27,6 +27,7 @@
 
 #include "util/error.h"
 #include "util/options.h"
+#include "util/warn.h"
 #include "zeus/power_limit.h"
 
 #define PLO_MAGIC 0x504c4f31u /* "PLO1" */
@@ -63,15 +64,11 @@ static void say(const zeus_plo *plo, const char *fmt, ...) __attribute__((format
 
 static void say(const zeus_plo *plo, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
 
-    if (plo->opts.log == NULL)
-        return;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    zeus__vwarnf(plo->opts.log, plo->opts.log_user, fmt, ap);
     va_end(ap);
-    plo->opts.log(msg, plo->opts.log_user);
 }
 
 /* ---- Setting limits --------------------------------------------------------------------- */

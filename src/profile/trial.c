@@ -35,6 +35,7 @@
 #include "profile/profile_internal.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/warn.h"
 
 #define TRIAL_WINDOW "__zeus_profile_run_trial" /* Zeus's window name */
 #define FINAL_TIMEOUT_S 2.0 /* as ZEUS_WINDOW_WAIT_FINAL: two counter steps and more */
@@ -44,15 +45,11 @@
 
 void zeus__profile_log(const struct zeus__profile_run *run, const char *fmt, ...)
 {
-    char line[ZEUS_PROFILE_LINE_LEN + 256]; /* a report line: a prefix and a result's text */
     va_list ap;
 
-    if (run->o.log == NULL)
-        return;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    zeus__vwarnf(run->o.log, run->o.log_user, fmt, ap);
     va_end(ap);
-    run->o.log(line, run->o.log_user);
 }
 
 /* Sleep to an absolute CLOCK_MONOTONIC deadline, so signals and clock steps change nothing. */
