@@ -120,13 +120,8 @@ static int setup_with(void **state, const char *enable)
     zt_sysfs_use(f->tree);
     setenv("ZEUS_FAKE_NVML", "gpus=2", 1);
     zd_proc_spawn(&f->d, f->dir, 0, "--signing-key-path", f->key_path, "--enable", enable, NULL);
-    if (zd_proc_ready(&f->d, 20) != 0) {
-        char *log = zd_read_log(&f->d);
-        print_error("zeusd did not start:\n%s\n", log);
-        free(log);
-        zd_proc_stop(&f->d); /* never leave a daemon behind */
+    if (zd_proc_ready_or_report(&f->d) != 0)
         return -1;
-    }
     *state = f;
     return 0;
 }

@@ -45,10 +45,8 @@ static int setup_with(void **state, int tcp, int auth)
         zd_proc_spawn(&f->d, f->dir, tcp, "--signing-key-path", f->key, NULL);
     else
         zd_proc_spawn(&f->d, f->dir, tcp, NULL);
-    if (zd_proc_ready(&f->d, 20) != 0) {
-        zd_proc_stop(&f->d); /* never leave a daemon behind */
+    if (zd_proc_ready_or_report(&f->d) != 0)
         return -1;
-    }
     if (tcp)
         setenv("ZEUSD_HOST_PORT", f->d.base + strlen("http://"), 1);
     else

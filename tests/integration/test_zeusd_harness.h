@@ -250,6 +250,21 @@ static __attribute__((unused)) int zd_proc_stop(struct zd_proc *p)
     return p->exit_status;
 }
 
+/* zd_proc_ready within 20 s; when it fails, the daemon's log on stderr and the daemon
+ * stopped, so that no test leaves one behind. 0 or -1. */
+static __attribute__((unused)) int zd_proc_ready_or_report(struct zd_proc *p)
+{
+    char *log;
+
+    if (zd_proc_ready(p, 20) == 0)
+        return 0;
+    log = zd_read_log(p);
+    fprintf(stderr, "zeusd did not start:\n%s\n", log != NULL ? log : "");
+    free(log);
+    zd_proc_stop(p);
+    return -1;
+}
+
 /* ---- HTTP ----------------------------------------------------------------------------------- */
 
 static size_t zd_on_body(char *ptr, size_t size, size_t n, void *user)

@@ -61,12 +61,8 @@ static void start(struct fixture *f, int tcp, const char *a1, const char *a2, co
                   const char *a4)
 {
     zd_proc_spawn(&f->d, f->dir, tcp, a1, a2, a3, a4, NULL);
-    if (zd_proc_ready(&f->d, 20) != 0) {
-        char *log = zd_read_log(&f->d);
-        print_error("zeusd did not start:\n%s\n", log);
-        free(log);
+    if (zd_proc_ready_or_report(&f->d) != 0)
         fail();
-    }
 }
 
 /* ---- Raw sockets -------------------------------------------------------------------------- */

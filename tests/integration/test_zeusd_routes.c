@@ -39,13 +39,8 @@ static int start_with(void **state, const char *nvml, int tcp, const char *a1, c
     unsetenv("ZEUSD_SOCK_PATH");
     unsetenv("ZEUSD_HOST_PORT");
     zd_proc_spawn(&f->d, f->dir, tcp, a1, a2, NULL);
-    if (zd_proc_ready(&f->d, 20) != 0) {
-        char *log = zd_read_log(&f->d);
-        print_error("zeusd did not start:\n%s\n", log);
-        free(log);
-        zd_proc_stop(&f->d); /* never leave a daemon behind */
+    if (zd_proc_ready_or_report(&f->d) != 0)
         return -1;
-    }
     *state = f;
     return 0;
 }

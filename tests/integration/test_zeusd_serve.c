@@ -53,12 +53,8 @@ static int teardown(void **state)
 static void start(struct fixture *f, const char *a1, const char *a2)
 {
     zd_proc_spawn(&f->d, f->dir, 0, a1, a2, NULL);
-    if (zd_proc_ready(&f->d, 20) != 0) {
-        char *log = zd_read_log(&f->d);
-        print_error("zeusd did not start:\n%s\n", log);
-        free(log);
+    if (zd_proc_ready_or_report(&f->d) != 0)
         fail();
-    }
 }
 
 static int log_contains(const struct zd_proc *p, const char *text)
