@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "optimizer/optimizer_internal.h"
 #include "util/error.h"
 #include "util/options.h"
 #include "util/warn.h"
@@ -515,15 +516,12 @@ static zeus_status persistence_on(zeus_plo *plo)
 
 static zeus_status resolve_selector(zeus_plo *plo)
 {
-    unsigned w;
-    zeus_plo_measurement probe = {.power_limit_w = 1, .energy_j = 1, .time_s = 1};
-
     plo->sel = plo->opts.selector;
     if (plo->sel.kind == ZEUS_PLO_DEFAULT)
         plo->sel = (zeus_plo_selector){
             .kind = ZEUS_PLO_ZEUS_COST, .eta = 0.5, .world_size = plo->gpu_count};
     /* Bad parameters fail now, not after the whole profile ran. */
-    return zeus_plo_select(&plo->sel, &probe, 1, &w, NULL);
+    return zeus__plo_check_selector(&plo->sel);
 }
 
 /* A profile that exists: start Done at its optimum. One that does not: profile from the max. */

@@ -9,7 +9,9 @@
  */
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 
+#include "optimizer/optimizer_internal.h"
 #include "util/error.h"
 #include "zeus/power_limit.h"
 
@@ -163,11 +165,42 @@ static zeus_status custom(const zeus_plo_selector *sel, const zeus_plo_measureme
                       "the custom selector chose %u W, which was not measured", w);
 }
 
+/* Apply selector s (resolved, checked) to m, writing each objective to c[0..n). */
+static zeus_status apply(const zeus_plo_selector *s, const zeus_plo_measurement *m, size_t n,
+                         double *c, unsigned *power_limit_w)
+{
+    switch (s->kind) {
+    case ZEUS_PLO_ENERGY:
+        for (size_t i = 0; i < n; i++)
+            c[i] = m[i].energy_j;
+        *power_limit_w = m[argmin(c, n)].power_limit_w;
+        return ZEUS_OK;
+    case ZEUS_PLO_TIME:
+        for (size_t i = 0; i < n; i++)
+            c[i] = m[i].time_s;
+        *power_limit_w = m[argmin(c, n)].power_limit_w;
+        return ZEUS_OK;
+    case ZEUS_PLO_MAX_SLOWDOWN:
+        *power_limit_w = max_slowdown(s->factor, m, n, c);
+        return ZEUS_OK;
+    case ZEUS_PLO_CUSTOM:
+        return custom(s, m, n, c, power_limit_w);
+    default:
+        *power_limit_w = zeus_cost(s, m, n, c);
+        return ZEUS_OK;
+    }
+}
+
+zeus_status zeus__plo_check_selector(const zeus_plo_selector *sel)
+{
+    return check_selector(sel);
+}
+
 zeus_status zeus_plo_select(const zeus_plo_selector *sel, const zeus_plo_measurement *m,
                             size_t n, unsigned *power_limit_w, double *cost)
 {
     zeus_plo_selector s = {.kind = ZEUS_PLO_ZEUS_COST, .eta = 0.5, .world_size = 1};
-    double local[64], *c;
+    double local[64], *c = cost;
     zeus_status st;
 
     if (sel == NULL || power_limit_w == NULL)
@@ -176,31 +209,13 @@ zeus_status zeus_plo_select(const zeus_plo_selector *sel, const zeus_plo_measure
         return st;
     if (sel->kind != ZEUS_PLO_DEFAULT)
         s = *sel;
-    c = cost;
-    if (c == NULL && n > sizeof local / sizeof local[0])
-        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
-                          "zeus_plo_select: %zu measurements need a cost array", n);
+    /* Costs nobody asked for still need room: a 1 W step gives hundreds of candidates. */
     if (c == NULL)
-        c = local;
-    switch (s.kind) {
-    case ZEUS_PLO_ENERGY:
-        for (size_t i = 0; i < n; i++)
-            c[i] = m[i].energy_j;
-        *power_limit_w = m[argmin(c, n)].power_limit_w;
-        break;
-    case ZEUS_PLO_TIME:
-        for (size_t i = 0; i < n; i++)
-            c[i] = m[i].time_s;
-        *power_limit_w = m[argmin(c, n)].power_limit_w;
-        break;
-    case ZEUS_PLO_MAX_SLOWDOWN:
-        *power_limit_w = max_slowdown(s.factor, m, n, c);
-        break;
-    case ZEUS_PLO_CUSTOM:
-        return custom(&s, m, n, c, power_limit_w);
-    default:
-        *power_limit_w = zeus_cost(&s, m, n, c);
-        break;
-    }
-    return ZEUS_OK;
+        c = n <= sizeof local / sizeof local[0] ? local : malloc(n * sizeof *c);
+    if (c == NULL)
+        return zeus__fail(ZEUS_ERR_NO_MEMORY, "zeus_plo_select: out of memory");
+    st = apply(&s, m, n, c, power_limit_w);
+    if (c != cost && c != local)
+        free(c);
+    return st;
 }

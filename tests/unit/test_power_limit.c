@@ -389,6 +389,33 @@ static void test_selector_validation(void **state)
     assert_int_equal(zeus_plo_select(&s, good, 1, &w, NULL), ZEUS_ERR_INVALID_ARGUMENT);
 }
 
+/* A 1 W step gives hundreds of candidates: selecting among them needs no cost array. */
+static void test_many_measurements_without_a_cost_array(void **state)
+{
+    zeus_plo_measurement m[501];
+    zeus_plo_selector s = {.kind = ZEUS_PLO_ENERGY};
+    unsigned w = 0;
+
+    (void)state;
+    for (unsigned i = 0; i < 501; i++)
+        m[i] = (zeus_plo_measurement){700 - i, 1000.0 + (i == 321 ? -500.0 : (double)i), 1.0};
+    assert_int_equal(zeus_plo_select(&s, m, 501, &w, NULL), ZEUS_OK);
+    assert_int_equal(w, 700 - 321);
+}
+
+static unsigned custom_calls;
+
+static unsigned lowest_limit(const zeus_plo_measurement *m, size_t n, void *user)
+{
+    unsigned lo = m[0].power_limit_w;
+
+    (void)user;
+    custom_calls++;
+    for (size_t i = 1; i < n; i++)
+        lo = m[i].power_limit_w < lo ? m[i].power_limit_w : lo;
+    return lo;
+}
+
 /* ---- Profiles ------------------------------------------------------------------------------ */
 
 /* What Zeus 0.16's pydantic .json(indent=4) wrote for the first two A40 resnet50 limits. */
@@ -542,6 +569,40 @@ static void test_defaults_and_candidates(void **state)
     assert_int_equal(zt_fake_nvml()->power_limit_mw(1), 700000);
     assert_int_equal(zt_fake_nvml()->persistence_mode(0), 1);
     assert_int_equal(zt_fake_nvml()->persistence_mode(1), 1);
+    zeus_plo_destroy(plo);
+    zeus_monitor_destroy(mon);
+}
+
+/* A custom selector is checked at creation but only called once there is something to pick. */
+static void test_custom_selector_is_called_only_to_choose(void **state)
+{
+    zeus_monitor *mon;
+    zeus_plo_options o;
+    zeus_plo *plo;
+    zeus_plo_state st;
+
+    (void)state;
+    zt_fake_nvml_reset("gpus=1;limit_min_w=650;limit_default_w=650");
+    mon = direct_monitor();
+    zeus_plo_options_init(&o);
+    o.wait_steps = 0;
+    o.warmup_steps = 0;
+    o.profile_steps = 1;
+    o.pl_step_w = 50;
+    o.selector = (zeus_plo_selector){.kind = ZEUS_PLO_CUSTOM, .custom = lowest_limit};
+    custom_calls = 0;
+    assert_int_equal(zeus_plo_create(mon, &o, &plo), ZEUS_OK);
+    assert_int_equal(custom_calls, 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(zeus_plo_on_step_begin(plo), ZEUS_OK);
+        zt_fake_nvml()->add_energy_mj(0, 5000);
+        usleep(2000);
+    }
+    assert_int_equal(zeus_plo_on_step_begin(plo), ZEUS_OK);
+    assert_int_equal(zeus_plo_get_state(plo, &st), ZEUS_OK);
+    assert_int_equal(st.phase, ZEUS_PLO_DONE);
+    assert_int_equal(st.power_limit_mw, 650000);
+    assert_int_equal(custom_calls, 1);
     zeus_plo_destroy(plo);
     zeus_monitor_destroy(mon);
 }
@@ -705,10 +766,12 @@ int main(void)
         cmocka_unit_test(test_selectors_follow_zeus_ties_and_reference),
         cmocka_unit_test(test_zeus_cost_keys_by_limit),
         cmocka_unit_test(test_selector_validation),
+        cmocka_unit_test(test_many_measurements_without_a_cost_array),
         cmocka_unit_test(test_profile_round_trips_byte_for_byte),
         cmocka_unit_test(test_profile_errors_name_file_and_field),
         cmocka_unit_test(test_option_validation),
         cmocka_unit_test(test_defaults_and_candidates),
+        cmocka_unit_test(test_custom_selector_is_called_only_to_choose),
         cmocka_unit_test(test_zero_warmup_measures_at_once),
         cmocka_unit_test(test_failed_measurement_retries_the_limit),
         cmocka_unit_test(test_no_permission_names_the_fix),
