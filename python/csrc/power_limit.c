@@ -339,6 +339,16 @@ static int ZPlo_traverse(ZPlo *self, visitproc visit, void *arg)
 
 static int ZPlo_clear(ZPlo *self)
 {
+    PyObject *type, *value, *tb;
+
+    /* First, while the callbacks it may use (a window to cancel) are still alive; an
+     * exception already being raised is kept out of their way. */
+    if (self->plo != NULL) {
+        PyErr_Fetch(&type, &value, &tb);
+        zeus_plo_destroy(self->plo); /* back to the maximum limit */
+        self->plo = NULL;
+        PyErr_Restore(type, value, tb);
+    }
     Py_CLEAR(self->begin);
     Py_CLEAR(self->end);
     Py_CLEAR(self->reduce);
@@ -350,13 +360,10 @@ static int ZPlo_clear(ZPlo *self)
 static void ZPlo_dealloc(ZPlo *self)
 {
     PyObject_GC_UnTrack(self);
-    if (self->plo != NULL && self->begin != NULL) {
-        zeus_plo_destroy(self->plo); /* back to the maximum limit */
-    }
+    ZPlo_clear(self);
     Py_CLEAR(self->pending_type);
     Py_CLEAR(self->pending_value);
     Py_CLEAR(self->pending_tb);
-    ZPlo_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 

@@ -297,3 +297,19 @@ def test_bad_profile_is_an_error_naming_the_field(fake, tmp_path):
     with pytest.raises(ValueError, match=r"measurements\[0\]\.energy"):
         GlobalPowerLimitOptimizer(monitor, profile_path=path)
     monitor.close()
+
+
+def test_collected_optimizer_restores_the_maximum(fake):
+    """Dropping the optimizer without close() puts the maximum back, as close() does."""
+    import gc
+
+    log = ReplayLog(PROFILES[0])
+    fake_gpus(fake, log)
+    monitor = ReplayZeusMonitor(log_file=PROFILES[0], ignore_sync_execution=True, match_window_name=False)
+    plo = GlobalPowerLimitOptimizer(monitor, wait_steps=0, warmup_steps=1, profile_steps=1)
+    for _ in range(3):  # the maximum measured, the next limit set
+        plo.on_step_begin()
+    assert fake.power_limit_mw(0) == log.power_limits[1] * 1000
+    del plo
+    gc.collect()
+    assert fake.power_limit_mw(0) == max(log.power_limits) * 1000
