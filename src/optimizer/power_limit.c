@@ -313,14 +313,18 @@ static zeus_status reduce(zeus_plo *plo, double *energy_j, double *time_s)
 static zeus_status finish_candidate(zeus_plo *plo)
 {
     unsigned mw = plo->state_mw;
-    double energy_j, time_s;
+    double energy_j = 0, time_s = 0;
     size_t i;
-    zeus_status s;
+    zeus_status s, ended = window_end(plo, mw, &energy_j, &time_s);
 
-    if ((s = window_end(plo, mw, &energy_j, &time_s)) != ZEUS_OK)
-        return retry(plo, s);
+    /* Every rank reduces, failed or not, so the collective calls stay matched; a failed
+     * rank's NAN makes every rank retry the candidate together. */
+    if (ended != ZEUS_OK)
+        energy_j = time_s = NAN;
     if ((s = reduce(plo, &energy_j, &time_s)) != ZEUS_OK)
         return retry(plo, s);
+    if (ended != ZEUS_OK)
+        return retry(plo, ended);
     if (!(isfinite(energy_j) && energy_j > 0 && isfinite(time_s) && time_s > 0)) {
         zeus__fail(ZEUS_ERR_NO_DATA, "measured %g J in %g s, which is not a measurement "
                    "(raise profile_steps if the window is shorter than the energy counter's "

@@ -644,7 +644,18 @@ static void test_zero_warmup_measures_at_once(void **state)
     zeus_monitor_destroy(mon);
 }
 
-/* A GPU that fails mid-measurement: nothing is recorded, the max comes back, the limit retries. */
+static unsigned reduce_calls;
+
+/* One rank: count the calls, leave the values. */
+static int count_reduce(double *values, size_t n, zeus_reduce_op op, void *user)
+{
+    (void)values, (void)n, (void)op, (void)user;
+    reduce_calls++;
+    return 0;
+}
+
+/* A GPU that fails mid-measurement: nothing is recorded, the max comes back, the limit retries.
+ * The reduction still runs, as the other ranks' collective calls need it to. */
 static void test_failed_measurement_retries_the_limit(void **state)
 {
     zeus_monitor *mon;
@@ -659,6 +670,8 @@ static void test_failed_measurement_retries_the_limit(void **state)
     o.wait_steps = 0;
     o.warmup_steps = 1;
     o.profile_steps = 1;
+    o.reduce = count_reduce;
+    reduce_calls = 0;
     assert_int_equal(zeus_plo_create(mon, &o, &plo), ZEUS_OK);
     assert_int_equal(zeus_plo_on_step_begin(plo), ZEUS_OK); /* warmup at 700 */
     assert_int_equal(zeus_plo_on_step_begin(plo), ZEUS_OK); /* window opens */
@@ -666,6 +679,7 @@ static void test_failed_measurement_retries_the_limit(void **state)
     zt_fake_nvml_fail("nvmlDeviceGetTotalEnergyConsumption", 0, 999, -1);
     assert_int_not_equal(zeus_plo_on_step_begin(plo), ZEUS_OK);
     assert_non_null(strstr(zeus_last_error(), "starts over"));
+    assert_int_equal(reduce_calls, 2); /* energy summed, time maxed */
     assert_int_equal(zeus_plo_get_state(plo, &st), ZEUS_OK);
     assert_int_equal(st.phase, ZEUS_PLO_READY);
     assert_int_equal(st.power_limit_mw, 700000);
