@@ -157,7 +157,11 @@ typedef struct zeus_plo_options {
 
     zeus_plo_selector selector; /* kind ZEUS_PLO_DEFAULT: ZeusCost(0.5, GPU count) */
 
-    /* All-reduce across ranks (zeus/reduce.h): energy summed, time maxed; NULL: local. */
+    /*
+     * All-reduce across ranks (zeus/reduce.h): energy summed, time maxed, at the end of every
+     * measurement, also one that failed here (its values NAN, so every rank retries it).
+     * NULL: this process's values.
+     */
     zeus_reduce_fn reduce;
     void *reduce_user;
 
