@@ -5,9 +5,12 @@
  * truth where the spec is silent: ml-energy/zeus zeus/optimizer/batch_size/server/.
  *
  * One implementation serves two callers. `zeus bso-server` loads a job's rows from its database
- * into a zeus_bso_job inside a transaction, calls one of the functions below, and writes back
+ * into a bso_job inside a transaction, calls one of the functions below, and writes back
  * what the call marked dirty. `zeus bso simulate` keeps its jobs in memory and calls the same
  * functions. Nothing here does I/O, takes locks or reads a clock: the caller passes `now`.
+ *
+ * Names here start with bso_ (not zeus_bso_, which is libzeus's public client API, linked into
+ * the same programs).
  */
 #ifndef ZEUS_BSO_CORE_H
 #define ZEUS_BSO_CORE_H
@@ -18,39 +21,39 @@
 
 #include "np_random.h"
 
-#define ZEUS_BSO_JOB_ID_MAX 400     /* Zeus's varchar(400) */
-#define ZEUS_BSO_PREFIX_MAX 300     /* varchar(300) */
-#define ZEUS_BSO_GPU_MODEL_MAX 30   /* varchar(30) */
-#define ZEUS_BSO_RNG_JSON_MAX 10000 /* varchar(10000) */
+#define BSO_JOB_ID_MAX 400     /* Zeus's varchar(400) */
+#define BSO_PREFIX_MAX 300     /* varchar(300) */
+#define BSO_GPU_MODEL_MAX 30   /* varchar(30) */
+#define BSO_RNG_JSON_MAX 10000 /* varchar(10000) */
 
-typedef enum zeus_bso_stage { ZEUS_BSO_STAGE_PRUNING = 0, ZEUS_BSO_STAGE_MAB = 1 } zeus_bso_stage;
+typedef enum bso_stage { BSO_STAGE_PRUNING = 0, BSO_STAGE_MAB = 1 } bso_stage;
 
-typedef enum zeus_bso_trial_type {
-    ZEUS_BSO_TRIAL_EXPLORATION = 0,
-    ZEUS_BSO_TRIAL_CONCURRENT = 1,
-    ZEUS_BSO_TRIAL_MAB = 2,
-} zeus_bso_trial_type;
+typedef enum bso_trial_type {
+    BSO_TRIAL_EXPLORATION = 0,
+    BSO_TRIAL_CONCURRENT = 1,
+    BSO_TRIAL_MAB = 2,
+} bso_trial_type;
 
-typedef enum zeus_bso_trial_status {
-    ZEUS_BSO_DISPATCHED = 0,
-    ZEUS_BSO_SUCCEEDED = 1,
-    ZEUS_BSO_FAILED = 2,
-} zeus_bso_trial_status;
+typedef enum bso_trial_status {
+    BSO_DISPATCHED = 0,
+    BSO_SUCCEEDED = 1,
+    BSO_FAILED = 2,
+} bso_trial_status;
 
 /* Names as Zeus writes them in JSON and in its enum columns: "Pruning", "Exploration",
  * "Dispatched", ... The parsers return -1 for an unknown name. */
-const char *zeus_bso_stage_name(zeus_bso_stage s);
-const char *zeus_bso_trial_type_name(zeus_bso_trial_type t);
-const char *zeus_bso_trial_status_name(zeus_bso_trial_status s);
-int zeus_bso_stage_parse(const char *name);
-int zeus_bso_trial_type_parse(const char *name);
-int zeus_bso_trial_status_parse(const char *name);
+const char *bso_stage_name(bso_stage s);
+const char *bso_trial_type_name(bso_trial_type t);
+const char *bso_trial_status_name(bso_trial_status s);
+int bso_stage_parse(const char *name);
+int bso_trial_type_parse(const char *name);
+int bso_trial_status_parse(const char *name);
 
 /* JobSpec plus the GPU configuration the client adds. Validated by the caller (the server's
  * request validation, the simulator's options) before it reaches the functions below. */
-typedef struct zeus_bso_spec {
-    char job_id[ZEUS_BSO_JOB_ID_MAX + 1];
-    char job_id_prefix[ZEUS_BSO_PREFIX_MAX + 1];
+typedef struct bso_spec {
+    char job_id[BSO_JOB_ID_MAX + 1];
+    char job_id_prefix[BSO_PREFIX_MAX + 1];
     int *batch_sizes; /* sorted ascending, no duplicates; owned by the job */
     size_t num_batch_sizes;
     int default_batch_size;
@@ -68,76 +71,76 @@ typedef struct zeus_bso_spec {
     int64_t mab_seed;
     double max_power;
     int number_of_gpus;
-    char gpu_model[ZEUS_BSO_GPU_MODEL_MAX + 1];
-} zeus_bso_spec;
+    char gpu_model[BSO_GPU_MODEL_MAX + 1];
+} bso_spec;
 
-typedef struct zeus_bso_trial {
+typedef struct bso_trial {
     int trial_number; /* per job, max + 1, from 1 */
     int batch_size;
-    zeus_bso_trial_type type;
-    zeus_bso_trial_status status;
+    bso_trial_type type;
+    bso_trial_status status;
     double start_timestamp; /* Unix seconds */
     double end_timestamp;   /* NAN: null */
     double time;            /* NAN: null */
     double energy;          /* NAN: null */
     int converged;          /* -1: null, 0, 1 */
     bool dirty;             /* created or changed by the last call: the server writes it back */
-} zeus_bso_trial;
+} bso_trial;
 
-typedef struct zeus_bso_arm {
+typedef struct bso_arm {
     int batch_size;
     double param_mean;
     double param_precision; /* INFINITY allowed */
     double reward_precision; /* INFINITY allowed */
     int num_observations;
     bool dirty;
-} zeus_bso_arm;
+} bso_arm;
 
-typedef struct zeus_bso_job {
-    zeus_bso_spec spec;
-    zeus_bso_stage stage;
+typedef struct bso_job {
+    bso_spec spec;
+    bso_stage stage;
     int exp_default_batch_size;
     int min_cost_batch_size;
     double min_cost; /* NAN: null */
     zeus_np_rng rng; /* meaningful only when spec.has_mab_seed */
     bool state_dirty; /* stage, min cost, exp default or rng changed */
-    zeus_bso_trial *trials; /* ascending trial_number */
+    bso_trial *trials; /* ascending trial_number */
     size_t num_trials, cap_trials;
-    zeus_bso_arm *arms; /* ascending batch_size (Zeus's database order) */
+    bso_arm *arms; /* ascending batch_size (Zeus's database order) */
     size_t num_arms, cap_arms;
     void (*trace)(void *ctx, int batch_size, double mean, double variance, double sample);
     void *trace_ctx;
-} zeus_bso_job;
+} bso_job;
 
 /* A failure as Zeus's server reports it: its HTTP status (400 value error or bad operation,
  * 404 not found, 409 config mismatch, 500 runtime error) and its {"message": ...}. */
-typedef struct zeus_bso_error {
+typedef struct bso_error {
     int http_status;
     char message[512];
-} zeus_bso_error;
+} bso_error;
 
 /* What POST /report answers. */
-typedef struct zeus_bso_report_reply {
+typedef struct bso_report_reply {
     bool stop_train;
     bool converged;
     char message[512];
-} zeus_bso_report_reply;
+} bso_report_reply;
 
 /* cost = eta * energy + (1 - eta) * max_power * time, Zeus's zeus_cost, same operation order. */
-double zeus_bso_cost(double energy, double time, double eta, double max_power);
+double bso_cost(double energy, double time, double eta, double max_power);
 
 /*
  * A new job from a validated spec (copied; batch_sizes duplicated): stage Pruning, exp default
  * and min-cost batch size = default, min cost null, and with a seed, the generator state of
  * np.random.default_rng(mab_seed). Returns 0, or -1 when out of memory. Everything dirty.
  */
-int zeus_bso_job_init(zeus_bso_job *job, const zeus_bso_spec *spec);
-void zeus_bso_job_free(zeus_bso_job *job); /* frees arrays; the struct itself is the caller's */
+int bso_job_init(bso_job *job, const bso_spec *spec);
+void bso_job_free(bso_job *job); /* frees arrays; the struct itself is the caller's */
 
 /* Append a trial or an arm as loaded from storage (not dirty). Return 0, or -1 on no memory. */
-int zeus_bso_job_add_trial(zeus_bso_job *job, const zeus_bso_trial *t);
-int zeus_bso_job_add_arm(zeus_bso_job *job, const zeus_bso_arm *a);
-void zeus_bso_job_clear_dirty(zeus_bso_job *job);
+int bso_job_add_trial(bso_job *job, const bso_trial *t);
+int bso_job_add_arm(bso_job *job, const bso_arm *a);
+void bso_job_clear_dirty(bso_job *job);
 
 /*
  * GET /jobs/batch_size: the next trial (appended to job->trials, Dispatched, dirty) copied to
@@ -145,36 +148,36 @@ void zeus_bso_job_clear_dirty(zeus_bso_job *job);
  * are built, the stage becomes MAB, and a MAB trial is drawn. `entropy` seeds the generator of
  * a job without mab_seed. Returns 0, or -1 with *err set.
  */
-int zeus_bso_predict(zeus_bso_job *job, double now, uint64_t entropy, zeus_bso_trial *out,
-                     zeus_bso_error *err);
+int bso_predict(bso_job *job, double now, uint64_t entropy, bso_trial *out,
+                     bso_error *err);
 
 /* POST /report. time and energy are cumulative for the trial. Returns 0 with *reply, or -1
  * with *err (unknown trial, already failed, MAB trial without an arm, ...). */
-typedef struct zeus_bso_result {
+typedef struct bso_result {
     int batch_size;
     int trial_number;
     double time;
     double energy;
     double metric;
     int current_epoch;
-} zeus_bso_result;
-int zeus_bso_report(zeus_bso_job *job, const zeus_bso_result *r, double now,
-                    zeus_bso_report_reply *reply, zeus_bso_error *err);
+} bso_result;
+int bso_report(bso_job *job, const bso_result *r, double now,
+                    bso_report_reply *reply, bso_error *err);
 
 /* PATCH /trials: a Dispatched trial becomes Failed with an end time; a finished one is left as
  * it is. Returns 0, or -1 with *err (404 for an unknown trial). */
-int zeus_bso_end_trial(zeus_bso_job *job, int batch_size, int trial_number, double now,
-                       zeus_bso_error *err);
+int bso_end_trial(bso_job *job, int batch_size, int trial_number, double now,
+                       bso_error *err);
 
 /* Fit one arm from the prior and rewards (n >= 1), as Zeus's GaussianTS._fit_arm. */
-int zeus_bso_fit_arm(double prior_mean, double prior_precision, const double *rewards, size_t n,
-                     zeus_bso_arm *arm, zeus_bso_error *err);
+int bso_fit_arm(double prior_mean, double prior_precision, const double *rewards, size_t n,
+                     bso_arm *arm, bso_error *err);
 
 /* Optional trace of the bandit's draws, for the simulator's log and the conformance test:
  * called once per arm in Thompson sampling with Zeus's log line values
  * ("Arm <bs>: mu ~ N(<mean>, <1/precision>) -> <sample>"). NULL turns it off. */
-typedef void (*zeus_bso_trace_fn)(void *ctx, int batch_size, double mean, double variance,
+typedef void (*bso_trace_fn)(void *ctx, int batch_size, double mean, double variance,
                                   double sample);
-void zeus_bso_set_trace(zeus_bso_job *job, zeus_bso_trace_fn fn, void *ctx);
+void bso_set_trace(bso_job *job, bso_trace_fn fn, void *ctx);
 
 #endif /* ZEUS_BSO_CORE_H */

@@ -25,32 +25,32 @@ static int parse(const char *const *names, int count, const char *name)
     return -1;
 }
 
-const char *zeus_bso_stage_name(zeus_bso_stage s)
+const char *bso_stage_name(bso_stage s)
 {
     return name_of(stage_names, COUNT(stage_names), (int)s);
 }
 
-const char *zeus_bso_trial_type_name(zeus_bso_trial_type t)
+const char *bso_trial_type_name(bso_trial_type t)
 {
     return name_of(type_names, COUNT(type_names), (int)t);
 }
 
-const char *zeus_bso_trial_status_name(zeus_bso_trial_status s)
+const char *bso_trial_status_name(bso_trial_status s)
 {
     return name_of(status_names, COUNT(status_names), (int)s);
 }
 
-int zeus_bso_stage_parse(const char *name)
+int bso_stage_parse(const char *name)
 {
     return parse(stage_names, COUNT(stage_names), name);
 }
 
-int zeus_bso_trial_type_parse(const char *name)
+int bso_trial_type_parse(const char *name)
 {
     return parse(type_names, COUNT(type_names), name);
 }
 
-int zeus_bso_trial_status_parse(const char *name)
+int bso_trial_status_parse(const char *name)
 {
     return parse(status_names, COUNT(status_names), name);
 }

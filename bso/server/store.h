@@ -12,7 +12,7 @@
  *     registration takes pg_advisory_xact_lock on a hash of the job-id prefix.
  *
  * Schema (Zeus's, section 3.3 of the spec), created on first open, with a schema version:
- *   zeus_bso_schema(version INTEGER)                       -- one row; this release writes 1
+ *   bso_schema(version INTEGER)                       -- one row; this release writes 1
  *   job(job_id varchar(400) PK, job_id_prefix varchar(300), default_batch_size, higher_is_better_metric,
  *       eta_knob, beta_knob NULL, target_metric, max_epochs, num_pruning_rounds, window_size,
  *       max_power, number_of_gpus, gpu_model varchar(30), mab_prior_mean, mab_prior_precision,
@@ -27,8 +27,8 @@
  * Infinite precisions are stored as the string/float 'Infinity' (PostgreSQL double precision
  * takes it; SQLite stores 9e999 as +Inf). Timestamps are Unix seconds as double precision.
  */
-#ifndef ZEUS_BSO_STORE_H
-#define ZEUS_BSO_STORE_H
+#ifndef BSO_STORE_H
+#define BSO_STORE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -70,20 +70,20 @@ void bso_store_rollback(bso_store *s);
 bso_store_status bso_store_lock_prefix(bso_store *s, const char *prefix);
 
 /* Load a job with its batch sizes, arms and trials, locking its row until commit. *job is
- * initialized here (zeus_bso_job_free it). NOT_FOUND leaves *job empty. */
-bso_store_status bso_store_load_job(bso_store *s, const char *job_id, zeus_bso_job *job);
+ * initialized here (bso_job_free it). NOT_FOUND leaves *job empty. */
+bso_store_status bso_store_load_job(bso_store *s, const char *job_id, bso_job *job);
 
 /* Does a job with this id exist (for generated ids)? *exists set on OK. */
 bso_store_status bso_store_job_exists(bso_store *s, const char *job_id, bool *exists);
 
 /* Insert a new job with its batch sizes (job->spec.job_id set). */
-bso_store_status bso_store_insert_job(bso_store *s, const zeus_bso_job *job);
+bso_store_status bso_store_insert_job(bso_store *s, const bso_job *job);
 
 /* Write back what the last core call marked dirty: the job's state columns when state_dirty,
  * dirty trials (insert or update), dirty arms (insert or update). */
-bso_store_status bso_store_save_job(bso_store *s, const zeus_bso_job *job);
+bso_store_status bso_store_save_job(bso_store *s, const bso_job *job);
 
 /* Delete a job and (cascade) its rows; NOT_FOUND when there was none. */
 bso_store_status bso_store_delete_job(bso_store *s, const char *job_id);
 
-#endif /* ZEUS_BSO_STORE_H */
+#endif /* BSO_STORE_H */
