@@ -8,12 +8,16 @@
  * random_standard_normal, random_normal), numpy/random/_common.pyx (check_constraint) and
  * _common.pxd (uint64_to_double). The ziggurat tables are in np_ziggurat.h.
  *
- * Floating point: `loc + scale * z` and the ziggurat's tests must round as numpy's build does,
- * one operation at a time. CMake builds with -std=c11 (CMAKE_C_EXTENSIONS OFF), under which GCC
- * does not contract a * b + c into a fused multiply-add; numpy's x86-64 wheels and Debian's
- * build do not fuse either.
+ * Floating point: `loc + scale * z` and the ziggurat's wedge test must round as numpy's x86-64
+ * build does, one operation at a time (no fused multiply-add). GCC does not contract under
+ * -std=c11 (CMAKE_C_EXTENSIONS OFF); clang contracts within an expression unless told not to,
+ * which the pragma below does where the target has FMA (aarch64).
  */
 #include <math.h>
+
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 #include "np_random.h"
 #include "np_ziggurat.h"
