@@ -47,7 +47,8 @@ double zeus_np_normal(zeus_np_rng *rng, double loc, double scale);
 int zeus_np_rng_to_json(const zeus_np_rng *rng, char *buf, size_t size);
 
 /* Parse what zeus_np_rng_to_json (or Python's json.dumps of a PCG64 state) wrote: any key
- * order and whitespace. Returns 0, or -1 for anything else (not PCG64, out of range, junk). */
+ * order and whitespace. Returns 0, or -1 for anything else (not PCG64, out of range, junk),
+ * leaving *rng untouched. */
 int zeus_np_rng_from_json(zeus_np_rng *rng, const char *json);
 
 /* np.sum, np.mean and np.var (ddof=0) of a float64 array, with numpy's pairwise summation so
