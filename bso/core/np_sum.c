@@ -24,10 +24,10 @@
 #define PW_BLOCKSIZE 128
 #define REDUCE_BUFSIZE 8192 /* NPY_BUFSIZE (numpy/core/include/numpy/ndarraytypes.h) */
 
-/* DOUBLE_pairwise_sum: below 8 a plain loop from -0.0 (kept from numpy, though after the 0.0
- * identity above the sign of a zero sum no longer shows); up to
- * 128, eight interleaved accumulators combined ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the
- * rest one by one; above, the two halves (split at a multiple of 8) recursively. */
+/* DOUBLE_pairwise_sum: below 8 a plain loop from -0.0 (kept from numpy, though after the
+ * reduction's 0.0 the sign of a zero sum no longer shows); up to 128, eight interleaved
+ * accumulators combined ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the rest one by one; above,
+ * the two halves (split at a multiple of 8) recursively. */
 static double pairwise_sum(const double *a, size_t n)
 {
     if (n < 8) {
