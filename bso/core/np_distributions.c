@@ -120,6 +120,17 @@ void zeus_np_choice_all(zeus_np_rng *rng, const int *in, int *out, size_t n)
     }
 }
 
+/* Generator.choice(n, 1, replace=False): Floyd's algorithm runs once, for j = n - 1, and the
+ * empty hash set always takes val; _shuffle_int of one element draws nothing. The tail-shuffle
+ * branch needs size > n // 50, which one element never is above n = 10000. */
+int zeus_np_choice_one(zeus_np_rng *rng, uint64_t n, uint64_t *out)
+{
+    if (!rng || !out || n == 0 || n > (uint64_t)INT64_MAX)
+        return -1;
+    *out = bounded_uint64(rng, n - 1);
+    return 0;
+}
+
 /* ---- normal ----------------------------------------------------------------------------- */
 
 /* uint64_to_double: the top 53 bits of a 64-bit draw as a double in [0, 1). */
