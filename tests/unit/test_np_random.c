@@ -6,10 +6,10 @@
  * calls it for populations up to 2^63 - 1, a run shaped like Zeus's bandit with a
  * JSON round trip before every draw, np.sum/mean/var, and the state JSON's parser.
  *
- * The vectors are the .txt files in tests/data/np-random, written by gen.py there (its head describes the
- * format). test_np_live_numpy_agrees runs gen.py --quick with /usr/bin/python3 when it has
- * numpy and checks the fresh vectors the same way, so a numpy that draws differently from the
- * one that wrote the committed files shows up; without numpy it skips with a message.
+ * The vectors are the .txt files in tests/data/np-random, written by gen.py there (its head
+ * describes the format). test_np_live_numpy_agrees runs gen.py --quick with /usr/bin/python3
+ * when it has numpy and checks the fresh vectors the same way, so a numpy that draws differently
+ * from the one that wrote the committed files shows up; without numpy it skips with a message.
  */
 #include <stdarg.h>
 #include <stddef.h>

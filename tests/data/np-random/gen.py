@@ -7,8 +7,9 @@ Writes, into the folder given (default: this script's folder):
                    100000 standard normals (the first and last 50 verbatim plus a hash of all),
                    normal(loc, scale) with scale 0 among others, choice permutations of sizes
                    0..40 in a row and above 10000, choice(n, 1) for n from 1 to 2^63 - 1
-                   (pandas' df.sample(n=1, random_state=rng)), and a run shaped like Zeus's bandit (each
-                   draw from a generator restored from JSON, as zeus's service does).
+                   (pandas' df.sample(n=1, random_state=rng)), and a run shaped like Zeus's
+                   bandit (each draw from a generator restored from JSON, as zeus's service
+                   does).
   sums.txt         np.sum, np.mean and np.var of arrays of lengths 0..300 (and a few longer)
                    of awkward values, built from a PCG64 stream so the C test rebuilds them.
 
