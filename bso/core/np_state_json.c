@@ -135,8 +135,9 @@ static int hex_digit(char c)
 }
 
 /* A JSON string at ps->p (after whitespace). The decoded text goes to out (NUL-terminated)
- * while it fits; *fits says whether it all did. Escapes \uXXXX above ASCII decode to a byte
- * that no compared name contains, which is all the comparisons need. */
+ * while it fits; *fits says whether it all did. Escapes \uXXXX of NUL or above ASCII decode
+ * to a byte that no compared name contains (so "state\u0000" is not "state"), which is all
+ * the comparisons need. */
 static int parse_string(parser *ps, char out[SHORT_STRING], int *fits)
 {
     size_t len = 0;
@@ -166,7 +167,7 @@ static int parse_string(parser *ps, char out[SHORT_STRING], int *fits)
                         return -1;
                     code = code << 4 | (unsigned)h;
                 }
-                c = code < 0x80 ? (unsigned char)code : 0xFF;
+                c = code > 0 && code < 0x80 ? (unsigned char)code : 0xFF;
                 break;
             }
             default:
