@@ -1020,7 +1020,8 @@ static void test_seeded_mab_matches_zeus_under_numpy(void **state)
     int predicts = 0, fits = 0, draws_seen = 0;
     (void)state;
 
-    assert_non_null(data);
+    if (!data)
+        fail_msg("ZEUS_TEST_DATA is not set (ctest sets it)");
     snprintf(path, sizeof path, "%s/bso/zeus_mab_reference.txt", data);
     text = zt_read_file(path);
     assert_non_null(text);
