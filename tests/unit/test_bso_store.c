@@ -103,7 +103,8 @@ static void fresh_db(fixture *fx)
     raw_query(fx, sql);
     snprintf(fx->url, sizeof fx->url, "postgresql://nobody@127.0.0.1:%d/t%d", fx->cluster.port,
              fx->counter);
-    snprintf(fx->raw, sizeof fx->raw, "%s", fx->url);
+    snprintf(fx->raw, sizeof fx->raw, "postgresql://nobody@127.0.0.1:%d/t%d",
+             fx->cluster.port, fx->counter);
 }
 
 static int setup_sqlite(void **state)
@@ -792,8 +793,7 @@ static void test_bad_urls(void **state)
     expect_open_error("sqlite://host/x.db", "bad SQLite URL");
     expect_open_error("sqlite:///x.db?timeout=soon", "timeout");
     /* Port 1 on loopback: nothing listens there. */
-    if (getenv("ZEUS_TEST_BSO_PG"))
-        expect_open_error("postgresql+asyncpg://nobody@127.0.0.1:1/db", "refused");
+    expect_open_error("postgresql+asyncpg://nobody@127.0.0.1:1/db", "refused");
 }
 
 static void test_sqlite_url_forms(void **state)
@@ -906,8 +906,7 @@ int main(void)
     };
     int failed = cmocka_run_group_tests_name("bso_store_sqlite", tests, setup_sqlite,
                                              teardown_group);
-    if (getenv("ZEUS_TEST_BSO_PG")) /* the PostgreSQL backend is the next commit */
-        failed += cmocka_run_group_tests_name("bso_store_postgresql", tests, setup_pg,
-                                              teardown_group);
+    failed += cmocka_run_group_tests_name("bso_store_postgresql", tests, setup_pg,
+                                          teardown_group);
     return failed;
 }
