@@ -695,6 +695,7 @@ static void test_busy_when_lock_held(void **state)
     bso_store_rollback(other);
     /* Once the holder is done, the same connection goes on. */
     bso_store_rollback(s);
+    job_free(&job);
     assert_int_equal(bso_store_begin(other), BSO_STORE_OK);
     assert_int_equal(bso_store_load_job(other, "held", &job), BSO_STORE_OK);
     bso_store_rollback(other);
