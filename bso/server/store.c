@@ -171,7 +171,7 @@ bso_store_status bso_store_lock_prefix(bso_store *s, const char *prefix)
         return BSO_STORE_ERROR;
     if (!prefix || strlen(prefix) > BSO_PREFIX_MAX)
         return bso__store_fail(s, BSO_STORE_ERROR, "job id prefix is missing or longer than %d "
-                         "characters", BSO_PREFIX_MAX);
+                               "characters", BSO_PREFIX_MAX);
     return s->ops->lock_prefix(s, prefix);
 }
 
@@ -231,7 +231,7 @@ bso_store_status bso__check_job_id(bso_store *s, const char *job_id)
         return bso__store_fail(s, BSO_STORE_ERROR, "job id is empty");
     if (strnlen(job_id, BSO_JOB_ID_MAX + 1) > BSO_JOB_ID_MAX)
         return bso__store_fail(s, BSO_STORE_ERROR, "job id is longer than %d characters",
-                         BSO_JOB_ID_MAX);
+                               BSO_JOB_ID_MAX);
     return BSO_STORE_OK;
 }
 
@@ -239,7 +239,7 @@ static bso_store_status check_number(bso_store *s, const char *what, double v)
 {
     if (isnan(v))
         return bso__store_fail(s, BSO_STORE_ERROR, "%s is not a number (NaN) and the column is "
-                         "not nullable", what);
+                               "not nullable", what);
     return BSO_STORE_OK;
 }
 
@@ -248,10 +248,10 @@ static bso_store_status check_trial(bso_store *s, const bso_trial *t)
     if ((int)t->type < 0 || t->type > BSO_TRIAL_MAB || (int)t->status < 0 ||
         t->status > BSO_FAILED)
         return bso__store_fail(s, BSO_STORE_ERROR, "trial %d has an unknown type or status",
-                         t->trial_number);
+                               t->trial_number);
     if (t->converged < -1 || t->converged > 1)
         return bso__store_fail(s, BSO_STORE_ERROR, "trial %d: converged must be -1 (null), 0 or 1",
-                         t->trial_number);
+                               t->trial_number);
     return check_number(s, "trial start_timestamp", t->start_timestamp);
 }
 
@@ -270,13 +270,13 @@ static bso_store_status check_spec(bso_store *s, const bso_job *job)
     const bso_spec *sp = &job->spec;
     if (!FITS(sp->job_id_prefix))
         return bso__store_fail(s, BSO_STORE_ERROR, "job id prefix is longer than %d characters",
-                         BSO_PREFIX_MAX);
+                               BSO_PREFIX_MAX);
     if (!FITS(sp->gpu_model))
         return bso__store_fail(s, BSO_STORE_ERROR, "gpu_model is longer than %d characters",
-                         BSO_GPU_MODEL_MAX);
+                               BSO_GPU_MODEL_MAX);
     if ((int)job->stage < 0 || job->stage > BSO_STAGE_MAB)
         return bso__store_fail(s, BSO_STORE_ERROR, "job '%s' has an unknown stage %d", sp->job_id,
-                         (int)job->stage);
+                               (int)job->stage);
     const struct { const char *name; double v; } nums[] = {
         {"eta_knob", sp->eta_knob},         {"target_metric", sp->target_metric},
         {"max_power", sp->max_power},       {"mab_prior_mean", sp->mab_prior_mean},
@@ -294,7 +294,7 @@ bso_store_status bso__check_job(bso_store *s, const bso_job *job)
         return bso__store_fail(s, BSO_STORE_ERROR, "no job (NULL)");
     if (!FITS(job->spec.job_id))
         return bso__store_fail(s, BSO_STORE_ERROR, "job id is longer than %d characters",
-                         BSO_JOB_ID_MAX);
+                               BSO_JOB_ID_MAX);
     bso_store_status st = bso__check_job_id(s, job->spec.job_id);
     if (st == BSO_STORE_OK)
         st = check_spec(s, job);

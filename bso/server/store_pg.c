@@ -223,7 +223,7 @@ static bso_store_status ensure_connected(pg_store *q)
     PQreset(q->conn);
     if (PQstatus(q->conn) != CONNECTION_OK) {
         bso__store_fail(&q->base, BSO_STORE_ERROR, "lost the connection to PostgreSQL and could "
-                  "not reconnect: %s", PQerrorMessage(q->conn));
+                        "not reconnect: %s", PQerrorMessage(q->conn));
         one_line(q->base.err);
         return BSO_STORE_ERROR;
     }
@@ -246,7 +246,7 @@ static bso_store_status pg_commit(bso_store *s)
     if (PQtransactionStatus(q->conn) == PQTRANS_INERROR) {
         exec_cmd(q, "ROLLBACK", "rollback");
         return bso__store_fail(s, BSO_STORE_ERROR, "PostgreSQL commit: the transaction had failed "
-                         "and was rolled back");
+                               "and was rolled back");
     }
     return exec_cmd(q, "COMMIT", "commit");
 }

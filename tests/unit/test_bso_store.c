@@ -171,9 +171,7 @@ static bso_store *open_ok(fixture *fx)
 
 static void job_free(bso_job *job)
 {
-    free(job->spec.batch_sizes);
-    free(job->trials);
-    free(job->arms);
+    bso_job_free(job);
     memset(job, 0, sizeof *job);
 }
 
