@@ -322,6 +322,14 @@ bso_store_status bso__check_version(char *err, size_t n, long long version)
     return BSO_STORE_ERROR;
 }
 
+void bso__foreign_tables_error(char *err, size_t n, const char *where)
+{
+    if (err && n)
+        snprintf(err, n, "%s has tables named job, batch_size, gaussian_ts_arm_state or trial "
+                 "but no bso_schema version: it was not written by zeus bso-server (Zeus's "
+                 "Python server keeps another layout); use a new database", where);
+}
+
 long long bso__prefix_lock_key(const char *prefix)
 {
     uint64_t h = 1469598103934665603ULL;

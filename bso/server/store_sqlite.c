@@ -255,6 +255,38 @@ static bso_store_status read_version(sqlite_store *q, char *err, size_t n)
     return bso__check_version(err, n, version);
 }
 
+/* Tables of ours (any case: SQLite's names ignore it) without a version row? */
+static bool foreign_tables(sqlite_store *q)
+{
+    long long count = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(q->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                           "AND lower(name) IN ('job', 'batch_size', 'gaussian_ts_arm_state', "
+                           "'trial')", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        count = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return count > 0;
+}
+
+/* Under the write lock: the version of a database another server has just set up, or a
+ * refusal for someone else's tables, or our tables and version row. */
+static bso_store_status create_locked(sqlite_store *q, char *err, size_t n)
+{
+    long long version;
+    if (query_version(q, &version) == SQLITE_OK)
+        return bso__check_version(err, n, version);
+    if (foreign_tables(q)) {
+        bso__foreign_tables_error(err, n, q->path);
+        return BSO_STORE_ERROR;
+    }
+    if (sqlite3_exec(q->db, bso__schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, n, "cannot create the schema in %s: %s", q->path, sqlite3_errmsg(q->db));
+        return BSO_STORE_ERROR;
+    }
+    return read_version(q, err, n);
+}
+
 /* A database with the tables is only read here: opening a connection must not wait for the
  * write lock another connection holds through its request. A new one gets tables and version
  * row in one write transaction, so two servers opening it at once do not both insert a
@@ -264,15 +296,11 @@ static bso_store_status create_schema(sqlite_store *q, char *err, size_t n)
     long long version;
     if (query_version(q, &version) == SQLITE_OK)
         return bso__check_version(err, n, version);
-    int rc = sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(q->db, bso__schema_sql, NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
+    if (sqlite3_exec(q->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, n, "cannot create the schema in %s: %s", q->path, sqlite3_errmsg(q->db));
-        sq_rollback(&q->base);
         return BSO_STORE_ERROR;
     }
-    if (read_version(q, err, n) != BSO_STORE_OK) {
+    if (create_locked(q, err, n) != BSO_STORE_OK) {
         sq_rollback(&q->base);
         return BSO_STORE_ERROR;
     }

@@ -845,6 +845,44 @@ static void test_sqlite_bad_files(void **state)
     expect_open_error(url, "no-such-folder: No such file or directory");
 }
 
+/* A database with tables called like ours but no bso_schema row is someone else's: refused
+ * rather than read with the wrong layout (on SQLite, Zeus's own "Job" is our job). */
+static void test_foreign_tables_refused(void **state)
+{
+    fixture *fx = *state;
+    NEED_DB(fx);
+    raw_query(fx, "CREATE TABLE \"Job\" (job_id VARCHAR(400) PRIMARY KEY, stage VARCHAR(7))");
+    if (fx->pg) /* PostgreSQL keeps "Job"'s case: not ours, so it opens */
+        bso_store_close(open_ok(fx));
+    raw_query(fx, "CREATE TABLE IF NOT EXISTS trial (job_id VARCHAR(300), x INTEGER)");
+    if (fx->pg)
+        raw_query(fx, "DROP TABLE bso_schema");
+    char err[512] = "";
+    assert_null(bso_store_open(fx->url, err, sizeof err));
+    assert_non_null(strstr(err, "no bso_schema version"));
+}
+
+/* PostgreSQL ended the session (a restart, an administrator): the next request reconnects. */
+static void test_pg_reconnects(void **state)
+{
+    fixture *fx = *state;
+    NEED_DB(fx);
+    if (!fx->pg)
+        skip();
+    bso_store *s = open_ok(fx);
+    bso_job job;
+    make_job(&job, "again", false);
+    insert_committed(s, &job);
+    job_free(&job);
+    assert_true(raw_query(fx, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE application_name = 'zeus-bso-server'") >= 1);
+    usleep(100 * 1000);
+    load_committed(s, "again", &job);
+    assert_int_equal(job.num_trials, 4);
+    job_free(&job);
+    bso_store_close(s);
+}
+
 /* Root writes any file, so the read-only case runs as nobody in a child. */
 static void test_sqlite_read_only_file(void **state)
 {
@@ -902,6 +940,8 @@ int main(void)
         cmocka_unit_test_setup(test_sqlite_url_forms, setup_test),
         cmocka_unit_test_setup(test_sqlite_bad_files, setup_test),
         cmocka_unit_test_setup(test_sqlite_read_only_file, setup_test),
+        cmocka_unit_test_setup(test_foreign_tables_refused, setup_test),
+        cmocka_unit_test_setup(test_pg_reconnects, setup_test),
     };
     int failed = cmocka_run_group_tests_name("bso_store_sqlite", tests, setup_sqlite,
                                              teardown_group);
