@@ -59,8 +59,34 @@ static const char *split_scheme(const char *url, char *scheme, size_t size)
     return sep + 3;
 }
 
-/* "sqlite:///rel.db" -> "rel.db", "sqlite:////abs.db" -> "/abs.db", "sqlite://" -> memory.
- * A "?timeout=SECONDS" query (pysqlite's connect argument) sets the busy timeout. */
+/* One "timeout=SECONDS" (pysqlite's connect argument, which SQLAlchemy passes through) sets
+ * the busy timeout; check_same_thread means nothing here (one connection per thread anyway);
+ * anything else is refused rather than ignored. Returns 0, or -1 with the message in err. */
+static int sqlite_options(char *query, int *timeout_ms, char *err, size_t n)
+{
+    char *save = NULL;
+    for (char *opt = strtok_r(query, "&", &save); opt; opt = strtok_r(NULL, "&", &save)) {
+        if (strncmp(opt, "check_same_thread=", 18) == 0)
+            continue;
+        if (strncmp(opt, "timeout=", 8) != 0) {
+            set_err(err, n, "bad SQLite URL: unsupported option '%s' (only timeout=SECONDS)",
+                    opt);
+            return -1;
+        }
+        char *end;
+        errno = 0;
+        double sec = strtod(opt + 8, &end);
+        if (errno || *end || end == opt + 8 || !(sec >= 0 && sec <= 86400)) {
+            set_err(err, n, "bad SQLite URL: timeout must be seconds in [0, 86400], got '%s'",
+                    opt + 8);
+            return -1;
+        }
+        *timeout_ms = (int)(sec * 1000.0 + 0.5);
+    }
+    return 0;
+}
+
+/* "sqlite:///rel.db" -> "rel.db", "sqlite:////abs.db" -> "/abs.db", "sqlite://" -> memory. */
 static bso_store *open_sqlite(const char *rest, char *err, size_t n)
 {
     if (*rest == '\0')
@@ -77,27 +103,13 @@ static bso_store *open_sqlite(const char *rest, char *err, size_t n)
     }
     int timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
     char *query = strchr(path, '?');
-    if (query) {
+    if (query)
         *query++ = '\0';
-        if (strncmp(query, "timeout=", 8) == 0) {
-            char *end;
-            errno = 0;
-            double sec = strtod(query + 8, &end);
-            if (errno || *end || end == query + 8 || !(sec >= 0 && sec <= 86400)) {
-                set_err(err, n, "bad SQLite URL: timeout must be seconds in [0, 86400], got "
-                                "'%s'", query + 8);
-                free(path);
-                return NULL;
-            }
-            timeout_ms = (int)(sec * 1000.0 + 0.5);
-        }
-    }
-    if (*path == '\0') {
+    bso_store *s = NULL;
+    if (*path == '\0')
         set_err(err, n, "%s", "bad SQLite URL: no file name after sqlite:///");
-        free(path);
-        return NULL;
-    }
-    bso_store *s = bso__sqlite_open(path, timeout_ms, err, n);
+    else if (!query || sqlite_options(query, &timeout_ms, err, n) == 0)
+        s = bso__sqlite_open(path, timeout_ms, err, n);
     free(path);
     return s;
 }

@@ -673,7 +673,7 @@ static void test_busy_when_lock_held(void **state)
     if (fx->pg)
         snprintf(url, sizeof url, "%s?options=-c%%20lock_timeout%%3D200", fx->url);
     else
-        snprintf(url, sizeof url, "%s?timeout=0.2", fx->url);
+        snprintf(url, sizeof url, "%s?check_same_thread=false&timeout=0.2", fx->url);
     char err[512] = "";
     bso_store *other = bso_store_open(url, err, sizeof err);
     if (!other)
@@ -791,6 +791,8 @@ static void test_bad_urls(void **state)
     expect_open_error("just-a-path.db", "bad database URL");
     expect_open_error("sqlite://host/x.db", "bad SQLite URL");
     expect_open_error("sqlite:///x.db?timeout=soon", "timeout");
+    expect_open_error("sqlite:///x.db?check_same_thread=false&mode=ro", "unsupported option "
+                      "'mode=ro'");
     /* Port 1 on loopback: nothing listens there. */
     expect_open_error("postgresql+asyncpg://nobody@127.0.0.1:1/db", "refused");
 }
