@@ -11,8 +11,10 @@
  * (the WAL is in the OS's page cache once write() returns), but not a crash of the machine or
  * a power cut: the last commits could vanish, and a client that was told "trial 7" could then
  * be told "trial 7" again. FULL fsyncs the WAL at every commit; BSO commits are one per
- * training request (seconds to minutes apart per job), so the fsync's cost (measured by
- * test_bso_store: a few ms on an SSD) does not matter.
+ * training request (seconds to minutes apart per job), so the fsync's cost does not matter:
+ * test_bso_store's whole request transaction (begin, load a job of 44 trials, save a trial,
+ * commit) took 0.25-3.6 ms mean with FULL against 0.16-0.26 ms with NORMAL on this project's
+ * build machine (ext4 on a virtual disk, runs 3 each).
  */
 #include <errno.h>
 #include <math.h>
