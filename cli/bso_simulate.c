@@ -232,7 +232,8 @@ static int is_trace_dir(const char *dir)
 {
     char path[PATH_MAX];
 
-    snprintf(path, sizeof path, "%s/summary_train.csv", dir);
+    if ((size_t)snprintf(path, sizeof path, "%s/summary_train.csv", dir) >= sizeof path)
+        return 0;
     return access(path, R_OK) == 0;
 }
 
@@ -254,7 +255,8 @@ static int find_trace_dir(char *out, size_t len)
     exe[n] = '\0';
     for (char *slash = strrchr(exe, '/'); slash; slash = strrchr(exe, '/')) {
         *slash = '\0';
-        snprintf(out, len, "%s/%s", exe, TRACE_SUBDIR);
+        if ((size_t)snprintf(out, len, "%s/%s", exe, TRACE_SUBDIR) >= len)
+            continue; /* too long to be anything */
         if (is_trace_dir(out))
             return 0;
     }

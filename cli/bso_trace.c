@@ -267,6 +267,8 @@ int bso_trace_load(const char *dir, const char *gpu, struct bso_trace *out, char
     void *rows;
 
     memset(out, 0, sizeof *out);
+    if (strlen(dir) > sizeof path - 64)
+        return fail(err, errlen, "the trace folder's path is too long: %.64s...", dir);
     if (strlen(gpu) >= sizeof out->gpu)
         return fail(err, errlen, "unknown GPU '%s'", gpu);
     snprintf(out->gpu, sizeof out->gpu, "%s", gpu);

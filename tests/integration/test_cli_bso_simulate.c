@@ -331,6 +331,14 @@ static void test_options_take_effect(void **state)
     cJSON_Delete(j);
     zt_cli_free(&c);
 
+    /* A job that cannot converge fails as Zeus's simulator does, exit 1. */
+    zt_cli_run(&c, "bso", "simulate", "--trace-dir", trace_dir, "--dataset", "librispeech",
+               "--max-epochs", "2", NULL);
+    assert_int_equal(c.status, 1);
+    assert_string_equal(c.out, "");
+    assert_non_null(strstr(c.err, "The default batch size 192 did not converge."));
+    zt_cli_free(&c);
+
     /* Without --trace-dir, the traces beside the checkout are found from the binary. */
     zt_cli_run(&c, "bso", "simulate", "--dataset", "squad", "--gpu", "p100", NULL);
     zt_cli_run(&d, "bso", "simulate", "--dataset", "squad", "--gpu", "p100", "--trace-dir",
