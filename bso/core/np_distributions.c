@@ -103,7 +103,9 @@ static uint64_t bounded_uint64(zeus_np_rng *rng, uint64_t max)
  * 10000.
  *
  * _shuffle_int swaps idx entries; a.take(idx) then maps indices to values. Shuffling the
- * values in place gives the same array. */
+ * values in place gives the same array. Note that _shuffle_int draws with
+ * random_bounded_uint64 (Lemire), not random_interval (mask and reject), which is what
+ * Generator.shuffle and Generator.permutation use: their streams differ from choice's. */
 void zeus_np_choice_all(zeus_np_rng *rng, const int *in, int *out, size_t n)
 {
     for (size_t i = 0; i < n; i++)

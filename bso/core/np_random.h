@@ -10,6 +10,11 @@
  * Reference: numpy 1.24 (Debian 12's python3-numpy), numpy/random/_pcg64.pyx, bit_generator.pyx
  * (SeedSequence), _generator.pyx (choice, normal), src/distributions/distributions.c
  * (random_standard_normal, ziggurat tables), core/src/umath/loops_utils.h (pairwise sum).
+ *
+ * Implemented in np_pcg64.c, np_distributions.c, np_sum.c and np_state_json.c, tested against
+ * numpy's own output by tests/unit/test_np_random.c. No global state: a function touches only
+ * the zeus_np_rng it is given, so separate generators may be used from separate threads, one
+ * generator from one thread at a time. Nothing allocates.
  */
 #ifndef ZEUS_BSO_NP_RANDOM_H
 #define ZEUS_BSO_NP_RANDOM_H

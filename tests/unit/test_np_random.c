@@ -763,6 +763,12 @@ static void test_np_from_json_rejects_junk(void **state)
         "\"has_uint32\": 0, \"uinteger\": 0, \"x\": tru}",
         "{\"bit_generator\": \"PC\\qG64\", \"state\": {\"state\": 1, \"inc\": 1}, "
         "\"has_uint32\": 0, \"uinteger\": 0}",
+        "{\"bit_generator\": \"PCG64\\u0000\", \"state\": {\"state\": 1, \"inc\": 1}, "
+        "\"has_uint32\": 0, \"uinteger\": 0}",
+        "{\"bit_generator\": \"PCG64\", \"state\\u0000\": {\"state\": 1, \"inc\": 1}, "
+        "\"has_uint32\": 0, \"uinteger\": 0}",
+        "{\"bit_generator\": \"PCG64\", \"state\": {\"state\": 1, \"inc\": 1}, "
+        "\"has_uint32\": 0, \"uinteger\": 0, \"x\": \"\\u12\"}",
     };
     zeus_np_rng rng, before;
     char trunc[512];
