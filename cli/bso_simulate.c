@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,50 +161,74 @@ static int check_gpu(const char *gpu)
     return cli_usage_error(CMD, "--gpu must be a40, v100, p100, rtx6000 or all, not '%s'", gpu);
 }
 
+/* The options that take a value, and how each value is read into struct sim_args. */
+enum value_kind { TEXT, GPU, NUMBER, COUNT, SEED, BETA };
+
+static const struct value_option {
+    const char *name;
+    enum value_kind kind;
+    size_t offset;
+    double lo, hi; /* NUMBER's range */
+} value_options[] = {
+    {"--gpu", GPU, offsetof(struct sim_args, gpu), 0, 0},
+    {"--dataset", TEXT, offsetof(struct sim_args, dataset), 0, 0},
+    {"--network", TEXT, offsetof(struct sim_args, network), 0, 0},
+    {"--optimizer", TEXT, offsetof(struct sim_args, optimizer), 0, 0},
+    {"--trace-dir", TEXT, offsetof(struct sim_args, trace_dir), 0, 0},
+    {"--target-metric", NUMBER, offsetof(struct sim_args, target_metric), -1e300, 1e300},
+    {"--max-epochs", COUNT, offsetof(struct sim_args, max_epochs), 0, 0},
+    {"--default-batch-size", COUNT, offsetof(struct sim_args, default_batch_size), 0, 0},
+    {"--recurrences", COUNT, offsetof(struct sim_args, recurrences), 0, 0},
+    {"--eta", NUMBER, offsetof(struct sim_args, eta), 0, 1},
+    {"--beta", BETA, offsetof(struct sim_args, beta), 0, 0},
+    {"--seed", SEED, offsetof(struct sim_args, seed), 0, 0},
+};
+
+/* Store `v` for option o. Returns 0, or CLI_EXIT_USAGE after printing why not. */
+static int set_value(const struct value_option *o, const char *v, struct sim_args *a)
+{
+    char *field = (char *)a + o->offset;
+
+    switch (o->kind) {
+    case GPU:
+        if (check_gpu(v))
+            return CLI_EXIT_USAGE;
+        /* fall through */
+    case TEXT:
+        *(const char **)field = v;
+        return 0;
+    case NUMBER:
+        return parse_number(o->name, v, o->lo, o->hi, (double *)field);
+    case COUNT:
+        return parse_count(o->name, v, (int *)field);
+    case SEED:
+        return parse_seed(v, (uint64_t *)field);
+    case BETA:
+        return parse_beta(v, (double *)field);
+    }
+    return CLI_EXIT_USAGE;
+}
+
 /* One option at argv[*i]: 0 when taken, CLI_EXIT_USAGE on an error, -1 when unknown. */
 static int one_option(int argc, char **argv, int *i, struct sim_args *a)
 {
     const char *v;
-    double x;
-    int m;
 
-#define VALUE(name) ((m = cli_option_value(CMD, argc, argv, i, name, &v)) < 0 ? -2 : m)
-    if (strcmp(argv[*i], "--json") == 0)
-        return a->json = 1, 0;
-    if (strcmp(argv[*i], "--verbose") == 0)
-        return a->verbose = 1, 0;
-    if ((m = VALUE("--gpu")) != 0)
-        return m < 0 ? CLI_EXIT_USAGE : (a->gpu = v, check_gpu(v) ? CLI_EXIT_USAGE : 0);
-    if ((m = VALUE("--dataset")) != 0)
-        return m < 0 ? CLI_EXIT_USAGE : (a->dataset = v, 0);
-    if ((m = VALUE("--network")) != 0)
-        return m < 0 ? CLI_EXIT_USAGE : (a->network = v, 0);
-    if ((m = VALUE("--optimizer")) != 0)
-        return m < 0 ? CLI_EXIT_USAGE : (a->optimizer = v, 0);
-    if ((m = VALUE("--trace-dir")) != 0)
-        return m < 0 ? CLI_EXIT_USAGE : (a->trace_dir = v, 0);
-    if ((m = VALUE("--target-metric")) != 0)
-        return m < 0 ? CLI_EXIT_USAGE
-                     : (parse_number("--target-metric", v, -1e300, 1e300, &a->target_metric)
-                            ? CLI_EXIT_USAGE : 0);
-    if ((m = VALUE("--max-epochs")) != 0)
-        return m < 0 ? CLI_EXIT_USAGE
-                     : (parse_count("--max-epochs", v, &a->max_epochs) ? CLI_EXIT_USAGE : 0);
-    if ((m = VALUE("--default-batch-size")) != 0)
-        return m < 0 ? CLI_EXIT_USAGE
-                     : (parse_count("--default-batch-size", v, &a->default_batch_size)
-                            ? CLI_EXIT_USAGE : 0);
-    if ((m = VALUE("--recurrences")) != 0)
-        return m < 0 ? CLI_EXIT_USAGE
-                     : (parse_count("--recurrences", v, &a->recurrences) ? CLI_EXIT_USAGE : 0);
-    if ((m = VALUE("--eta")) != 0)
-        return m < 0 ? CLI_EXIT_USAGE
-                     : (parse_number("--eta", v, 0, 1, &x) ? CLI_EXIT_USAGE : (a->eta = x, 0));
-    if ((m = VALUE("--beta")) != 0)
-        return m < 0 ? CLI_EXIT_USAGE : (parse_beta(v, &a->beta) ? CLI_EXIT_USAGE : 0);
-    if ((m = VALUE("--seed")) != 0)
-        return m < 0 ? CLI_EXIT_USAGE : (parse_seed(v, &a->seed) ? CLI_EXIT_USAGE : 0);
-#undef VALUE
+    if (strcmp(argv[*i], "--json") == 0) {
+        a->json = 1;
+        return 0;
+    }
+    if (strcmp(argv[*i], "--verbose") == 0) {
+        a->verbose = 1;
+        return 0;
+    }
+    for (size_t k = 0; k < sizeof value_options / sizeof value_options[0]; k++) {
+        int m = cli_option_value(CMD, argc, argv, i, value_options[k].name, &v);
+        if (m < 0)
+            return CLI_EXIT_USAGE;
+        if (m > 0)
+            return set_value(&value_options[k], v, a) ? CLI_EXIT_USAGE : 0;
+    }
     return -1;
 }
 
