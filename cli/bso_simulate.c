@@ -51,6 +51,8 @@ static const char usage[] =
     "    adamw 0.84 10 128 (network, optimizer, target metric, max epochs, default batch size,\n"
     "    the last capped at the GPU's largest). --network, --optimizer, --target-metric,\n"
     "    --max-epochs and --default-batch-size change one workload, so they need --dataset.\n"
+    "    The learning rate is not an option: the train trace has one per batch size (Zeus\n"
+    "    scaled it with the batch size), and a run uses its batch size's.\n"
     "\n"
     "OPTIONS\n"
     "    --gpu GPU              a40, v100, p100, rtx6000, or all (default v100).\n"
