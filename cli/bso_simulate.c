@@ -494,8 +494,13 @@ static int simulate_gpu(const struct sim_args *a, const char *dir, const char *g
 
     if (bso_trace_load(dir, gpu, &t, err, sizeof err))
         return cli_usage_error(CMD, "%s", err);
-    for (int k = a->dataset ? -1 : 0; rc == 0 && k < (a->dataset ? 0 : (int)NUM_DEFAULTS); k++) {
-        rc = pick_workload(a, &t, k, &w);
+    if (a->dataset) { /* the one workload asked for */
+        rc = pick_workload(a, &t, -1, &w);
+        if (rc == 0)
+            rc = simulate_one(a, &t, &w, json);
+    }
+    for (size_t k = 0; !a->dataset && rc == 0 && k < NUM_DEFAULTS; k++) { /* or every one */
+        rc = pick_workload(a, &t, (int)k, &w);
         if (rc == 0)
             rc = simulate_one(a, &t, &w, json);
     }
