@@ -40,6 +40,9 @@ CASES = [
     # run_alibaba.py's defaults for cifar100 on an A40, another eta.
     dict(gpu="a40", dataset="cifar100", network="shufflenetv2", optimizer="adadelta",
          target_metric=0.6, max_epochs=100, b0=1024, eta=0.3, beta=2.0, seed=3),
+    # Early stopping off (beta None: inf here, null on the server), eta 0: time only.
+    dict(gpu="rtx6000", dataset="movielens-1m", network="ncf", optimizer="adam",
+         target_metric=0.41, max_epochs=100, b0=1024, eta=0.0, beta=None, seed=11),
 ]
 
 
@@ -55,7 +58,8 @@ def run(trace_dir, c):
     sim = Simulator(train_df, power_df, bso, plo, seed=c["seed"], verbose=False)
     log = io.StringIO()
     with contextlib.redirect_stdout(log):
-        hist = sim.simulate_one_job(job, n, c["beta"], c["eta"])
+        beta = float("inf") if c["beta"] is None else c["beta"]
+        hist = sim.simulate_one_job(job, n, beta, c["eta"])
     arms = [l.strip() for l in log.getvalue().splitlines() if "mu ~ N(" in l]
     return dict(
         config=c,
