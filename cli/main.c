@@ -22,6 +22,7 @@ static const struct subcommand {
     {"bench", cli_bench, "measure the overhead of measurement windows"},
     {"exporter", cli_exporter, "serve energy and power metrics to Prometheus"},
     {"power-limit", cli_power_limit, "choose a GPU power limit from profiled measurements"},
+    {"bso", cli_bso, "Zeus's batch size optimizer: simulate it over the NSDI'23 traces"},
 };
 
 #define SUBCOMMAND_COUNT (sizeof subcommands / sizeof subcommands[0])
