@@ -129,6 +129,9 @@ cJSON *bso_parse_body(const char *body, size_t len, bso_problems *p)
         snprintf(msg, sizeof msg, "Extra data: %s", at);
     } else {
         pos = end != NULL && end >= body && end <= body + len ? (size_t)(end - body) : 0;
+        while (pos < len && (body[pos] == ' ' || body[pos] == '\t' || body[pos] == '\r' ||
+                             body[pos] == '\n'))
+            pos++; /* Python's json reports where the bad value starts */
         where_in(body, pos, at, sizeof at);
         snprintf(msg, sizeof msg, "Invalid JSON: %s", at);
     }
