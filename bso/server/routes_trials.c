@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/bso_internal.h" /* bso__py_str: Python's repr of a str */
 #include "bso_server.h"
 
 struct trial_ctx {
@@ -28,10 +29,12 @@ static bso_store_status load(bso_store *s, struct trial_ctx *c, bso_job *job, un
         return st;
     if (status == 400)
         bso_reply_message(out, 400, "Unknown job %s", c->job_id);
-    else /* pydantic v1's str(TrialId) */
-        bso_reply_message(out, 404, "Could not find the trial: job_id='%s' batch_size=%d "
-                          "trial_number=%d", c->job_id, c->result.batch_size,
-                          c->result.trial_number);
+    else { /* pydantic v1's str(TrialId), as the core words it for a known job */
+        char id[BSO_JOB_ID_MAX * 4 + 8];
+        bso_reply_message(out, 404, "Could not find the trial: job_id=%s batch_size=%d "
+                          "trial_number=%d", bso__py_str(c->job_id, id, sizeof id),
+                          c->result.batch_size, c->result.trial_number);
+    }
     return BSO_STORE_NOT_FOUND;
 }
 
