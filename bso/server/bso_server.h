@@ -111,6 +111,10 @@ typedef struct bso_http bso_http;
 bso_http *bso_http_start(int listen_fd, bool log_requests);
 void bso_http_stop(bso_http *h);
 
+/* Can a job with this id exist (1 to BSO_JOB_ID_MAX characters)? Ids that cannot are
+ * answered as unknown jobs without asking the database, which refuses them. */
+bool bso_job_id_possible(const char *job_id);
+
 /* Wall clock, Unix seconds with a fraction (trial timestamps, generated ids). */
 double bso_now(void);
 

@@ -61,3 +61,8 @@ double bso_now(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+bool bso_job_id_possible(const char *job_id)
+{
+    return job_id != NULL && job_id[0] != '\0' && strlen(job_id) <= BSO_JOB_ID_MAX;
+}

@@ -153,7 +153,8 @@ static void missing_job_id(bso_reply *out)
 
 static bso_store_status delete_work(bso_store *s, void *ctx, bso_reply *out)
 {
-    bso_store_status st = bso_store_delete_job(s, ctx);
+    bso_store_status st =
+        bso_job_id_possible(ctx) ? bso_store_delete_job(s, ctx) : BSO_STORE_NOT_FOUND;
 
     if (st == BSO_STORE_NOT_FOUND) {
         bso_reply_message(out, 404, "No job was deleted.");
@@ -185,7 +186,7 @@ static bso_store_status predict_work(bso_store *s, void *ctx, bso_reply *out)
     cJSON *o;
 
     memset(&job, 0, sizeof job);
-    st = bso_store_load_job(s, job_id, &job);
+    st = bso_job_id_possible(job_id) ? bso_store_load_job(s, job_id, &job) : BSO_STORE_NOT_FOUND;
     if (st == BSO_STORE_NOT_FOUND) {
         bso_reply_message(out, 400, "Unknown job(%s). Please register the job first", job_id);
         return BSO_STORE_OK;

@@ -24,7 +24,8 @@ static bso_store_status load(bso_store *s, struct trial_ctx *c, bso_job *job, un
     bso_store_status st;
 
     memset(job, 0, sizeof *job);
-    st = bso_store_load_job(s, c->job_id, job);
+    st = bso_job_id_possible(c->job_id) ? bso_store_load_job(s, c->job_id, job)
+                                        : BSO_STORE_NOT_FOUND;
     if (st != BSO_STORE_NOT_FOUND)
         return st;
     if (status == 400)

@@ -478,7 +478,14 @@ bool bso_validate_spec(const cJSON *root, bso_spec *s, bool *has_job_id, bso_pro
     ok[0] = float_field(root, "max_power", REQUIRED, &s->max_power, p);
     ok[1] = int_field(root, "number_of_gpus", REQUIRED, &s->number_of_gpus, p);
     ok[2] = str_field(root, "gpu_model", REQUIRED, s->gpu_model, BSO_GPU_MODEL_MAX, NULL, p);
-    str_field(root, "job_id", OPTIONAL, s->job_id, BSO_JOB_ID_MAX, has_job_id, p);
+    if (str_field(root, "job_id", OPTIONAL, s->job_id, BSO_JOB_ID_MAX, has_job_id, p) &&
+        *has_job_id && s->job_id[0] == '\0') {
+        cJSON *ctx = cJSON_AddObjectToObject(
+            add_problem(p, "body", "job_id", -1, "value_error.any_str.min_length",
+                        "ensure this value has at least 1 characters"),
+            "ctx");
+        cJSON_AddNumberToObject(ctx, "limit_value", 1);
+    }
     str_field(root, "job_id_prefix", REQUIRED, s->job_id_prefix, BSO_PREFIX_MAX, NULL, p);
     batch_sizes_field(root, s, p);
     ok[3] = int_field(root, "default_batch_size", REQUIRED, &s->default_batch_size, p);
