@@ -100,9 +100,18 @@ static enum MHD_Result send_reply(struct bso_http *h, struct MHD_Connection *con
 
 /* ---- Routing ------------------------------------------------------------------------------ */
 
+/* The job_id query parameter; NULL when missing. One holding a NUL ("a%00b") would read as
+ * "a" in C and act on another job: it becomes "", which no job has. */
 static const char *query_job_id(struct MHD_Connection *conn)
 {
-    return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "job_id");
+    const char *v = NULL;
+    size_t n = 0;
+
+    if (MHD_lookup_connection_value_n(conn, MHD_GET_ARGUMENT_KIND, "job_id", 6, &v, &n) != MHD_YES)
+        return NULL;
+    if (v == NULL)
+        return ""; /* "?job_id" with no "=": FastAPI reads it as "" */
+    return strlen(v) == n ? v : "";
 }
 
 /* Route a complete request; FastAPI's 404 and 405 for anything else. */

@@ -417,6 +417,11 @@ static void test_unknown_jobs(void **state)
         assert_string_equal(cJSON_GetArrayItem(loc, 1)->valuestring, "job_id");
     }
     cJSON_Delete(o);
+    /* a NUL in the query must not act on the job named by what comes before it */
+    assert_int_equal(zt_bso_call(s, "GET", "/jobs/batch_size?job_id=test_unknown_trial%00x",
+                                 NULL, NULL), 400);
+    assert_int_equal(zt_bso_call(s, "DELETE", "/jobs?job_id=test_unknown_trial%00x", NULL, NULL),
+                     404);
     assert_int_equal(zt_bso_call(s, "GET", "/nowhere", NULL, NULL), 404);
     assert_int_equal(zt_bso_call(s, "PUT", "/jobs", "{}", NULL), 405);
 }

@@ -9,6 +9,7 @@
  *   - 16 clients on 4 jobs with interleaved predict, report and end-trial: every predict
  *     answered 200 made exactly one trial, every final report answered 200 is Succeeded, and
  *     the schema's invariants hold;
+ *   - the same with two server processes on one database file;
  *   - SIGKILL during a storm of reports, then a restart on the same file: every report that
  *     was answered 200 is in the database, the invariants hold, and the jobs carry on;
  *   - a database corrupted under a running server: 500 with the reason, and the server keeps
@@ -286,9 +287,10 @@ static void *client_main(void *arg)
     return NULL;
 }
 
-static void test_sixteen_clients_on_four_jobs(void **state)
+/* 16 clients on 4 jobs; with `second` not NULL, odd clients use that server (another
+ * process on the same database). */
+static void run_clients(struct fixture *f, struct zt_bso *second)
 {
-    struct fixture *f = *state;
     struct client clients[CLIENTS];
     pthread_t threads[CLIENTS];
     int predicts[JOBS] = {0}, finals[JOBS] = {0}, quirks = 0;
@@ -300,7 +302,7 @@ static void test_sixteen_clients_on_four_jobs(void **state)
     }
     for (int i = 0; i < CLIENTS; i++) {
         memset(&clients[i], 0, sizeof clients[i]);
-        clients[i].server = &f->server;
+        clients[i].server = second != NULL && i % 2 ? second : &f->server;
         clients[i].index = i;
         assert_int_equal(pthread_create(&threads[i], NULL, client_main, &clients[i]), 0);
     }
@@ -327,6 +329,23 @@ static void test_sixteen_clients_on_four_jobs(void **state)
                                       "'conc-%' AND stage = 'MAB'"), JOBS);
     (void)quirks;
     assert_int_equal(zt_bso_check_invariants(f->url), 0);
+}
+
+static void test_sixteen_clients_on_four_jobs(void **state)
+{
+    run_clients(*state, NULL);
+}
+
+/* Two server processes on one SQLite file stay consistent: the database's lock, not a
+ * process's, serializes a job's requests. */
+static void test_two_servers_on_one_database(void **state)
+{
+    struct fixture *f = *state;
+    struct zt_bso second;
+
+    zt_bso_start(&second, f->url);
+    run_clients(f, &second);
+    zt_bso_stop(&second);
 }
 
 /* ---- SIGKILL during a storm --------------------------------------------------------------- */
@@ -494,6 +513,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slow_clients_do_not_block_others, start_sqlite,
                                         stop_server),
         cmocka_unit_test_setup_teardown(test_sixteen_clients_on_four_jobs, start_sqlite,
+                                        stop_server),
+        cmocka_unit_test_setup_teardown(test_two_servers_on_one_database, start_sqlite,
                                         stop_server),
         cmocka_unit_test_setup_teardown(test_sigkill_during_reports_loses_nothing_answered,
                                         start_sqlite, stop_server),
