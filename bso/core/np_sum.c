@@ -6,16 +6,23 @@
  * the last bits from 8 elements on, and a different variance gives a different posterior.
  *
  * Source: numpy 1.24.2 (BSD-3-Clause), numpy/core/src/umath/loops_utils.h.src
- * (DOUBLE_pairwise_sum), numpy/core/_methods.py (_mean, _var). The add reduction starts from
- * the ufunc's identity 0.0 and adds the pairwise sum of the whole contiguous array, so
- * np.sum([-0.0]) is 0.0 (measured with numpy 1.24.2, as is the whole-array call for
- * lengths up to 100000; tests/data/np-random/gen.py records the vectors).
+ * (DOUBLE_pairwise_sum), numpy/core/_methods.py (_mean, _var).
+ *
+ * Concept: np.sum is the pairwise sum of the array. Reality: np.add.reduce starts from the
+ * ufunc's identity 0.0 (so np.sum([-0.0]) is 0.0) and its iterator hands the inner loop at
+ * most bufsize = 8192 elements at a time, even for a contiguous array that needs no buffer;
+ * each call adds the pairwise sum of its block to the running total. So the result is
+ * ((0.0 + pw(x[0:8192])) + pw(x[8192:16384])) + ..., which differs from pw(x) in the last bit
+ * for some arrays longer than 8192 (seen at lengths 8193 and 16385; measured with numpy
+ * 1.24.2, recorded by tests/data/np-random/gen.py). A program that changed np.setbufsize
+ * would sum differently; Zeus does not.
  */
 #include <math.h>
 
 #include "np_random.h"
 
 #define PW_BLOCKSIZE 128
+#define REDUCE_BUFSIZE 8192 /* numpy.core.multiarray NPY_BUFSIZE, np.getbufsize() */
 
 /* DOUBLE_pairwise_sum: below 8 a plain loop from -0.0 (so only -0 values sum to -0); up to
  * 128, eight interleaved accumulators combined ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the
@@ -48,7 +55,10 @@ static double pairwise_sum(const double *a, size_t n)
 
 double zeus_np_sum(const double *x, size_t n)
 {
-    return 0.0 + pairwise_sum(x, n);
+    double total = 0.0;
+    for (size_t at = 0; at < n; at += REDUCE_BUFSIZE)
+        total += pairwise_sum(x + at, n - at < REDUCE_BUFSIZE ? n - at : REDUCE_BUFSIZE);
+    return total;
 }
 
 /* _mean: sum / count; numpy warns and gives NaN for an empty array. */
@@ -59,10 +69,9 @@ double zeus_np_mean(const double *x, size_t n)
     return zeus_np_sum(x, n) / (double)n;
 }
 
-/* _var: the mean as above, then the same sum over (x - mean)^2, divided by n. The squares are
- * summed in chunks so no array of n deviations is allocated: pairwise_sum's split points
- * depend only on n, so summing each top-level block separately and combining the blocks in
- * the same tree gives the same bits. */
+/* _var: the mean as above, then the same reduction over (x - mean)^2, divided by n. The
+ * squares are made 128 at a time (a leaf of the pairwise tree) rather than in an array of n:
+ * pairwise_sum's split points depend only on the length, so the sums are the same. */
 static double pairwise_sq_dev(const double *a, size_t n, double mean)
 {
     if (n > PW_BLOCKSIZE) {
@@ -83,5 +92,8 @@ double zeus_np_var(const double *x, size_t n)
     if (n == 0)
         return NAN;
     double mean = zeus_np_mean(x, n);
-    return (0.0 + pairwise_sq_dev(x, n, mean)) / (double)n;
+    double total = 0.0;
+    for (size_t at = 0; at < n; at += REDUCE_BUFSIZE)
+        total += pairwise_sq_dev(x + at, n - at < REDUCE_BUFSIZE ? n - at : REDUCE_BUFSIZE, mean);
+    return total / (double)n;
 }
