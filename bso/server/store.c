@@ -16,7 +16,7 @@
 
 /* ---- Errors ----------------------------------------------------------------------------- */
 
-bso_store_status bso__fail(bso_store *s, bso_store_status status, const char *fmt, ...)
+bso_store_status bso__store_fail(bso_store *s, bso_store_status status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -170,7 +170,7 @@ bso_store_status bso_store_lock_prefix(bso_store *s, const char *prefix)
     if (!s)
         return BSO_STORE_ERROR;
     if (!prefix || strlen(prefix) > BSO_PREFIX_MAX)
-        return bso__fail(s, BSO_STORE_ERROR, "job id prefix is missing or longer than %d "
+        return bso__store_fail(s, BSO_STORE_ERROR, "job id prefix is missing or longer than %d "
                          "characters", BSO_PREFIX_MAX);
     return s->ops->lock_prefix(s, prefix);
 }
@@ -178,7 +178,7 @@ bso_store_status bso_store_lock_prefix(bso_store *s, const char *prefix)
 bso_store_status bso_store_load_job(bso_store *s, const char *job_id, bso_job *job)
 {
     if (!s || !job)
-        return s ? bso__fail(s, BSO_STORE_ERROR, "no job to load into (NULL)")
+        return s ? bso__store_fail(s, BSO_STORE_ERROR, "no job to load into (NULL)")
                  : BSO_STORE_ERROR;
     memset(job, 0, sizeof *job);
     bso_store_status st = bso__check_job_id(s, job_id);
@@ -188,7 +188,7 @@ bso_store_status bso_store_load_job(bso_store *s, const char *job_id, bso_job *j
 bso_store_status bso_store_job_exists(bso_store *s, const char *job_id, bool *exists)
 {
     if (!s || !exists)
-        return s ? bso__fail(s, BSO_STORE_ERROR, "no result pointer (NULL)")
+        return s ? bso__store_fail(s, BSO_STORE_ERROR, "no result pointer (NULL)")
                  : BSO_STORE_ERROR;
     bso_store_status st = bso__check_job_id(s, job_id);
     return st != BSO_STORE_OK ? st : bso__job_exists(s, job_id, exists);
@@ -200,7 +200,7 @@ bso_store_status bso_store_insert_job(bso_store *s, const bso_job *job)
         return BSO_STORE_ERROR;
     bso_store_status st = bso__check_job(s, job);
     if (st == BSO_STORE_OK && (!job->spec.batch_sizes || job->spec.num_batch_sizes == 0))
-        st = bso__fail(s, BSO_STORE_ERROR, "job '%s' has no batch sizes", job->spec.job_id);
+        st = bso__store_fail(s, BSO_STORE_ERROR, "job '%s' has no batch sizes", job->spec.job_id);
     return st != BSO_STORE_OK ? st : bso__insert_job(s, job);
 }
 
@@ -228,9 +228,9 @@ bso_store_status bso_store_delete_job(bso_store *s, const char *job_id)
 bso_store_status bso__check_job_id(bso_store *s, const char *job_id)
 {
     if (!job_id || !*job_id)
-        return bso__fail(s, BSO_STORE_ERROR, "job id is empty");
+        return bso__store_fail(s, BSO_STORE_ERROR, "job id is empty");
     if (strnlen(job_id, BSO_JOB_ID_MAX + 1) > BSO_JOB_ID_MAX)
-        return bso__fail(s, BSO_STORE_ERROR, "job id is longer than %d characters",
+        return bso__store_fail(s, BSO_STORE_ERROR, "job id is longer than %d characters",
                          BSO_JOB_ID_MAX);
     return BSO_STORE_OK;
 }
@@ -238,7 +238,7 @@ bso_store_status bso__check_job_id(bso_store *s, const char *job_id)
 static bso_store_status check_number(bso_store *s, const char *what, double v)
 {
     if (isnan(v))
-        return bso__fail(s, BSO_STORE_ERROR, "%s is not a number (NaN) and the column is "
+        return bso__store_fail(s, BSO_STORE_ERROR, "%s is not a number (NaN) and the column is "
                          "not nullable", what);
     return BSO_STORE_OK;
 }
@@ -247,10 +247,10 @@ static bso_store_status check_trial(bso_store *s, const bso_trial *t)
 {
     if ((int)t->type < 0 || t->type > BSO_TRIAL_MAB || (int)t->status < 0 ||
         t->status > BSO_FAILED)
-        return bso__fail(s, BSO_STORE_ERROR, "trial %d has an unknown type or status",
+        return bso__store_fail(s, BSO_STORE_ERROR, "trial %d has an unknown type or status",
                          t->trial_number);
     if (t->converged < -1 || t->converged > 1)
-        return bso__fail(s, BSO_STORE_ERROR, "trial %d: converged must be -1 (null), 0 or 1",
+        return bso__store_fail(s, BSO_STORE_ERROR, "trial %d: converged must be -1 (null), 0 or 1",
                          t->trial_number);
     return check_number(s, "trial start_timestamp", t->start_timestamp);
 }
@@ -269,13 +269,13 @@ static bso_store_status check_spec(bso_store *s, const bso_job *job)
 {
     const bso_spec *sp = &job->spec;
     if (!FITS(sp->job_id_prefix))
-        return bso__fail(s, BSO_STORE_ERROR, "job id prefix is longer than %d characters",
+        return bso__store_fail(s, BSO_STORE_ERROR, "job id prefix is longer than %d characters",
                          BSO_PREFIX_MAX);
     if (!FITS(sp->gpu_model))
-        return bso__fail(s, BSO_STORE_ERROR, "gpu_model is longer than %d characters",
+        return bso__store_fail(s, BSO_STORE_ERROR, "gpu_model is longer than %d characters",
                          BSO_GPU_MODEL_MAX);
     if ((int)job->stage < 0 || job->stage > BSO_STAGE_MAB)
-        return bso__fail(s, BSO_STORE_ERROR, "job '%s' has an unknown stage %d", sp->job_id,
+        return bso__store_fail(s, BSO_STORE_ERROR, "job '%s' has an unknown stage %d", sp->job_id,
                          (int)job->stage);
     const struct { const char *name; double v; } nums[] = {
         {"eta_knob", sp->eta_knob},         {"target_metric", sp->target_metric},
@@ -291,9 +291,9 @@ static bso_store_status check_spec(bso_store *s, const bso_job *job)
 bso_store_status bso__check_job(bso_store *s, const bso_job *job)
 {
     if (!job)
-        return bso__fail(s, BSO_STORE_ERROR, "no job (NULL)");
+        return bso__store_fail(s, BSO_STORE_ERROR, "no job (NULL)");
     if (!FITS(job->spec.job_id))
-        return bso__fail(s, BSO_STORE_ERROR, "job id is longer than %d characters",
+        return bso__store_fail(s, BSO_STORE_ERROR, "job id is longer than %d characters",
                          BSO_JOB_ID_MAX);
     bso_store_status st = bso__check_job_id(s, job->spec.job_id);
     if (st == BSO_STORE_OK)

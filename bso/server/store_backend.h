@@ -97,8 +97,8 @@ bso_store *bso__pg_open(const char *conninfo, char *err, size_t n);
 
 /* ---- Shared helpers ---------------------------------------------------------------------- */
 
-/* Record a failure on `s` (printf-style) and return `status`, for `return bso__fail(...)`. */
-bso_store_status bso__fail(bso_store *s, bso_store_status status, const char *fmt, ...)
+/* Record a failure on `s` (printf-style) and return `status`, for `return bso__store_fail(...)`. */
+bso_store_status bso__store_fail(bso_store *s, bso_store_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* store_jobs.c: the job operations of store.h over a backend's run(). */

@@ -64,7 +64,7 @@ static bso_store_status read_text(job_load *l, const bso_row *r, int col, char *
 {
     const char *v = r->get_text(r, col);
     if (strlen(v) >= n)
-        return bso__fail(l->s, BSO_STORE_ERROR, "job '%s': stored %s is longer than %zu "
+        return bso__store_fail(l->s, BSO_STORE_ERROR, "job '%s': stored %s is longer than %zu "
                          "characters", l->job->spec.job_id, what, n - 1);
     memcpy(dst, v, strlen(v) + 1);
     return BSO_STORE_OK;
@@ -80,10 +80,10 @@ static bso_store_status read_rng(job_load *l, const bso_row *r)
         return BSO_STORE_OK;
     job->spec.mab_seed = r->get_int(r, 15);
     if (r->is_null(r, 16))
-        return bso__fail(l->s, BSO_STORE_ERROR, "job '%s' has a mab_seed but no stored "
+        return bso__store_fail(l->s, BSO_STORE_ERROR, "job '%s' has a mab_seed but no stored "
                          "random generator state", job->spec.job_id);
     if (zeus_np_rng_from_json(&job->rng, r->get_text(r, 16)) != 0)
-        return bso__fail(l->s, BSO_STORE_ERROR, "job '%s': stored random generator state is "
+        return bso__store_fail(l->s, BSO_STORE_ERROR, "job '%s': stored random generator state is "
                          "not a PCG64 state", job->spec.job_id);
     return BSO_STORE_OK;
 }
@@ -116,7 +116,7 @@ static bso_store_status on_job_row(void *ctx, const bso_row *r)
     job->exp_default_batch_size = (int)r->get_int(r, 17);
     int stage = bso_stage_parse(r->get_text(r, 18));
     if (stage < 0)
-        return bso__fail(l->s, BSO_STORE_ERROR, "job '%s' has an unknown stage '%s'",
+        return bso__store_fail(l->s, BSO_STORE_ERROR, "job '%s' has an unknown stage '%s'",
                          sp->job_id, r->get_text(r, 18));
     job->stage = (bso_stage)stage;
     job->min_cost = col_double(r, 19);
@@ -128,7 +128,7 @@ static bso_store_status on_job_row(void *ctx, const bso_row *r)
 
 static bso_store_status no_memory(job_load *l)
 {
-    return bso__fail(l->s, BSO_STORE_ERROR, "out of memory loading job '%s'",
+    return bso__store_fail(l->s, BSO_STORE_ERROR, "out of memory loading job '%s'",
                      l->job->spec.job_id);
 }
 
@@ -173,7 +173,7 @@ static bso_store_status on_trial_row(void *ctx, const bso_row *r)
     int type = bso_trial_type_parse(r->get_text(r, 2));
     int status = bso_trial_status_parse(r->get_text(r, 3));
     if (type < 0 || status < 0)
-        return bso__fail(l->s, BSO_STORE_ERROR, "job '%s' trial %lld has an unknown type "
+        return bso__store_fail(l->s, BSO_STORE_ERROR, "job '%s' trial %lld has an unknown type "
                          "'%s' or status '%s'", job->spec.job_id, r->get_int(r, 0),
                          r->get_text(r, 2), r->get_text(r, 3));
     if (job->num_trials == job->cap_trials) {
@@ -215,7 +215,7 @@ bso_store_status bso__load_job(bso_store *s, const char *job_id, bso_job *job)
     snprintf(job->spec.job_id, sizeof job->spec.job_id, "%s", job_id);
     bso_store_status st = s->ops->run(s, BSO_SQL_LOAD_JOB, &ps, on_job_row, &l, NULL);
     if (st == BSO_STORE_OK && !l.found)
-        st = bso__fail(s, BSO_STORE_NOT_FOUND, "Unknown job_id '%s'", job_id);
+        st = bso__store_fail(s, BSO_STORE_NOT_FOUND, "Unknown job_id '%s'", job_id);
     if (st == BSO_STORE_OK)
         st = s->ops->run(s, BSO_SQL_LOAD_BATCH_SIZES, &ps, on_batch_size_row, &l, NULL);
     if (st == BSO_STORE_OK)
@@ -254,7 +254,7 @@ static bso_store_status rng_json(bso_store *s, const bso_job *job, char *buf)
     if (!job->spec.has_mab_seed)
         return BSO_STORE_OK;
     if (zeus_np_rng_to_json(&job->rng, buf, RNG_JSON_SIZE) < 0)
-        return bso__fail(s, BSO_STORE_ERROR, "job '%s': random generator state does not fit "
+        return bso__store_fail(s, BSO_STORE_ERROR, "job '%s': random generator state does not fit "
                          "its column", job->spec.job_id);
     return BSO_STORE_OK;
 }
@@ -365,7 +365,7 @@ static bso_store_status save_state(bso_store *s, const bso_job *job)
     long long changes = 0;
     st = s->ops->run(s, BSO_SQL_UPDATE_STATE, &ps, NULL, NULL, &changes);
     if (st == BSO_STORE_OK && changes == 0)
-        st = bso__fail(s, BSO_STORE_NOT_FOUND, "Unknown job_id '%s'", job->spec.job_id);
+        st = bso__store_fail(s, BSO_STORE_NOT_FOUND, "Unknown job_id '%s'", job->spec.job_id);
     return st;
 }
 
@@ -381,6 +381,6 @@ bso_store_status bso__delete_job(bso_store *s, const char *job_id)
     long long changes = 0;
     bso_store_status st = s->ops->run(s, BSO_SQL_DELETE_JOB, &ps, NULL, NULL, &changes);
     if (st == BSO_STORE_OK && changes == 0)
-        st = bso__fail(s, BSO_STORE_NOT_FOUND, "Unknown job_id '%s'", job_id);
+        st = bso__store_fail(s, BSO_STORE_NOT_FOUND, "Unknown job_id '%s'", job_id);
     return st;
 }

@@ -68,7 +68,7 @@ static bso_store_status fail_res(pg_store *q, PGresult *res, const char *doing)
     const char *msg = res ? PQresultErrorMessage(res) : "";
     if (!*msg)
         msg = PQerrorMessage(q->conn);
-    bso__fail(&q->base, st, "PostgreSQL %s: %s", doing, msg);
+    bso__store_fail(&q->base, st, "PostgreSQL %s: %s", doing, msg);
     one_line(q->base.err);
     PQclear(res);
     return st;
@@ -222,7 +222,7 @@ static bso_store_status ensure_connected(pg_store *q)
         return BSO_STORE_OK;
     PQreset(q->conn);
     if (PQstatus(q->conn) != CONNECTION_OK) {
-        bso__fail(&q->base, BSO_STORE_ERROR, "lost the connection to PostgreSQL and could "
+        bso__store_fail(&q->base, BSO_STORE_ERROR, "lost the connection to PostgreSQL and could "
                   "not reconnect: %s", PQerrorMessage(q->conn));
         one_line(q->base.err);
         return BSO_STORE_ERROR;
@@ -245,7 +245,7 @@ static bso_store_status pg_commit(bso_store *s)
     pg_store *q = impl(s);
     if (PQtransactionStatus(q->conn) == PQTRANS_INERROR) {
         exec_cmd(q, "ROLLBACK", "rollback");
-        return bso__fail(s, BSO_STORE_ERROR, "PostgreSQL commit: the transaction had failed "
+        return bso__store_fail(s, BSO_STORE_ERROR, "PostgreSQL commit: the transaction had failed "
                          "and was rolled back");
     }
     return exec_cmd(q, "COMMIT", "commit");

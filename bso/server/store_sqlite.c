@@ -46,7 +46,7 @@ static bso_store_status fail_db(sqlite_store *q, int rc, const char *doing)
     int prim = rc & 0xff;
     bso_store_status st = (prim == SQLITE_BUSY || prim == SQLITE_LOCKED) ? BSO_STORE_BUSY
                                                                          : BSO_STORE_ERROR;
-    return bso__fail(&q->base, st, "SQLite %s %s: %s", q->path, doing, sqlite3_errmsg(q->db));
+    return bso__store_fail(&q->base, st, "SQLite %s %s: %s", q->path, doing, sqlite3_errmsg(q->db));
 }
 
 /* ---- Rows ------------------------------------------------------------------------------- */
