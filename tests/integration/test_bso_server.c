@@ -25,10 +25,7 @@
 #include "bso_server_support.h"
 #include "test_support.h"
 
-#if __has_include("pg_cluster.h")
 #include "pg_cluster.h"
-#define HAVE_PG_CLUSTER 1
-#endif
 
 struct fixture {
     struct zt_bso server;
@@ -468,20 +465,18 @@ static int stop_server(void **state)
     return 0;
 }
 
-#ifdef HAVE_PG_CLUSTER
-static zt_pg_cluster *pg;
+static zt_pg pg;
 
 static int start_pg(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
 
     f->dir = zt_mkdtemp();
-    snprintf(f->url, sizeof f->url, "%s", zt_pg_cluster_url(pg));
+    snprintf(f->url, sizeof f->url, "%s", pg.url);
     zt_bso_start(&f->server, f->url);
     *state = f;
     return 0;
 }
-#endif
 
 #define CASES                                                                                      \
     cmocka_unit_test(test_register_job), cmocka_unit_test(test_register_generates_ids),          \
@@ -498,20 +493,20 @@ int main(void)
     const struct CMUnitTest tests[] = {CASES};
     int failed = cmocka_run_group_tests_name("bso_server_sqlite", tests, start_sqlite,
                                              stop_server);
-#ifdef HAVE_PG_CLUSTER
     {
         char why[512] = "";
-        pg = zt_pg_cluster_start(why, sizeof why);
-        if (pg == NULL) {
+        int rc = zt_pg_start(&pg, why, sizeof why);
+        if (rc == ZT_PG_SKIP) {
             printf("SKIP bso_server_postgresql: %s\n", why);
+        } else if (rc != ZT_PG_OK) {
+            printf("FAIL bso_server_postgresql: PostgreSQL is installed but did not start: %s\n",
+                   why);
+            failed++;
         } else {
             failed += cmocka_run_group_tests_name("bso_server_postgresql", tests, start_pg,
                                                   stop_server);
-            zt_pg_cluster_stop(pg);
+            zt_pg_stop(&pg);
         }
     }
-#else
-    printf("NOTE bso_server_postgresql: not built (tests/support/pg_cluster.h is missing)\n");
-#endif
     return failed;
 }

@@ -1,6 +1,7 @@
 /*
  * test_bso_server_attack.c - `zeus bso-server` under hostile and heavy use, with SQLite in a
- * temporary folder:
+ * temporary folder, and (all but the SQLite-specific cases) again on a PostgreSQL cluster the
+ * test starts itself, skipped with a message only when PostgreSQL is not installed:
  *   - bad input: malformed JSON, wrong types, NaN (not JSON), infinite and negative time or
  *     energy, a body over 1 MiB (413 from Content-Length before it is sent, and from the count
  *     when chunked), unknown fields (ignored), unknown jobs and trials: each a clear status
@@ -9,7 +10,7 @@
  *   - 16 clients on 4 jobs with interleaved predict, report and end-trial: every predict
  *     answered 200 made exactly one trial, every final report answered 200 is Succeeded, and
  *     the schema's invariants hold;
- *   - the same with two server processes on one database file;
+ *   - the same with two server processes on one database (file, or PostgreSQL: row locks);
  *   - SIGKILL during a storm of reports, then a restart on the same file: every report that
  *     was answered 200 is in the database, the invariants hold, and the jobs carry on;
  *   - a database corrupted under a running server: 500 with the reason, and the server keeps
@@ -35,6 +36,7 @@
 #include <unistd.h>
 
 #include "bso_server_support.h"
+#include "pg_cluster.h"
 #include "test_support.h"
 
 #define CLIENTS 16
@@ -506,6 +508,49 @@ static int stop_server(void **state)
     return 0;
 }
 
+static zt_pg pg;
+
+/* A server on the shared PostgreSQL database, emptied first (tests reuse job names). */
+static int start_pg(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+
+    f->dir = zt_mkdtemp();
+    snprintf(f->url, sizeof f->url, "%s", pg.url);
+    zt_bso_start(&f->server, f->url);
+    if (zt_bso_query_int(f->url, "WITH d AS (DELETE FROM job RETURNING 1) "
+                                 "SELECT count(*) FROM d") < 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int run_pg_group(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_bad_input, start_pg, stop_server),
+        cmocka_unit_test_setup_teardown(test_sixteen_clients_on_four_jobs, start_pg,
+                                        stop_server),
+        cmocka_unit_test_setup_teardown(test_two_servers_on_one_database, start_pg, stop_server),
+        cmocka_unit_test_setup_teardown(test_sigkill_during_reports_loses_nothing_answered,
+                                        start_pg, stop_server),
+    };
+    char why[512] = "";
+    int rc = zt_pg_start(&pg, why, sizeof why), failed;
+
+    if (rc == ZT_PG_SKIP) {
+        printf("SKIP bso_server_attack_postgresql: %s\n", why);
+        return 0;
+    }
+    if (rc != ZT_PG_OK) {
+        printf("FAIL bso_server_attack_postgresql: PostgreSQL did not start: %s\n", why);
+        return 1;
+    }
+    failed = cmocka_run_group_tests_name("bso_server_attack_postgresql", tests, NULL, NULL);
+    zt_pg_stop(&pg);
+    return failed;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,5 +565,7 @@ int main(void)
                                         start_sqlite, stop_server),
         cmocka_unit_test_setup_teardown(test_corrupt_database, start_sqlite, stop_server),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("bso_server_attack_sqlite", tests, NULL, NULL);
+
+    return failed + run_pg_group();
 }
