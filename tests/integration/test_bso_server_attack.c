@@ -14,7 +14,7 @@
  *   - SIGKILL during a storm of reports, then a restart on the same file: every report that
  *     was answered 200 is in the database, the invariants hold, and the jobs carry on;
  *   - a database corrupted under a running server: 500 with the reason, and the server keeps
- *     answering; a corrupt file at start: exit 1 with the reason.
+ *     answering; a corrupt or read-only file at start: exit 1 with the reason.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -483,6 +484,39 @@ static void test_corrupt_database(void **state)
     cJSON_Delete(o);
 }
 
+/* A database file the server may not write: refused at start with the reason. Tests run as
+ * root here, whom permissions do not stop, so the server then runs as nobody (setpriv). */
+static void test_read_only_database(void **state)
+{
+    struct fixture *f = *state;
+    char path[1200], wrapper[1200], cli[1024], script[2400];
+    struct zt_cli c;
+
+    zt_bso_stop(&f->server); /* a clean stop checkpoints the WAL into the file */
+    snprintf(path, sizeof path, "%s/bso.db", f->dir);
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    assert_int_equal(chmod(path, 0444), 0);
+    snprintf(cli, sizeof cli, "%s", zt_env_path("ZEUS_CLI"));
+    if (geteuid() == 0) {
+        if (access("/usr/bin/setpriv", X_OK) != 0)
+            skip();
+        snprintf(wrapper, sizeof wrapper, "%s/as-nobody.sh", f->dir);
+        snprintf(script, sizeof script, "#!/bin/sh\nexec /usr/bin/setpriv --reuid=65534 "
+                 "--regid=65534 --clear-groups %s \"$@\"\n", cli);
+        zt_write_file(wrapper, script);
+        assert_int_equal(chmod(wrapper, 0755), 0);
+        setenv("ZEUS_CLI", wrapper, 1);
+    }
+    zt_cli_run(&c, "bso-server", "--listen", "127.0.0.1:0", "--database", f->url, NULL);
+    setenv("ZEUS_CLI", cli, 1);
+    assert_int_equal(c.status, 1);
+    if (strstr(c.err, "read-only") == NULL && strstr(c.err, "readonly") == NULL)
+        fail_msg("no reason given: %s", c.err);
+    zt_cli_free(&c);
+    chmod(path, 0644);
+    zt_bso_start(&f->server, f->url); /* for the teardown */
+}
+
 /* ---- Fixtures ----------------------------------------------------------------------------- */
 
 static int start_sqlite(void **state)
@@ -564,6 +598,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigkill_during_reports_loses_nothing_answered,
                                         start_sqlite, stop_server),
         cmocka_unit_test_setup_teardown(test_corrupt_database, start_sqlite, stop_server),
+        cmocka_unit_test_setup_teardown(test_read_only_database, start_sqlite, stop_server),
     };
     int failed = cmocka_run_group_tests_name("bso_server_attack_sqlite", tests, NULL, NULL);
 
