@@ -7,6 +7,7 @@
  *     when chunked), unknown fields (ignored), unknown jobs and trials: each a clear status
  *     and message, and the server keeps serving;
  *   - slow clients holding half-sent requests do not stop others from being served;
+ *   - a burst of 200 connections sending a predict at once: every one answered, one trial each;
  *   - 16 clients on 4 jobs with interleaved predict, report and end-trial: every predict
  *     answered 200 made exactly one trial, every final report answered 200 is Succeeded, and
  *     the schema's invariants hold;
@@ -235,6 +236,44 @@ static void test_slow_clients_do_not_block_others(void **state)
     assert_true((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9 < 5.0);
     for (int i = 0; i < 64; i++)
         close(fds[i]);
+}
+
+/* ---- A burst ------------------------------------------------------------------------------ */
+
+#define BURST 200
+
+/* BURST connections send a predict at once; every one is answered 200, each made one trial. */
+static void test_burst_of_connections(void **state)
+{
+    struct fixture *f = *state;
+    static int fds[BURST];
+    const char *req = "GET /jobs/batch_size?job_id=burst HTTP/1.1\r\nHost: x\r\n"
+                      "Connection: close\r\n\r\n";
+    struct timeval tv = {30, 0};
+    int ok = 0;
+
+    register_small(&f->server, "burst", 1);
+    for (int i = 0; i < BURST; i++) {
+        fds[i] = connect_to(f->server.port);
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    for (int i = 0; i < BURST; i++)
+        assert_true(send(fds[i], req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req));
+    for (int i = 0; i < BURST; i++) {
+        char buf[512];
+        int code = 0;
+        ssize_t n = recv(fds[i], buf, sizeof buf - 1, 0);
+        if (n > 0) {
+            buf[n] = '\0';
+            sscanf(buf, "HTTP/1.%*d %d", &code);
+        }
+        ok += code == 200;
+        close(fds[i]);
+    }
+    assert_int_equal(ok, BURST);
+    assert_int_equal(zt_bso_query_int(f->url, "SELECT count(*) FROM trial WHERE job_id = 'burst'"),
+                     BURST);
+    assert_int_equal(zt_bso_check_invariants(f->url), 0);
 }
 
 /* ---- Concurrency -------------------------------------------------------------------------- */
@@ -591,6 +630,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_input, start_sqlite, stop_server),
         cmocka_unit_test_setup_teardown(test_slow_clients_do_not_block_others, start_sqlite,
                                         stop_server),
+        cmocka_unit_test_setup_teardown(test_burst_of_connections, start_sqlite, stop_server),
         cmocka_unit_test_setup_teardown(test_sixteen_clients_on_four_jobs, start_sqlite,
                                         stop_server),
         cmocka_unit_test_setup_teardown(test_two_servers_on_one_database, start_sqlite,
