@@ -263,6 +263,13 @@ int bso_server_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN); /* a client that hangs up must not kill the server */
 
+    {
+        /* a malformed --listen is a usage error before anything is opened or created */
+        char host[256], port[16];
+        if (split_listen(o.listen, host, sizeof host, port, sizeof port) != 0)
+            return usage_error("--listen '%s': expected ADDR:PORT, such as 127.0.0.1:8000, "
+                               ":8000 or [::1]:8000", o.listen);
+    }
     raise_descriptor_limit();
     if (check_database(o.database) != 0)
         return 1;
