@@ -338,6 +338,41 @@ static void test_open_creates_schema_and_version(void **state)
     assert_int_equal(raw_query(fx, "SELECT count(*) FROM bso_schema"), 1);
 }
 
+typedef struct opener {
+    const char *url;
+    bool ok;
+    char err[512];
+} opener;
+
+static void *open_and_close(void *arg)
+{
+    opener *o = arg;
+    bso_store *s = bso_store_open(o->url, o->err, sizeof o->err);
+    o->ok = s != NULL;
+    bso_store_close(s);
+    return NULL;
+}
+
+/* Servers starting together on a new database: every one opens, one version row results. */
+static void test_simultaneous_first_opens(void **state)
+{
+    fixture *fx = *state;
+    NEED_DB(fx);
+    enum { N = 6 };
+    pthread_t th[N];
+    opener o[N];
+    for (int i = 0; i < N; i++) {
+        o[i] = (opener){.url = fx->url};
+        assert_int_equal(pthread_create(&th[i], NULL, open_and_close, &o[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < N; i++)
+        if (!o[i].ok)
+            fail_msg("opener %d: %s", i, o[i].err);
+    assert_int_equal(raw_query(fx, "SELECT count(*) FROM bso_schema"), 1);
+}
+
 static void test_reopen_keeps_data(void **state)
 {
     fixture *fx = *state;
@@ -930,6 +965,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_open_creates_schema_and_version, setup_test),
+        cmocka_unit_test_setup(test_simultaneous_first_opens, setup_test),
         cmocka_unit_test_setup(test_reopen_keeps_data, setup_test),
         cmocka_unit_test_setup(test_newer_schema_refused, setup_test),
         cmocka_unit_test_setup(test_round_trip_every_field, setup_test),
