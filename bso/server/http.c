@@ -13,7 +13,10 @@
  * them (their pieces are tied to their own structs): a body over MAX_BODY is answered 413 at
  * once when Content-Length says so (before it is read), otherwise as soon as the count goes
  * past (the rest is discarded); each connection is dropped after CONNECTION_TIMEOUT_S without a
- * byte; CONNECTION_LIMIT connections at most; CONNECTION_MEMORY per connection.
+ * byte; CONNECTION_LIMIT connections at most, PER_IP_LIMIT from one address; CONNECTION_MEMORY
+ * per connection. Not mirrored: zeusd's per-request deadline (guard.c). zeusd needs it because
+ * each of its connections holds a thread; here a client that trickles bytes holds one
+ * connection slot, not a thread, and other clients are still served (the attack test shows).
  *
  * Request life cycle (STYLE.md): the first call allocates the state into *req_cls; body
  * chunks are appended; the last call dispatches; the completed callback frees the state.
@@ -35,6 +38,7 @@
 #define THREADS 8
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_LIMIT 1000
+#define PER_IP_LIMIT 256 /* one address cannot take every slot */
 #define CONNECTION_MEMORY (64 * 1024)
 
 struct bso_http {
@@ -274,6 +278,7 @@ bso_http *bso_http_start(int listen_fd, bool log_requests)
                               MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
                               MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS,
                               MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT,
                               MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
                               MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
                               MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
