@@ -23,6 +23,7 @@ static const struct subcommand {
     {"exporter", cli_exporter, "serve energy and power metrics to Prometheus"},
     {"power-limit", cli_power_limit, "choose a GPU power limit from profiled measurements"},
     {"bso", cli_bso, "Zeus's batch size optimizer: simulate it over the NSDI'23 traces"},
+    {"bso-server", cli_bso_server, "serve Zeus's batch size optimizer over HTTP"},
 };
 
 #define SUBCOMMAND_COUNT (sizeof subcommands / sizeof subcommands[0])
