@@ -43,6 +43,7 @@ int cli_run(int argc, char **argv);
 int cli_monitor(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_power_limit(int argc, char **argv);
+int cli_bso_server(int argc, char **argv); /* bso_server_cmd.c */
 
 /* ---- Option parsing (args.c) ---------------------------------------------------------- */
 

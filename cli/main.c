@@ -22,6 +22,7 @@ static const struct subcommand {
     {"bench", cli_bench, "measure the overhead of measurement windows"},
     {"exporter", cli_exporter, "serve energy and power metrics to Prometheus"},
     {"power-limit", cli_power_limit, "choose a GPU power limit from profiled measurements"},
+    {"bso-server", cli_bso_server, "serve Zeus's batch size optimizer over HTTP"},
 };
 
 #define SUBCOMMAND_COUNT (sizeof subcommands / sizeof subcommands[0])

@@ -36,7 +36,9 @@ uint32_t zeus_np_next_uint32(zeus_np_rng *rng);
  * (out may not alias in), consuming the stream exactly as numpy does. */
 void zeus_np_choice_all(zeus_np_rng *rng, const int *in, int *out, size_t n);
 
-/* rng.normal(loc, scale) for scalars (one ziggurat standard normal draw, always consumed). */
+/* rng.normal(loc, scale) for scalars (one ziggurat standard normal draw, always consumed,
+ * scale 0 included). A scale numpy refuses ("scale < 0": sign bit set, -0.0 included) gives
+ * NAN and draws nothing. */
 double zeus_np_normal(zeus_np_rng *rng, double loc, double scale);
 
 /* json.dumps(rng.bit_generator.state), byte for byte, e.g.
