@@ -282,6 +282,8 @@ def test_measured_epochs_reach_the_server(v100s, server, fake):
         fake.add_energy_mj(g, 1_000_000)
     bso.on_evaluate(0.1)
     assert bso.cur_epoch == 1
+    for g in range(4):
+        fake.add_energy_mj(g, 1_000_000)
     bso.on_evaluate(0.9)  # converged: no error
     assert bso.cur_epoch == 2
     bso.on_evaluate(0.9)  # the run is over: nothing counted
