@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -497,6 +498,41 @@ static void test_only_rank_0_asks(void **state)
     zeus_monitor_destroy(mon);
 }
 
+/* A client never closed ends its trial when the process exits, as Zeus's atexit hook. */
+static void test_exit_hook_ends_trial(void **state)
+{
+    (void)state;
+    struct scripted *srv = scripted_start(
+        201, JOB_REPLY, 200, "{\"job_id\":\"test-1\",\"batch_size\":8,\"trial_number\":5}",
+        200, "null", 0);
+    char url[64];
+    int status;
+
+    url_of(srv->port, url, sizeof url);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        zeus_monitor *mon = fake_gpus("gpus=1");
+        zeus_bso_spec spec = small_spec();
+        zeus_bso *bso;
+        unsigned bs;
+        if (zeus_bso_open(mon, url, &spec, 0, &bso) != ZEUS_OK ||
+            zeus_bso_get_batch_size(bso, &bs) != ZEUS_OK)
+            _exit(3);
+        exit(0); /* no zeus_bso_close: the exit hook must end the trial */
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(srv->seen, 3);
+    assert_true(strncmp(srv->request[2], "PATCH /trials\n", 14) == 0);
+    cJSON *r = cJSON_Parse(strchr(srv->request[2], '\n') + 1);
+    assert_non_null(r);
+    assert_int_equal(cJSON_GetObjectItem(r, "trial_number")->valueint, 5);
+    assert_int_equal(cJSON_GetObjectItem(r, "batch_size")->valueint, 8);
+    cJSON_Delete(r);
+    scripted_stop(srv);
+}
+
 /* ---- Against `zeus bso-server` (Zeus's test_client.py) -------------------------------- */
 
 struct live {
@@ -515,8 +551,11 @@ static int live_start(struct live *l)
     zt_cli_run(&probe, "bso-server", "--help", NULL);
     int missing = strstr(probe.err, "unknown command 'bso-server'") != NULL;
     zt_cli_free(&probe);
-    if (missing)
+    if (missing) {
+        print_message("skipped: zeus has no bso-server subcommand yet (branch bso-server "
+                      "not merged)\n");
         return 0;
+    }
     l->tmp = zt_mkdtemp();
     fd = listen_any(&port);
     close(fd);
@@ -685,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_malformed_replies),
         cmocka_unit_test(test_run_reports_cumulative_and_ends_trial),
         cmocka_unit_test(test_only_rank_0_asks),
+        cmocka_unit_test(test_exit_hook_ends_trial),
         cmocka_unit_test(test_live_batch_sizes),
         cmocka_unit_test(test_live_converge_fail_and_ranks),
     };
