@@ -39,7 +39,7 @@
  *
  * The trial that zeus_bso_get_batch_size() started is ended (PATCH /trials) by
  * zeus_bso_close() and, for a client never closed, when the process exits through exit() or
- * a return from main, as Zeus's atexit hook does. A trial that was already reported is left
+ * a return from main, as Zeus's atexit hook does (one try there, not three). A trial that was already reported is left
  * as it was by the server; one still running is marked Failed.
  *
  * Thread safety: one client is driven from one thread. Distinct clients are independent.
@@ -143,9 +143,11 @@ ZEUS_API zeus_status zeus_bso_on_train_begin(zeus_bso *bso);
  * POST /report. stop: 1 when the server ends the run (the window then stays closed), 0 when
  * training goes on (a new window is open). Once the run ended, further calls do nothing.
  * Returns ZEUS_ERR_UNINITIALIZED before a batch size is known ("Call get_batch_size to set
- * the batch size first"), ZEUS_ERR_TRAIN_FAILED when the server ends the run as not
- * converged (stop is 1; the message carries the server's reason), a monitor error, and the
- * server's errors. Since: 0.1.
+ * the batch size first"), ZEUS_ERR_NOT_FOUND when no window is open (on_train_begin was not
+ * called), ZEUS_ERR_TRAIN_FAILED when the server ends the run as not converged (stop is 1;
+ * the message carries the server's reason), a monitor error, and the server's errors. When
+ * the report fails, the epoch stays counted and a new window is open: a caller that carries
+ * on reports the cumulative run at the next evaluation. Since: 0.1.
  */
 ZEUS_API zeus_status zeus_bso_on_evaluate(zeus_bso *bso, double metric, int *stop);
 

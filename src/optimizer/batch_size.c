@@ -44,6 +44,7 @@ struct zeus_bso {
     int finished;            /* the server ended the run */
     int trial_open;          /* a trial to end with PATCH /trials */
     int window_open;
+    int exiting;             /* the exit hook runs: one try, the process is leaving */
     struct zeus_bso *next_live;
 };
 
@@ -57,8 +58,10 @@ static zeus_bso *live_head;
 static void end_trials_at_exit(void)
 {
     pthread_mutex_lock(&live_lock);
-    for (zeus_bso *b = live_head; b != NULL; b = b->next_live)
+    for (zeus_bso *b = live_head; b != NULL; b = b->next_live) {
+        b->exiting = 1;
         zeus_bso_end_trial(b);
+    }
     pthread_mutex_unlock(&live_lock);
 }
 
@@ -264,7 +267,8 @@ static zeus_status exchange(const zeus_bso *bso, const char *method, const char 
 
     if (request != NULL && text == NULL)
         return zeus__fail(ZEUS_ERR_NO_MEMORY, "out of memory");
-    s = zeus__bso_http(bso->url, method, path, job_id, text, reply);
+    s = zeus__bso_http(bso->url, method, path, job_id, text,
+                       bso->exiting ? 1 : ZEUS_BSO_HTTP_ATTEMPTS, reply);
     cJSON_free(text);
     return s;
 }
@@ -539,6 +543,24 @@ zeus_status zeus_bso_report(zeus_bso *bso, double epoch_time_s, double epoch_ene
     return send_report(bso, metric, stop);
 }
 
+/*
+ * Open the next epoch's window after a report that did not end the run. After a report that
+ * failed (the server was unreachable) too, so a caller that carries on reports the
+ * cumulative run next time; that report's error is the one returned.
+ */
+static zeus_status next_window(zeus_bso *bso, zeus_status report)
+{
+    char saved[1024];
+    zeus_status s;
+
+    snprintf(saved, sizeof saved, "%s", zeus_last_error());
+    s = zeus_monitor_begin_window(bso->mon, WINDOW_KEY, ZEUS_WINDOW_RESTART);
+    bso->window_open = s == ZEUS_OK;
+    if (report != ZEUS_OK)
+        return zeus__fail(report, "%s", saved);
+    return s == ZEUS_OK ? s : zeus__fail_prefix(s, "cannot open the next epoch's window");
+}
+
 zeus_status zeus_bso_on_evaluate(zeus_bso *bso, double metric, int *stop)
 {
     zeus_measurement m;
@@ -557,11 +579,10 @@ zeus_status zeus_bso_on_evaluate(zeus_bso *bso, double metric, int *stop)
     energy = zeus_measurement_total_energy(&m);
     if (!isfinite(energy))
         return zeus__fail(ZEUS_ERR_IO, "the epoch's GPU energy could not be measured");
-    if ((s = zeus_bso_report(bso, m.time_s, energy, metric, stop)) != ZEUS_OK || *stop)
+    s = zeus_bso_report(bso, m.time_s, energy, metric, stop);
+    if (s == ZEUS_ERR_TRAIN_FAILED || (s == ZEUS_OK && *stop))
         return s;
-    s = zeus_monitor_begin_window(bso->mon, WINDOW_KEY, ZEUS_WINDOW_RESTART);
-    bso->window_open = s == ZEUS_OK;
-    return s;
+    return next_window(bso, s);
 }
 
 zeus_status zeus_bso_end_trial(zeus_bso *bso)

@@ -22,7 +22,6 @@
 #define MAX_BODY (1u << 20)
 #define CONNECT_TIMEOUT_S 5L
 #define TIMEOUT_S 30L
-#define ZEUS_BSO_ATTEMPTS_TEXT "3" /* ZEUS_BSO_HTTP_ATTEMPTS, for messages */
 #define SHOWN_BODY 600 /* characters of a reply quoted in an error */
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -126,7 +125,7 @@ static zeus_status parse_reply(const char *text, const char *method, const char 
 }
 
 zeus_status zeus__bso_http(const char *base_url, const char *method, const char *path,
-                           const char *job_id, const char *body, cJSON **reply)
+                           const char *job_id, const char *body, int attempts, cJSON **reply)
 {
     struct body got = {NULL, 0};
     char err[CURL_ERROR_SIZE] = "";
@@ -142,7 +141,8 @@ zeus_status zeus__bso_http(const char *base_url, const char *method, const char 
         curl_easy_cleanup(h);
         return zeus__fail(ZEUS_ERR_NO_MEMORY, "out of memory");
     }
-    for (int attempt = 1; attempt <= ZEUS_BSO_HTTP_ATTEMPTS; attempt++) {
+    attempts = attempts < 1 ? 1 : attempts > ZEUS_BSO_HTTP_ATTEMPTS ? ZEUS_BSO_HTTP_ATTEMPTS : attempts;
+    for (int attempt = 1; attempt <= attempts; attempt++) {
         if (attempt > 1)
             pause_before(attempt - 1);
         free(got.data);
@@ -152,13 +152,16 @@ zeus_status zeus__bso_http(const char *base_url, const char *method, const char 
             break;
     }
     if (http == 0)
-        s = zeus__fail(ZEUS_ERR_IO, "cannot reach the Zeus BSO server: %s (%s %s, %d attempts; "
-                       "is the server running at %s?)", err, method, url,
-                       ZEUS_BSO_HTTP_ATTEMPTS, base_url);
-    else if (http < 200 || http >= 300)
+        s = zeus__fail(ZEUS_ERR_IO, "cannot reach the Zeus BSO server: %s (%s %s, %d attempt%s; "
+                       "is the server running at %s?)", err, method, url, attempts,
+                       attempts > 1 ? "s" : "", base_url);
+    else if (http < 200 || http >= 300) {
+        char tries[32] = "";
+        if (http >= 500)
+            snprintf(tries, sizeof tries, ", after %d attempt%s", attempts, attempts > 1 ? "s" : "");
         s = zeus__fail(status_of_http(http), "Zeus server returned status code %ld: %.*s (%s %s%s)",
-                       http, SHOWN_BODY, got.data ? got.data : "", method, url,
-                       http >= 500 ? ", after " ZEUS_BSO_ATTEMPTS_TEXT " attempts" : "");
+                       http, SHOWN_BODY, got.data ? got.data : "", method, url, tries);
+    }
     else
         s = parse_reply(got.data, method, url, reply);
     free(got.data);

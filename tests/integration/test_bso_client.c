@@ -38,14 +38,31 @@
 
 struct scripted {
     int fd, port;
-    volatile int stop;
+    int stop; /* atomic */
     pthread_t thread;
     int reply_count;
     int code[MAX_REPLIES];
     const char *body[MAX_REPLIES];
+    pthread_mutex_t lock;       /* over seen and request: the test reads them as it goes */
     int seen;                   /* requests answered */
     char request[MAX_SEEN][2048]; /* "METHOD /path?query\n<body>" */
 };
+
+/* Requests answered so far. */
+static int seen_of(struct scripted *s)
+{
+    pthread_mutex_lock(&s->lock);
+    int n = s->seen;
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+/* Request i (answered, so never written again). */
+static const char *request_of(struct scripted *s, int i)
+{
+    assert_true(i < seen_of(s) && i < MAX_SEEN);
+    return s->request[i];
+}
 
 /* Read one request (head and Content-Length body) into `out`. */
 static int read_request(int c, char *out, size_t len)
@@ -81,21 +98,26 @@ static void *serve(void *arg)
     struct pollfd p = {.fd = s->fd, .events = POLLIN};
     char head[256];
 
-    while (!s->stop) {
+    while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
         if (poll(&p, 1, 50) <= 0)
             continue;
         int c = accept(s->fd, NULL, NULL);
         if (c < 0)
             continue;
-        int i = s->seen < s->reply_count ? s->seen : s->reply_count - 1;
-        char *req = s->request[s->seen < MAX_SEEN ? s->seen : MAX_SEEN - 1];
-        if (read_request(c, req, sizeof s->request[0]) == 0) {
+        char req[sizeof s->request[0]];
+        if (read_request(c, req, sizeof req) == 0) {
+            /* Recorded before the reply goes out: the client sees it counted when answered. */
+            pthread_mutex_lock(&s->lock);
+            int i = s->seen < s->reply_count ? s->seen : s->reply_count - 1;
+            snprintf(s->request[s->seen < MAX_SEEN ? s->seen : MAX_SEEN - 1],
+                     sizeof s->request[0], "%s", req);
+            s->seen++;
+            pthread_mutex_unlock(&s->lock);
             snprintf(head, sizeof head, "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
                      "Content-Length: %zu\r\nConnection: close\r\n\r\n", s->code[i],
                      strlen(s->body[i]));
             (void)!write(c, head, strlen(head));
             (void)!write(c, s->body[i], strlen(s->body[i]));
-            s->seen++;
         }
         close(c);
     }
@@ -130,6 +152,7 @@ static struct scripted *scripted_start(int code, const char *body, ...)
             body = va_arg(ap, const char *);
     }
     va_end(ap);
+    pthread_mutex_init(&s->lock, NULL);
     s->fd = listen_any(&s->port);
     assert_int_equal(listen(s->fd, 16), 0);
     assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
@@ -138,9 +161,10 @@ static struct scripted *scripted_start(int code, const char *body, ...)
 
 static void scripted_stop(struct scripted *s)
 {
-    s->stop = 1;
+    __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
     pthread_join(s->thread, NULL);
     close(s->fd);
+    pthread_mutex_destroy(&s->lock);
     free(s);
 }
 
@@ -211,9 +235,9 @@ static void test_register_sends_zeus_record(void **state)
     assert_int_equal(n, 4);
     assert_string_equal(model, "Tesla V100");
 
-    assert_int_equal(srv->seen, 1);
-    assert_true(strncmp(srv->request[0], "POST /jobs\n", 11) == 0);
-    cJSON *o = cJSON_Parse(strchr(srv->request[0], '\n') + 1);
+    assert_int_equal(seen_of(srv), 1);
+    assert_true(strncmp(request_of(srv, 0), "POST /jobs\n", 11) == 0);
+    cJSON *o = cJSON_Parse(strchr(request_of(srv, 0), '\n') + 1);
     assert_non_null(o);
     assert_near(cJSON_GetObjectItem(o, "max_power")->valuedouble, 1200, 0);
     assert_int_equal(cJSON_GetObjectItem(o, "number_of_gpus")->valueint, 4);
@@ -229,7 +253,7 @@ static void test_register_sends_zeus_record(void **state)
     cJSON_Delete(o);
 
     zeus_bso_close(bso); /* no trial: nothing more is sent */
-    assert_int_equal(srv->seen, 1);
+    assert_int_equal(seen_of(srv), 1);
     scripted_stop(srv);
     zeus_monitor_destroy(mon);
 }
@@ -325,8 +349,8 @@ static void test_500_then_200_is_retried(void **state)
 
     url_of(srv->port, url, sizeof url);
     assert_int_equal(zeus_bso_open(mon, url, &spec, 0, &bso), ZEUS_OK);
-    assert_int_equal(srv->seen, 2);
-    assert_string_equal(srv->request[0], srv->request[1]); /* the same request again */
+    assert_int_equal(seen_of(srv), 2);
+    assert_string_equal(request_of(srv, 0), request_of(srv, 1)); /* the same request again */
     zeus_bso_close(bso);
     scripted_stop(srv);
     zeus_monitor_destroy(mon);
@@ -343,7 +367,7 @@ static void test_500_always_gives_up_with_body(void **state)
 
     url_of(srv->port, url, sizeof url);
     assert_int_equal(zeus_bso_open(mon, url, &spec, 0, &bso), ZEUS_ERR_IO);
-    assert_int_equal(srv->seen, 3);
+    assert_int_equal(seen_of(srv), 3);
     assert_non_null(strstr(zeus_last_error(), "Zeus server returned status code 500: "
                                               "{\"message\":\"database is gone\"}"));
     snprintf(want, sizeof want, "POST %s/jobs", url);
@@ -363,7 +387,7 @@ static void test_4xx_is_not_retried(void **state)
 
     url_of(srv->port, url, sizeof url);
     assert_int_equal(zeus_bso_open(mon, url, &spec, 0, &bso), ZEUS_ERR_INVALID_ARGUMENT);
-    assert_int_equal(srv->seen, 1);
+    assert_int_equal(seen_of(srv), 1);
     assert_non_null(strstr(zeus_last_error(), "status code 409: {\"message\":\"JobSpec mismatch\"}"));
     scripted_stop(srv);
     zeus_monitor_destroy(mon);
@@ -398,7 +422,7 @@ static void test_malformed_replies(void **state)
     assert_int_equal(zeus_bso_get_batch_size(bso, &bs), ZEUS_ERR_IO);
     assert_string_equal(zeus_last_error(), "Zeus server returned a strange batch_size: 24");
     zeus_bso_close(bso);
-    assert_int_equal(srv->seen, 2); /* no trial started: nothing to end */
+    assert_int_equal(seen_of(srv), 2); /* no trial started: nothing to end */
     scripted_stop(srv);
     zeus_monitor_destroy(mon);
 }
@@ -429,15 +453,15 @@ static void test_run_reports_cumulative_and_ends_trial(void **state)
     assert_int_equal(zeus_bso_get_batch_size(bso, &bs), ZEUS_OK);
     assert_int_equal(bs, 16);
     assert_int_equal(zeus_bso_get_batch_size(bso, &bs), ZEUS_OK); /* cached */
-    assert_int_equal(srv->seen, 2);
-    assert_string_equal(srv->request[1], "GET /jobs/batch_size?job_id=test-1\n");
+    assert_int_equal(seen_of(srv), 2);
+    assert_string_equal(request_of(srv, 1), "GET /jobs/batch_size?job_id=test-1\n");
 
     assert_int_equal(zeus_bso_on_train_begin(bso), ZEUS_OK);
     zt_fake_nvml()->add_energy_mj(0, 1000000);
     zt_fake_nvml()->add_energy_mj(1, 500000);
     assert_int_equal(zeus_bso_on_evaluate(bso, 0.1, &stop), ZEUS_OK);
     assert_int_equal(stop, 0);
-    cJSON *r = cJSON_Parse(strchr(srv->request[2], '\n') + 1);
+    cJSON *r = cJSON_Parse(strchr(request_of(srv, 2), '\n') + 1);
     assert_non_null(r);
     assert_near(cJSON_GetObjectItem(r, "energy")->valuedouble, 1500, 1e-6);
     assert_int_equal(cJSON_GetObjectItem(r, "current_epoch")->valueint, 1);
@@ -450,7 +474,7 @@ static void test_run_reports_cumulative_and_ends_trial(void **state)
     assert_int_equal(stop, 1);
     assert_non_null(strstr(zeus_last_error(), "Train failed: Batch Size(16) exceeded the cost "
                                               "upper bound"));
-    r = cJSON_Parse(strchr(srv->request[3], '\n') + 1);
+    r = cJSON_Parse(strchr(request_of(srv, 3), '\n') + 1);
     assert_near(cJSON_GetObjectItem(r, "energy")->valuedouble, 1750, 1e-6); /* cumulative */
     assert_true(cJSON_GetObjectItem(r, "time")->valuedouble >= t1);
     assert_int_equal(cJSON_GetObjectItem(r, "current_epoch")->valueint, 2);
@@ -460,18 +484,58 @@ static void test_run_reports_cumulative_and_ends_trial(void **state)
     /* The run is over: nothing more is reported. */
     assert_int_equal(zeus_bso_on_evaluate(bso, 0.3, &stop), ZEUS_OK);
     assert_int_equal(stop, 1);
-    assert_int_equal(srv->seen, 4);
+    assert_int_equal(seen_of(srv), 4);
     assert_int_equal(zeus_bso_get_trial(bso, &bs, &trial, &epoch), ZEUS_OK);
     assert_int_equal(epoch, 2);
 
     zeus_bso_close(bso); /* ends the trial */
-    assert_int_equal(srv->seen, 5);
-    assert_true(strncmp(srv->request[4], "PATCH /trials\n", 14) == 0);
-    r = cJSON_Parse(strchr(srv->request[4], '\n') + 1);
+    assert_int_equal(seen_of(srv), 5);
+    assert_true(strncmp(request_of(srv, 4), "PATCH /trials\n", 14) == 0);
+    r = cJSON_Parse(strchr(request_of(srv, 4), '\n') + 1);
     assert_string_equal(cJSON_GetObjectItem(r, "job_id")->valuestring, "test-1");
     assert_int_equal(cJSON_GetObjectItem(r, "batch_size")->valueint, 16);
     assert_int_equal(cJSON_GetObjectItem(r, "trial_number")->valueint, 3);
     cJSON_Delete(r);
+    scripted_stop(srv);
+    zeus_monitor_destroy(mon);
+}
+
+/* A report the server fails: the epoch stays counted and the next window is open. */
+static void test_failed_report_keeps_measuring(void **state)
+{
+    (void)state;
+    zeus_monitor *mon = fake_gpus("gpus=1");
+    struct scripted *srv = scripted_start(
+        201, JOB_REPLY, 200, "{\"job_id\":\"test-1\",\"batch_size\":8,\"trial_number\":1}",
+        500, "{\"message\":\"down\"}", 500, "{\"message\":\"down\"}",
+        500, "{\"message\":\"down\"}",
+        200, "{\"stop_train\":false,\"converged\":false,\"message\":\"keep\"}", 0);
+    zeus_bso_spec spec = small_spec();
+    zeus_bso *bso;
+    char url[64];
+    unsigned bs;
+    int stop = -1;
+
+    url_of(srv->port, url, sizeof url);
+    assert_int_equal(zeus_bso_open(mon, url, &spec, 0, &bso), ZEUS_OK);
+    assert_int_equal(zeus_bso_get_batch_size(bso, &bs), ZEUS_OK);
+    assert_int_equal(zeus_bso_on_train_begin(bso), ZEUS_OK);
+    zt_fake_nvml()->add_energy_mj(0, 100000);
+    assert_int_equal(zeus_bso_on_evaluate(bso, 0.1, &stop), ZEUS_ERR_IO);
+    assert_non_null(strstr(zeus_last_error(), "status code 500: {\"message\":\"down\"}"));
+    assert_non_null(strstr(zeus_last_error(), "/report, after 3 attempts"));
+    assert_int_equal(zeus_monitor_open_window_count(mon), 1);
+    zt_fake_nvml()->add_energy_mj(0, 200000);
+    assert_int_equal(zeus_bso_on_evaluate(bso, 0.2, &stop), ZEUS_OK);
+    assert_int_equal(stop, 0);
+    assert_int_equal(seen_of(srv), 6);
+    cJSON *r = cJSON_Parse(strchr(request_of(srv, 5), '\n') + 1);
+    assert_non_null(r);
+    assert_int_equal(cJSON_GetObjectItem(r, "current_epoch")->valueint, 2);
+    assert_near(cJSON_GetObjectItem(r, "energy")->valuedouble, 300, 1e-6);
+    cJSON_Delete(r);
+    zeus_bso_close(bso);
+    assert_int_equal(zeus_monitor_open_window_count(mon), 0);
     scripted_stop(srv);
     zeus_monitor_destroy(mon);
 }
@@ -493,7 +557,7 @@ static void test_only_rank_0_asks(void **state)
     assert_int_equal(zeus_bso_set_trial(bso, 24, 1), ZEUS_ERR_INVALID_ARGUMENT);
     assert_int_equal(zeus_bso_set_trial(bso, 16, 1), ZEUS_OK);
     zeus_bso_close(bso);
-    assert_int_equal(srv->seen, 1); /* rank 1 never started a trial, so never ends one */
+    assert_int_equal(seen_of(srv), 1); /* rank 1 never started a trial, so never ends one */
     scripted_stop(srv);
     zeus_monitor_destroy(mon);
 }
@@ -523,9 +587,9 @@ static void test_exit_hook_ends_trial(void **state)
     }
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    assert_int_equal(srv->seen, 3);
-    assert_true(strncmp(srv->request[2], "PATCH /trials\n", 14) == 0);
-    cJSON *r = cJSON_Parse(strchr(srv->request[2], '\n') + 1);
+    assert_int_equal(seen_of(srv), 3);
+    assert_true(strncmp(request_of(srv, 2), "PATCH /trials\n", 14) == 0);
+    cJSON *r = cJSON_Parse(strchr(request_of(srv, 2), '\n') + 1);
     assert_non_null(r);
     assert_int_equal(cJSON_GetObjectItem(r, "trial_number")->valueint, 5);
     assert_int_equal(cJSON_GetObjectItem(r, "batch_size")->valueint, 8);
@@ -723,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_4xx_is_not_retried),
         cmocka_unit_test(test_malformed_replies),
         cmocka_unit_test(test_run_reports_cumulative_and_ends_trial),
+        cmocka_unit_test(test_failed_report_keeps_measuring),
         cmocka_unit_test(test_only_rank_0_asks),
         cmocka_unit_test(test_exit_hook_ends_trial),
         cmocka_unit_test(test_live_batch_sizes),
