@@ -61,4 +61,13 @@ step "zeus bench windows (real NVML): sampled, then Zeus's direct reads"
 "$BUILD/zeus" bench windows --open-windows 8 --iterations 10000 --json
 "$BUILD/zeus" bench windows --direct --iterations 300 --json
 "$BUILD/zeus" bench sampler --gpus 1 --seconds 5 --json
+
+step "NVML's costs in CPU time, and whether power changes on the energy counter's clock"
+cc -O2 -o "$BUILD/nvml_probe" bench/nvml_probe.c -ldl -lpthread -lm && {
+    echo "idle:"; "$BUILD/nvml_probe"
+    if [ -n "$LOAD" ]; then
+        $LOAD 8 >/dev/null 2>&1 &
+        sleep 2; echo "under load:"; "$BUILD/nvml_probe"; wait
+    fi
+}
 exit 0

@@ -27,9 +27,12 @@ int bso_fit_arm(double prior_mean, double prior_precision, const double *rewards
         arm->param_precision = INFINITY;
         arm->param_mean = zeus_np_mean(rewards, n);
     } else {
-        double new_prec = prior_precision + (double)n * reward_prec;
-        arm->param_mean =
-            (prior_precision * prior_mean + reward_prec * zeus_np_sum(rewards, n)) / new_prec;
+        /* One product per statement, so no compiler fuses them into FMAs (see cost.c). */
+        double n_prec = (double)n * reward_prec;
+        double new_prec = prior_precision + n_prec;
+        double prior_part = prior_precision * prior_mean;
+        double data_part = reward_prec * zeus_np_sum(rewards, n);
+        arm->param_mean = (prior_part + data_part) / new_prec;
         arm->param_precision = new_prec;
     }
     arm->reward_precision = reward_prec;

@@ -118,8 +118,8 @@ int bso__explore(bso_job *job, double now, bso_trial *out, int *good, size_t *nu
         memcpy(list, job->spec.batch_sizes, n * sizeof(int));
 
     for (int round = 0; round < job->spec.num_pruning_rounds; round++) {
-        size_t num_conv;
-        int cheapest;
+        size_t num_conv = 0;
+        int cheapest = 0; /* set by walk_round when it returns 0 */
 
         qsort(list, n, sizeof(int), cmp_int);
         rc = walk_round(job, round, list, n, def, now, out, conv, &num_conv, &cheapest, err);

@@ -2,6 +2,7 @@
  * job.c - A bso_job's life: init from a spec, free, the rows the server loads into it
  * (trials, arms), the dirty flags it reads back, lookups and the creation of new trials.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@ int bso__fail(bso_error *err, int status, const char *fmt, ...)
 int bso_job_init(bso_job *job, const bso_spec *spec)
 {
     memset(job, 0, sizeof *job);
+    if (spec->num_batch_sizes > 0 && !spec->batch_sizes)
+        return -1;
     job->spec = *spec;
     job->spec.batch_sizes = NULL;
     if (spec->num_batch_sizes > 0) {
@@ -157,6 +160,8 @@ int bso__create_trial(bso_job *job, int batch_size, bso_trial_type type, double 
     for (size_t i = 0; i < job->num_trials; i++)
         if (job->trials[i].trial_number > max)
             max = job->trials[i].trial_number;
+    if (max == INT_MAX)
+        return bso__fail(err, BSO_RUNTIME_ERROR, "The job has run out of trial numbers.");
     memset(&t, 0, sizeof t);
     t.trial_number = max + 1;
     t.batch_size = batch_size;

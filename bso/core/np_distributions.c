@@ -8,12 +8,16 @@
  * random_standard_normal, random_normal), numpy/random/_common.pyx (check_constraint) and
  * _common.pxd (uint64_to_double). The ziggurat tables are in np_ziggurat.h.
  *
- * Floating point: `loc + scale * z` and the ziggurat's tests must round as numpy's build does,
- * one operation at a time. CMake builds with -std=c11 (CMAKE_C_EXTENSIONS OFF), under which GCC
- * does not contract a * b + c into a fused multiply-add; numpy's x86-64 wheels and Debian's
- * build do not fuse either.
+ * Floating point: `loc + scale * z` and the ziggurat's wedge test must round as numpy's x86-64
+ * build does, one operation at a time (no fused multiply-add). GCC does not contract under
+ * -std=c11 (CMAKE_C_EXTENSIONS OFF); clang contracts within an expression unless told not to,
+ * which the pragma below does where the target has FMA (aarch64).
  */
 #include <math.h>
+
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 
 #include "np_random.h"
 #include "np_ziggurat.h"
@@ -99,7 +103,9 @@ static uint64_t bounded_uint64(zeus_np_rng *rng, uint64_t max)
  * 10000.
  *
  * _shuffle_int swaps idx entries; a.take(idx) then maps indices to values. Shuffling the
- * values in place gives the same array. */
+ * values in place gives the same array. Note that _shuffle_int draws with
+ * random_bounded_uint64 (Lemire), not random_interval (mask and reject), which is what
+ * Generator.shuffle and Generator.permutation use: their streams differ from choice's. */
 void zeus_np_choice_all(zeus_np_rng *rng, const int *in, int *out, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -114,6 +120,17 @@ void zeus_np_choice_all(zeus_np_rng *rng, const int *in, int *out, size_t n)
         out[j] = out[i];
         out[i] = tmp;
     }
+}
+
+/* Generator.choice(n, 1, replace=False): Floyd's algorithm runs once, for j = n - 1, and the
+ * empty hash set always takes val; _shuffle_int of one element draws nothing. The tail-shuffle
+ * branch needs size > n // 50, which one element never is above n = 10000. */
+int zeus_np_choice_one(zeus_np_rng *rng, uint64_t n, uint64_t *out)
+{
+    if (!rng || !out || n == 0 || n > (uint64_t)INT64_MAX)
+        return -1;
+    *out = bounded_uint64(rng, n - 1);
+    return 0;
 }
 
 /* ---- normal ----------------------------------------------------------------------------- */

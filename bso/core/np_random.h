@@ -10,6 +10,11 @@
  * Reference: numpy 1.24 (Debian 12's python3-numpy), numpy/random/_pcg64.pyx, bit_generator.pyx
  * (SeedSequence), _generator.pyx (choice, normal), src/distributions/distributions.c
  * (random_standard_normal, ziggurat tables), core/src/umath/loops_utils.h (pairwise sum).
+ *
+ * Implemented in np_pcg64.c, np_distributions.c, np_sum.c and np_state_json.c, tested against
+ * numpy's own output by tests/unit/test_np_random.c. No global state: a function touches only
+ * the zeus_np_rng it is given, so separate generators may be used from separate threads, one
+ * generator from one thread at a time. Nothing allocates.
  */
 #ifndef ZEUS_BSO_NP_RANDOM_H
 #define ZEUS_BSO_NP_RANDOM_H
@@ -36,6 +41,13 @@ uint32_t zeus_np_next_uint32(zeus_np_rng *rng);
  * (out may not alias in), consuming the stream exactly as numpy does. */
 void zeus_np_choice_all(zeus_np_rng *rng, const int *in, int *out, size_t n);
 
+/* rng.choice(n, 1, replace=False)[0]: a uniform index in [0, n) from one bounded draw
+ * (numpy's Floyd branch with a single element), the draw pandas' DataFrame.sample(n=1,
+ * random_state=rng) makes and so the one Zeus's legacy simulator uses to pick a trace row.
+ * Returns 0 with *out set, or -1 for n == 0 (numpy: "a must be a positive integer unless no
+ * samples are taken") or n past INT64_MAX (numpy's int64 population), drawing nothing. */
+int zeus_np_choice_one(zeus_np_rng *rng, uint64_t n, uint64_t *out);
+
 /* rng.normal(loc, scale) for scalars (one ziggurat standard normal draw, always consumed,
  * scale 0 included). A scale numpy refuses ("scale < 0": sign bit set, -0.0 included) gives
  * NAN and draws nothing. */
@@ -47,7 +59,8 @@ double zeus_np_normal(zeus_np_rng *rng, double loc, double scale);
 int zeus_np_rng_to_json(const zeus_np_rng *rng, char *buf, size_t size);
 
 /* Parse what zeus_np_rng_to_json (or Python's json.dumps of a PCG64 state) wrote: any key
- * order and whitespace. Returns 0, or -1 for anything else (not PCG64, out of range, junk). */
+ * order and whitespace. Returns 0, or -1 for anything else (not PCG64, out of range, junk),
+ * leaving *rng untouched. */
 int zeus_np_rng_from_json(zeus_np_rng *rng, const char *json);
 
 /* np.sum, np.mean and np.var (ddof=0) of a float64 array, with numpy's pairwise summation so

@@ -22,11 +22,12 @@
 #include "np_random.h"
 
 #define PW_BLOCKSIZE 128
-#define REDUCE_BUFSIZE 8192 /* numpy.core.multiarray NPY_BUFSIZE, np.getbufsize() */
+#define REDUCE_BUFSIZE 8192 /* NPY_BUFSIZE (numpy/core/include/numpy/ndarraytypes.h) */
 
-/* DOUBLE_pairwise_sum: below 8 a plain loop from -0.0 (so only -0 values sum to -0); up to
- * 128, eight interleaved accumulators combined ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the
- * rest one by one; above, the two halves (split at a multiple of 8) recursively. */
+/* DOUBLE_pairwise_sum: below 8 a plain loop from -0.0 (kept from numpy, though after the
+ * reduction's 0.0 the sign of a zero sum no longer shows); up to 128, eight interleaved
+ * accumulators combined ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the rest one by one; above,
+ * the two halves (split at a multiple of 8) recursively. */
 static double pairwise_sum(const double *a, size_t n)
 {
     if (n < 8) {

@@ -38,28 +38,23 @@ static int unknown_trial(const bso_job *job, const bso_result *r, bso_error *err
 }
 
 /*
- * The arm's new state after this trial (mab.py report): the batch size's Succeeded trials of
- * every type, newest first, at most window_size of them (all when window_size <= 0); when the
- * window is full, the oldest is dropped and only then is the list reversed to oldest first
- * (Zeus's quirk: a list that is not full stays newest first); the current reward goes last;
- * the arm is refitted from the priors. Writes *arm_out and changes nothing.
+ * The rewards an arm is refitted from after a MAB trial (mab.py report): the batch size's
+ * Succeeded trials of every type, newest first, at most window_size of them (all when
+ * window_size <= 0); when the window is full, the oldest is dropped and only then is the list
+ * reversed to oldest first (Zeus's quirk: a list that is not full stays newest first); the
+ * current reward goes last. Returns the count written to rewards[] (room: num_trials + 1).
  */
-static int refit_arm(bso_job *job, const bso_trial *trial, double reward, bso_arm **arm_out,
-                     bso_arm *fitted, bso_error *err)
+static size_t windowed_rewards(const bso_job *job, int batch_size, double reward,
+                               double *rewards)
 {
     int window = job->spec.window_size;
-    double *rewards = malloc((job->num_trials + 1) * sizeof *rewards);
     size_t n = 0;
-    bso_arm *arm;
-    int rc;
 
-    if (!rewards)
-        return bso__fail(err, BSO_RUNTIME_ERROR, "Out of memory refitting the arm.");
     for (size_t i = job->num_trials; i-- > 0;) {
         const bso_trial *t = &job->trials[i];
         if (window > 0 && n >= (size_t)window)
             break;
-        if (t->batch_size == trial->batch_size && t->status == BSO_SUCCEEDED)
+        if (t->batch_size == batch_size && t->status == BSO_SUCCEEDED)
             rewards[n++] = -bso_cost(t->energy, t->time, job->spec.eta_knob,
                                      job->spec.max_power);
     }
@@ -72,20 +67,34 @@ static int refit_arm(bso_job *job, const bso_trial *trial, double reward, bso_ar
         }
     }
     rewards[n++] = reward;
+    return n;
+}
 
-    arm = bso__find_arm(job, trial->batch_size);
+/* The trial's arm (*arm_out) and its refitted state (*fitted), refitted from the priors;
+ * changes nothing. 400 when the batch size has no arm or the trial is not a MAB trial. */
+static int refit_arm(bso_job *job, const bso_trial *trial, double reward, bso_arm **arm_out,
+                     bso_arm *fitted, bso_error *err)
+{
+    bso_arm *arm = bso__find_arm(job, trial->batch_size);
+    double *rewards;
+    size_t n;
+    int rc;
+
     if (!arm)
-        rc = bso__fail(err, BSO_VALUE_ERROR,
-                       "MAB stage but Arm for batch size(%d) is not found.", trial->batch_size);
-    else if (trial->type != BSO_TRIAL_MAB) /* the quirk: a late Exploration or Concurrent run */
-        rc = bso__fail(err, BSO_BAD_OPERATION,
-                       "Cannot update an arm since this trial is not issued from MAB stage.");
-    else {
-        *fitted = *arm;
-        rc = bso_fit_arm(job->spec.mab_prior_mean, job->spec.mab_prior_precision, rewards, n,
-                         fitted, err);
-        *arm_out = arm;
-    }
+        return bso__fail(err, BSO_VALUE_ERROR,
+                         "MAB stage but Arm for batch size(%d) is not found.",
+                         trial->batch_size);
+    if (trial->type != BSO_TRIAL_MAB) /* the quirk: a late Exploration or Concurrent run */
+        return bso__fail(err, BSO_BAD_OPERATION,
+                         "Cannot update an arm since this trial is not issued from MAB stage.");
+    rewards = malloc((job->num_trials + 1) * sizeof *rewards);
+    if (!rewards)
+        return bso__fail(err, BSO_RUNTIME_ERROR, "Out of memory refitting the arm.");
+    n = windowed_rewards(job, trial->batch_size, reward, rewards);
+    *fitted = *arm;
+    rc = bso_fit_arm(job->spec.mab_prior_mean, job->spec.mab_prior_precision, rewards, n,
+                     fitted, err);
+    *arm_out = arm;
     free(rewards);
     return rc;
 }

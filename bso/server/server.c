@@ -208,6 +208,20 @@ static int open_listener(const char *text, int *code, char *shown, size_t shown_
     return fd;
 }
 
+/* ---- Limits ------------------------------------------------------------------------------- */
+
+/* Raise the descriptor limit to its hard maximum, as the exporter does: the default 1024 would
+ * cap connections (http.c allows CONNECTION_LIMIT) below what MHD is told it may accept. */
+static void raise_descriptor_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 /* ---- The command -------------------------------------------------------------------------- */
 
 /* Open the database once: creates the tables, and refuses an unusable one with its reason. */
@@ -249,6 +263,14 @@ int bso_server_main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN); /* a client that hangs up must not kill the server */
 
+    {
+        /* a malformed --listen is a usage error before anything is opened or created */
+        char host[256], port[16];
+        if (split_listen(o.listen, host, sizeof host, port, sizeof port) != 0)
+            return usage_error("--listen '%s': expected ADDR:PORT, such as 127.0.0.1:8000, "
+                               ":8000 or [::1]:8000", o.listen);
+    }
+    raise_descriptor_limit();
     if (check_database(o.database) != 0)
         return 1;
     bso_transact_configure(o.database);

@@ -59,8 +59,34 @@ static const char *split_scheme(const char *url, char *scheme, size_t size)
     return sep + 3;
 }
 
-/* "sqlite:///rel.db" -> "rel.db", "sqlite:////abs.db" -> "/abs.db", "sqlite://" -> memory.
- * A "?timeout=SECONDS" query (pysqlite's connect argument) sets the busy timeout. */
+/* One "timeout=SECONDS" (pysqlite's connect argument, which SQLAlchemy passes through) sets
+ * the busy timeout; check_same_thread means nothing here (one connection per thread anyway);
+ * anything else is refused rather than ignored. Returns 0, or -1 with the message in err. */
+static int sqlite_options(char *query, int *timeout_ms, char *err, size_t n)
+{
+    char *save = NULL;
+    for (char *opt = strtok_r(query, "&", &save); opt; opt = strtok_r(NULL, "&", &save)) {
+        if (strncmp(opt, "check_same_thread=", 18) == 0)
+            continue;
+        if (strncmp(opt, "timeout=", 8) != 0) {
+            set_err(err, n, "bad SQLite URL: unsupported option '%s' (only timeout=SECONDS)",
+                    opt);
+            return -1;
+        }
+        char *end;
+        errno = 0;
+        double sec = strtod(opt + 8, &end);
+        if (errno || *end || end == opt + 8 || !(sec >= 0 && sec <= 86400)) {
+            set_err(err, n, "bad SQLite URL: timeout must be seconds in [0, 86400], got '%s'",
+                    opt + 8);
+            return -1;
+        }
+        *timeout_ms = (int)(sec * 1000.0 + 0.5);
+    }
+    return 0;
+}
+
+/* "sqlite:///rel.db" -> "rel.db", "sqlite:////abs.db" -> "/abs.db", "sqlite://" -> memory. */
 static bso_store *open_sqlite(const char *rest, char *err, size_t n)
 {
     if (*rest == '\0')
@@ -77,27 +103,13 @@ static bso_store *open_sqlite(const char *rest, char *err, size_t n)
     }
     int timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
     char *query = strchr(path, '?');
-    if (query) {
+    if (query)
         *query++ = '\0';
-        if (strncmp(query, "timeout=", 8) == 0) {
-            char *end;
-            errno = 0;
-            double sec = strtod(query + 8, &end);
-            if (errno || *end || end == query + 8 || !(sec >= 0 && sec <= 86400)) {
-                set_err(err, n, "bad SQLite URL: timeout must be seconds in [0, 86400], got "
-                                "'%s'", query + 8);
-                free(path);
-                return NULL;
-            }
-            timeout_ms = (int)(sec * 1000.0 + 0.5);
-        }
-    }
-    if (*path == '\0') {
+    bso_store *s = NULL;
+    if (*path == '\0')
         set_err(err, n, "%s", "bad SQLite URL: no file name after sqlite:///");
-        free(path);
-        return NULL;
-    }
-    bso_store *s = bso__sqlite_open(path, timeout_ms, err, n);
+    else if (!query || sqlite_options(query, &timeout_ms, err, n) == 0)
+        s = bso__sqlite_open(path, timeout_ms, err, n);
     free(path);
     return s;
 }
@@ -171,7 +183,7 @@ bso_store_status bso_store_lock_prefix(bso_store *s, const char *prefix)
         return BSO_STORE_ERROR;
     if (!prefix || strlen(prefix) > BSO_PREFIX_MAX)
         return bso__store_fail(s, BSO_STORE_ERROR, "job id prefix is missing or longer than %d "
-                         "characters", BSO_PREFIX_MAX);
+                               "characters", BSO_PREFIX_MAX);
     return s->ops->lock_prefix(s, prefix);
 }
 
@@ -231,7 +243,7 @@ bso_store_status bso__check_job_id(bso_store *s, const char *job_id)
         return bso__store_fail(s, BSO_STORE_ERROR, "job id is empty");
     if (strnlen(job_id, BSO_JOB_ID_MAX + 1) > BSO_JOB_ID_MAX)
         return bso__store_fail(s, BSO_STORE_ERROR, "job id is longer than %d characters",
-                         BSO_JOB_ID_MAX);
+                               BSO_JOB_ID_MAX);
     return BSO_STORE_OK;
 }
 
@@ -239,7 +251,7 @@ static bso_store_status check_number(bso_store *s, const char *what, double v)
 {
     if (isnan(v))
         return bso__store_fail(s, BSO_STORE_ERROR, "%s is not a number (NaN) and the column is "
-                         "not nullable", what);
+                               "not nullable", what);
     return BSO_STORE_OK;
 }
 
@@ -248,10 +260,10 @@ static bso_store_status check_trial(bso_store *s, const bso_trial *t)
     if ((int)t->type < 0 || t->type > BSO_TRIAL_MAB || (int)t->status < 0 ||
         t->status > BSO_FAILED)
         return bso__store_fail(s, BSO_STORE_ERROR, "trial %d has an unknown type or status",
-                         t->trial_number);
+                               t->trial_number);
     if (t->converged < -1 || t->converged > 1)
         return bso__store_fail(s, BSO_STORE_ERROR, "trial %d: converged must be -1 (null), 0 or 1",
-                         t->trial_number);
+                               t->trial_number);
     return check_number(s, "trial start_timestamp", t->start_timestamp);
 }
 
@@ -270,13 +282,13 @@ static bso_store_status check_spec(bso_store *s, const bso_job *job)
     const bso_spec *sp = &job->spec;
     if (!FITS(sp->job_id_prefix))
         return bso__store_fail(s, BSO_STORE_ERROR, "job id prefix is longer than %d characters",
-                         BSO_PREFIX_MAX);
+                               BSO_PREFIX_MAX);
     if (!FITS(sp->gpu_model))
         return bso__store_fail(s, BSO_STORE_ERROR, "gpu_model is longer than %d characters",
-                         BSO_GPU_MODEL_MAX);
+                               BSO_GPU_MODEL_MAX);
     if ((int)job->stage < 0 || job->stage > BSO_STAGE_MAB)
         return bso__store_fail(s, BSO_STORE_ERROR, "job '%s' has an unknown stage %d", sp->job_id,
-                         (int)job->stage);
+                               (int)job->stage);
     const struct { const char *name; double v; } nums[] = {
         {"eta_knob", sp->eta_knob},         {"target_metric", sp->target_metric},
         {"max_power", sp->max_power},       {"mab_prior_mean", sp->mab_prior_mean},
@@ -294,7 +306,7 @@ bso_store_status bso__check_job(bso_store *s, const bso_job *job)
         return bso__store_fail(s, BSO_STORE_ERROR, "no job (NULL)");
     if (!FITS(job->spec.job_id))
         return bso__store_fail(s, BSO_STORE_ERROR, "job id is longer than %d characters",
-                         BSO_JOB_ID_MAX);
+                               BSO_JOB_ID_MAX);
     bso_store_status st = bso__check_job_id(s, job->spec.job_id);
     if (st == BSO_STORE_OK)
         st = check_spec(s, job);
@@ -320,6 +332,14 @@ bso_store_status bso__check_version(char *err, size_t n, long long version)
                      "damaged?)", version);
     }
     return BSO_STORE_ERROR;
+}
+
+void bso__foreign_tables_error(char *err, size_t n, const char *where)
+{
+    if (err && n)
+        snprintf(err, n, "%s has tables named job, batch_size, gaussian_ts_arm_state or trial "
+                 "but no bso_schema version: it was not written by zeus bso-server (Zeus's "
+                 "Python server keeps another layout); use a new database", where);
 }
 
 long long bso__prefix_lock_key(const char *prefix)

@@ -117,6 +117,11 @@ bso_store_status bso__check_job_id(bso_store *s, const char *job_id);
  * ERROR with a message naming both versions for a newer or a nonsense one. */
 bso_store_status bso__check_version(char *err, size_t n, long long version);
 
+/* The message for a database that has tables named like ours but no bso_schema row (written
+ * by another program, e.g. Zeus's Python server on SQLite, whose "Job" and "Trial" are our
+ * job and trial there since SQLite's names ignore case). `where` names the database. */
+void bso__foreign_tables_error(char *err, size_t n, const char *where);
+
 /* 64-bit FNV-1a of "zeus-bso-prefix:" + prefix: the advisory lock key of a prefix. */
 long long bso__prefix_lock_key(const char *prefix);
 

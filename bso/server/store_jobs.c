@@ -65,7 +65,7 @@ static bso_store_status read_text(job_load *l, const bso_row *r, int col, char *
     const char *v = r->get_text(r, col);
     if (strlen(v) >= n)
         return bso__store_fail(l->s, BSO_STORE_ERROR, "job '%s': stored %s is longer than %zu "
-                         "characters", l->job->spec.job_id, what, n - 1);
+                               "characters", l->job->spec.job_id, what, n - 1);
     memcpy(dst, v, strlen(v) + 1);
     return BSO_STORE_OK;
 }
@@ -81,10 +81,10 @@ static bso_store_status read_rng(job_load *l, const bso_row *r)
     job->spec.mab_seed = r->get_int(r, 15);
     if (r->is_null(r, 16))
         return bso__store_fail(l->s, BSO_STORE_ERROR, "job '%s' has a mab_seed but no stored "
-                         "random generator state", job->spec.job_id);
+                               "random generator state", job->spec.job_id);
     if (zeus_np_rng_from_json(&job->rng, r->get_text(r, 16)) != 0)
         return bso__store_fail(l->s, BSO_STORE_ERROR, "job '%s': stored random generator state is "
-                         "not a PCG64 state", job->spec.job_id);
+                               "not a PCG64 state", job->spec.job_id);
     return BSO_STORE_OK;
 }
 
@@ -117,7 +117,7 @@ static bso_store_status on_job_row(void *ctx, const bso_row *r)
     int stage = bso_stage_parse(r->get_text(r, 18));
     if (stage < 0)
         return bso__store_fail(l->s, BSO_STORE_ERROR, "job '%s' has an unknown stage '%s'",
-                         sp->job_id, r->get_text(r, 18));
+                               sp->job_id, r->get_text(r, 18));
     job->stage = (bso_stage)stage;
     job->min_cost = col_double(r, 19);
     job->min_cost_batch_size = (int)r->get_int(r, 20);
@@ -129,7 +129,7 @@ static bso_store_status on_job_row(void *ctx, const bso_row *r)
 static bso_store_status no_memory(job_load *l)
 {
     return bso__store_fail(l->s, BSO_STORE_ERROR, "out of memory loading job '%s'",
-                     l->job->spec.job_id);
+                           l->job->spec.job_id);
 }
 
 static bso_store_status on_batch_size_row(void *ctx, const bso_row *r)
@@ -147,23 +147,14 @@ static bso_store_status on_batch_size_row(void *ctx, const bso_row *r)
 static bso_store_status on_arm_row(void *ctx, const bso_row *r)
 {
     job_load *l = ctx;
-    bso_job *job = l->job;
-    if (job->num_arms == job->cap_arms) {
-        size_t cap = job->cap_arms ? 2 * job->cap_arms : 8;
-        bso_arm *p = realloc(job->arms, cap * sizeof *p);
-        if (!p)
-            return no_memory(l);
-        job->arms = p;
-        job->cap_arms = cap;
-    }
-    job->arms[job->num_arms++] = (bso_arm){
+    bso_arm a = {
         .batch_size = (int)r->get_int(r, 0),
         .param_mean = r->get_double(r, 1),
         .param_precision = r->get_double(r, 2),
         .reward_precision = r->get_double(r, 3),
         .num_observations = (int)r->get_int(r, 4),
     };
-    return BSO_STORE_OK;
+    return bso_job_add_arm(l->job, &a) == 0 ? BSO_STORE_OK : no_memory(l);
 }
 
 static bso_store_status on_trial_row(void *ctx, const bso_row *r)
@@ -174,17 +165,9 @@ static bso_store_status on_trial_row(void *ctx, const bso_row *r)
     int status = bso_trial_status_parse(r->get_text(r, 3));
     if (type < 0 || status < 0)
         return bso__store_fail(l->s, BSO_STORE_ERROR, "job '%s' trial %lld has an unknown type "
-                         "'%s' or status '%s'", job->spec.job_id, r->get_int(r, 0),
-                         r->get_text(r, 2), r->get_text(r, 3));
-    if (job->num_trials == job->cap_trials) {
-        size_t cap = job->cap_trials ? 2 * job->cap_trials : 8;
-        bso_trial *p = realloc(job->trials, cap * sizeof *p);
-        if (!p)
-            return no_memory(l);
-        job->trials = p;
-        job->cap_trials = cap;
-    }
-    job->trials[job->num_trials++] = (bso_trial){
+                               "'%s' or status '%s'", job->spec.job_id, r->get_int(r, 0),
+                               r->get_text(r, 2), r->get_text(r, 3));
+    bso_trial t = {
         .trial_number = (int)r->get_int(r, 0),
         .batch_size = (int)r->get_int(r, 1),
         .type = (bso_trial_type)type,
@@ -195,15 +178,13 @@ static bso_store_status on_trial_row(void *ctx, const bso_row *r)
         .energy = col_double(r, 7),
         .converged = r->is_null(r, 8) ? -1 : r->get_bool(r, 8),
     };
-    return BSO_STORE_OK;
+    return bso_job_add_trial(job, &t) == 0 ? BSO_STORE_OK : no_memory(l);
 }
 
-/* Free what a load allocated and leave *job zeroed, as bso_job_free would. */
+/* A failed load leaves nothing behind: the arrays freed, *job zeroed. */
 static void job_clear(bso_job *job)
 {
-    free(job->spec.batch_sizes);
-    free(job->trials);
-    free(job->arms);
+    bso_job_free(job);
     memset(job, 0, sizeof *job);
 }
 
@@ -255,7 +236,7 @@ static bso_store_status rng_json(bso_store *s, const bso_job *job, char *buf)
         return BSO_STORE_OK;
     if (zeus_np_rng_to_json(&job->rng, buf, RNG_JSON_SIZE) < 0)
         return bso__store_fail(s, BSO_STORE_ERROR, "job '%s': random generator state does not fit "
-                         "its column", job->spec.job_id);
+                               "its column", job->spec.job_id);
     return BSO_STORE_OK;
 }
 

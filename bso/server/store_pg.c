@@ -215,7 +215,7 @@ static bso_store_status setup_session(pg_store *q)
     return BSO_STORE_OK;
 }
 
-/* A connection that dropped (server restart, network) is re-made at the next begin. */
+/* A connection that dropped (server restart, network) is re-made at begin. */
 static bso_store_status ensure_connected(pg_store *q)
 {
     if (PQstatus(q->conn) == CONNECTION_OK)
@@ -223,7 +223,7 @@ static bso_store_status ensure_connected(pg_store *q)
     PQreset(q->conn);
     if (PQstatus(q->conn) != CONNECTION_OK) {
         bso__store_fail(&q->base, BSO_STORE_ERROR, "lost the connection to PostgreSQL and could "
-                  "not reconnect: %s", PQerrorMessage(q->conn));
+                        "not reconnect: %s", PQerrorMessage(q->conn));
         one_line(q->base.err);
         return BSO_STORE_ERROR;
     }
@@ -232,11 +232,20 @@ static bso_store_status ensure_connected(pg_store *q)
 
 /* ---- Transactions ----------------------------------------------------------------------- */
 
+/* libpq learns that the server closed the connection (a restart, an idle-session kill) only
+ * when a command fails; at BEGIN nothing has happened yet, so reconnect and try once more. */
 static bso_store_status pg_begin(bso_store *s)
 {
     pg_store *q = impl(s);
     bso_store_status st = ensure_connected(q);
-    return st == BSO_STORE_OK ? exec_cmd(q, "BEGIN", "begin") : st;
+    if (st == BSO_STORE_OK)
+        st = exec_cmd(q, "BEGIN", "begin");
+    if (st != BSO_STORE_OK && PQstatus(q->conn) != CONNECTION_OK) {
+        st = ensure_connected(q);
+        if (st == BSO_STORE_OK)
+            st = exec_cmd(q, "BEGIN", "begin");
+    }
+    return st;
 }
 
 /* After a failed statement PostgreSQL's COMMIT quietly rolls back; say so instead. */
@@ -246,7 +255,7 @@ static bso_store_status pg_commit(bso_store *s)
     if (PQtransactionStatus(q->conn) == PQTRANS_INERROR) {
         exec_cmd(q, "ROLLBACK", "rollback");
         return bso__store_fail(s, BSO_STORE_ERROR, "PostgreSQL commit: the transaction had failed "
-                         "and was rolled back");
+                               "and was rolled back");
     }
     return exec_cmd(q, "COMMIT", "commit");
 }
@@ -289,6 +298,19 @@ static const bso_store_ops pg_ops = {
 
 /* ---- Opening ---------------------------------------------------------------------------- */
 
+/* Tables of ours without a version row: someone else's database. */
+static bool foreign_tables(pg_store *q)
+{
+    PGresult *res = PQexec(q->conn,
+                           "SELECT to_regclass('bso_schema') IS NULL AND ("
+                           "to_regclass('job') IS NOT NULL OR to_regclass('trial') IS NOT NULL "
+                           "OR to_regclass('batch_size') IS NOT NULL OR "
+                           "to_regclass('gaussian_ts_arm_state') IS NOT NULL)");
+    bool foreign = PQresultStatus(res) == PGRES_TUPLES_OK && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return foreign;
+}
+
 /* Tables and version row under an advisory lock, so servers opening one new database at
  * once neither race on CREATE TABLE nor insert two versions. */
 static bso_store_status create_schema(pg_store *q)
@@ -297,6 +319,10 @@ static bso_store_status create_schema(pg_store *q)
     if (st == BSO_STORE_OK)
         st = exec_cmd(q, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK_KEY ")",
                       "locking the schema");
+    if (st == BSO_STORE_OK && foreign_tables(q)) {
+        bso__foreign_tables_error(q->base.err, sizeof q->base.err, "the PostgreSQL database");
+        st = BSO_STORE_ERROR;
+    }
     if (st == BSO_STORE_OK)
         st = exec_cmd(q, bso__schema_sql, "creating the schema");
     PGresult *res = NULL;

@@ -129,9 +129,12 @@ static void test_gpu_real_direct_window_reads_energy(void **state)
 
 /*
  * Issue 3's check on hardware: over a 10 s window (under the load gpu-check.sh runs beside
- * it), the sampled engine's final energy matches the raw counter delta within 1%. The raw
- * delta itself is only known to one counter step at each end (~1% of 10 s), so both are
- * read at the same instants.
+ * it), the sampled engine's final energy matches the raw counter delta. Each raw read gives
+ * the counter as of its last update, so the delta is off by up to one counter step's energy
+ * either way; both raw reads are therefore taken just before the window's edges (the second
+ * before end_window, whose WAIT_FINAL would otherwise let the counter run on for up to a
+ * step: on an H200 that made the delta ~1% high in every run), and the tolerance is that
+ * step's energy with a fifth to spare.
  */
 static void test_gpu_real_sampled_window_matches_counter_delta(void **state)
 {
@@ -151,14 +154,15 @@ static void test_gpu_real_sampled_window_matches_counter_delta(void **state)
     assert_int_equal(zeus_gpu_get_energy(devs, 0, &e0), ZEUS_OK);
     assert_int_equal(zeus_monitor_begin_window(mon, "ten", 0), ZEUS_OK);
     sleep_s(10.0);
-    assert_int_equal(zeus_monitor_end_window(mon, "ten", ZEUS_WINDOW_WAIT_FINAL, &m), ZEUS_OK);
     assert_int_equal(zeus_gpu_get_energy(devs, 0, &e1), ZEUS_OK);
+    assert_int_equal(zeus_monitor_end_window(mon, "ten", ZEUS_WINDOW_WAIT_FINAL, &m), ZEUS_OK);
     raw = e1 - e0;
     print_message("10 s window: sampled %.1f J, raw counter delta %.1f J (%.2f%%), step %.1f ms, "
                   "%u updates\n",
                   m.gpu_energy_j[0], raw, 100.0 * (m.gpu_energy_j[0] - raw) / raw,
                   m.gpu_counter_step_s[0] * 1e3, m.gpu_samples[0]);
-    assert_near(m.gpu_energy_j[0], raw, raw * 0.01);
+    assert_true(m.gpu_counter_step_s[0] > 0 && m.gpu_counter_step_s[0] < 1.0);
+    assert_near(m.gpu_energy_j[0], raw, 1.2 * raw / m.time_s * m.gpu_counter_step_s[0]);
     zeus_monitor_destroy(mon);
 }
 

@@ -8,7 +8,9 @@
  *   over two rounds with interleaved concurrent predicts, ending in MAB stage; 50 MAB
  *   cycles; end trial; delete; the unknown-job and unknown-trial statuses and messages; the
  *   schema's invariants in the database after all of it; tables and the schema version
- *   created on first start, and the jobs still there after a restart.
+ *   created on first start, and the jobs still there after a restart; the command line
+ *   (--help, bad options, a port in use, an unusable database, the database from
+ *   ZEUS_BSO_DATABASE_URL, one log line per request at INFO).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "bso_server_support.h"
 #include "test_support.h"
@@ -440,6 +444,66 @@ static void test_invariants_hold_and_restart_keeps_jobs(void **state)
     assert_int_equal(zt_bso_check_invariants(f->url), 0);
 }
 
+/* ---- The command line --------------------------------------------------------------------- */
+
+static void test_command_line(void **state)
+{
+    struct fixture *f = *state;
+    char listen[64], url[1300], path[1200];
+    struct zt_cli c;
+    cJSON *o = NULL;
+
+    zt_cli_run(&c, "bso-server", "--help", NULL);
+    assert_int_equal(c.status, 0);
+    assert_non_null(strstr(c.out, "--database URL"));
+    zt_cli_free(&c);
+    zt_cli_run(&c, "bso-server", "--listen", "nonsense", NULL);
+    assert_int_equal(c.status, 2);
+    assert_non_null(strstr(c.err, "expected ADDR:PORT"));
+    zt_cli_free(&c);
+    zt_cli_run(&c, "bso-server", "--bogus", NULL);
+    assert_int_equal(c.status, 2);
+    assert_non_null(strstr(c.err, "unknown option '--bogus'"));
+    zt_cli_free(&c);
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", f->server.port); /* in use */
+    zt_cli_run(&c, "bso-server", "--listen", listen, "--database", f->url, NULL);
+    assert_int_equal(c.status, 1);
+    assert_non_null(strstr(c.err, "cannot listen on"));
+    zt_cli_free(&c);
+    zt_cli_run(&c, "bso-server", "--database", "mysql://x", NULL);
+    assert_int_equal(c.status, 1);
+    assert_non_null(strstr(c.err, "cannot use the database"));
+    zt_cli_free(&c);
+
+    /* the database from the environment; at INFO, one log line per request */
+    snprintf(path, sizeof path, "%s/from-env.db", f->dir);
+    snprintf(url, sizeof url, "sqlite:///%s", path);
+    setenv("ZEUS_BSO_DATABASE_URL", url, 1);
+    unsetenv("ZEUS_BSO_LOG_LEVEL");
+    zt_cli_start(&c, "bso-server", "--listen", "127.0.0.1:0", NULL);
+    zt_cli_wait_for_output(&c, "serving http://", 30);
+    {
+        struct zt_bso s;
+        char *out = zt_read_file(c.out_path);
+        const char *p = strstr(out, "http://127.0.0.1:");
+        assert_non_null(p);
+        assert_non_null(strstr(out, url));
+        memset(&s, 0, sizeof s);
+        snprintf(s.base, sizeof s.base, "http://127.0.0.1:%d", atoi(p + 17));
+        free(out);
+        assert_int_equal(zt_bso_call(&s, "GET", "/jobs/batch_size?job_id=nobody", NULL, &o),
+                         400);
+        cJSON_Delete(o);
+    }
+    unsetenv("ZEUS_BSO_DATABASE_URL");
+    kill(c.pid, SIGTERM);
+    zt_cli_finish(&c, 30);
+    assert_int_equal(c.status, 0);
+    assert_non_null(strstr(c.err, "INFO: 127.0.0.1 \"GET /jobs/batch_size\" 400"));
+    assert_int_equal(access(path, F_OK), 0);
+    zt_cli_free(&c);
+}
+
 /* ---- Fixtures ----------------------------------------------------------------------------- */
 
 static int start_sqlite(void **state)
@@ -486,7 +550,8 @@ static int start_pg(void **state)
         cmocka_unit_test(test_exploration_stage), cmocka_unit_test(test_mab_stage),               \
         cmocka_unit_test(test_end_trial), cmocka_unit_test(test_delete_job),                      \
         cmocka_unit_test(test_unknown_jobs),                                                      \
-        cmocka_unit_test(test_invariants_hold_and_restart_keeps_jobs)
+        cmocka_unit_test(test_invariants_hold_and_restart_keeps_jobs),                            \
+        cmocka_unit_test(test_command_line)
 
 int main(void)
 {

@@ -7,6 +7,7 @@
  *     when chunked), unknown fields (ignored), unknown jobs and trials: each a clear status
  *     and message, and the server keeps serving;
  *   - slow clients holding half-sent requests do not stop others from being served;
+ *   - a burst of 200 connections sending a predict at once: every one answered, one trial each;
  *   - 16 clients on 4 jobs with interleaved predict, report and end-trial: every predict
  *     answered 200 made exactly one trial, every final report answered 200 is Succeeded, and
  *     the schema's invariants hold;
@@ -14,7 +15,7 @@
  *   - SIGKILL during a storm of reports, then a restart on the same file: every report that
  *     was answered 200 is in the database, the invariants hold, and the jobs carry on;
  *   - a database corrupted under a running server: 500 with the reason, and the server keeps
- *     answering; a corrupt file at start: exit 1 with the reason.
+ *     answering; a corrupt or read-only file at start: exit 1 with the reason.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -234,6 +236,44 @@ static void test_slow_clients_do_not_block_others(void **state)
     assert_true((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9 < 5.0);
     for (int i = 0; i < 64; i++)
         close(fds[i]);
+}
+
+/* ---- A burst ------------------------------------------------------------------------------ */
+
+#define BURST 200
+
+/* BURST connections send a predict at once; every one is answered 200, each made one trial. */
+static void test_burst_of_connections(void **state)
+{
+    struct fixture *f = *state;
+    static int fds[BURST];
+    const char *req = "GET /jobs/batch_size?job_id=burst HTTP/1.1\r\nHost: x\r\n"
+                      "Connection: close\r\n\r\n";
+    struct timeval tv = {30, 0};
+    int ok = 0;
+
+    register_small(&f->server, "burst", 1);
+    for (int i = 0; i < BURST; i++) {
+        fds[i] = connect_to(f->server.port);
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    for (int i = 0; i < BURST; i++)
+        assert_true(send(fds[i], req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req));
+    for (int i = 0; i < BURST; i++) {
+        char buf[512];
+        int code = 0;
+        ssize_t n = recv(fds[i], buf, sizeof buf - 1, 0);
+        if (n > 0) {
+            buf[n] = '\0';
+            sscanf(buf, "HTTP/1.%*d %d", &code);
+        }
+        ok += code == 200;
+        close(fds[i]);
+    }
+    assert_int_equal(ok, BURST);
+    assert_int_equal(zt_bso_query_int(f->url, "SELECT count(*) FROM trial WHERE job_id = 'burst'"),
+                     BURST);
+    assert_int_equal(zt_bso_check_invariants(f->url), 0);
 }
 
 /* ---- Concurrency -------------------------------------------------------------------------- */
@@ -483,6 +523,39 @@ static void test_corrupt_database(void **state)
     cJSON_Delete(o);
 }
 
+/* A database file the server may not write: refused at start with the reason. Tests run as
+ * root here, whom permissions do not stop, so the server then runs as nobody (setpriv). */
+static void test_read_only_database(void **state)
+{
+    struct fixture *f = *state;
+    char path[1200], wrapper[1200], cli[1024], script[2400];
+    struct zt_cli c;
+
+    zt_bso_stop(&f->server); /* a clean stop checkpoints the WAL into the file */
+    snprintf(path, sizeof path, "%s/bso.db", f->dir);
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    assert_int_equal(chmod(path, 0444), 0);
+    snprintf(cli, sizeof cli, "%s", zt_env_path("ZEUS_CLI"));
+    if (geteuid() == 0) {
+        if (access("/usr/bin/setpriv", X_OK) != 0)
+            skip();
+        snprintf(wrapper, sizeof wrapper, "%s/as-nobody.sh", f->dir);
+        snprintf(script, sizeof script, "#!/bin/sh\nexec /usr/bin/setpriv --reuid=65534 "
+                 "--regid=65534 --clear-groups %s \"$@\"\n", cli);
+        zt_write_file(wrapper, script);
+        assert_int_equal(chmod(wrapper, 0755), 0);
+        setenv("ZEUS_CLI", wrapper, 1);
+    }
+    zt_cli_run(&c, "bso-server", "--listen", "127.0.0.1:0", "--database", f->url, NULL);
+    setenv("ZEUS_CLI", cli, 1);
+    assert_int_equal(c.status, 1);
+    if (strstr(c.err, "read-only") == NULL && strstr(c.err, "readonly") == NULL)
+        fail_msg("no reason given: %s", c.err);
+    zt_cli_free(&c);
+    chmod(path, 0644);
+    zt_bso_start(&f->server, f->url); /* for the teardown */
+}
+
 /* ---- Fixtures ----------------------------------------------------------------------------- */
 
 static int start_sqlite(void **state)
@@ -557,6 +630,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_input, start_sqlite, stop_server),
         cmocka_unit_test_setup_teardown(test_slow_clients_do_not_block_others, start_sqlite,
                                         stop_server),
+        cmocka_unit_test_setup_teardown(test_burst_of_connections, start_sqlite, stop_server),
         cmocka_unit_test_setup_teardown(test_sixteen_clients_on_four_jobs, start_sqlite,
                                         stop_server),
         cmocka_unit_test_setup_teardown(test_two_servers_on_one_database, start_sqlite,
@@ -564,6 +638,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigkill_during_reports_loses_nothing_answered,
                                         start_sqlite, stop_server),
         cmocka_unit_test_setup_teardown(test_corrupt_database, start_sqlite, stop_server),
+        cmocka_unit_test_setup_teardown(test_read_only_database, start_sqlite, stop_server),
     };
     int failed = cmocka_run_group_tests_name("bso_server_attack_sqlite", tests, NULL, NULL);
 

@@ -1,7 +1,7 @@
 /*
  * pg_cluster.c - Starts and stops the throwaway PostgreSQL server of pg_cluster.h: finds the
  * binaries, runs initdb and pg_ctl as nobody with a deadline, picks a free port, waits for the
- * server to answer, creates the test database, and cleans up at exit.
+ * server to answer, creates the test database, and cleans up at exit or on a fatal signal.
  */
 #include "pg_cluster.h"
 
@@ -37,12 +37,43 @@ static void stop_all_at_exit(void)
             zt_pg_stop(live[i]);
 }
 
+/* A test killed by a signal runs no atexit handler; its servers would run on. Here only
+ * async-signal-safe calls: SIGQUIT to each postmaster (PostgreSQL's immediate shutdown), a
+ * forked shell that removes the folder once the server is gone, then the signal's default. */
+static void stop_all_on_signal(int sig)
+{
+    for (int i = 0; i < MAX_CLUSTERS; i++) {
+        zt_pg *pg = live[i];
+        if (!pg)
+            continue;
+        if (pg->running && pg->postmaster_pid > 0)
+            kill(pg->postmaster_pid, SIGQUIT);
+        if (pg->rm_cmd[0] && fork() == 0) {
+            execl("/bin/sh", "sh", "-c", pg->rm_cmd, (char *)NULL);
+            _exit(127);
+        }
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_handlers(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGABRT, SIGSEGV};
+    atexit(stop_all_at_exit);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+            signal(sigs[i], stop_all_on_signal); /* a test's own handler is left alone */
+    }
+}
+
 static void track(zt_pg *pg, int on)
 {
-    static int registered;
-    if (!registered) {
-        atexit(stop_all_at_exit);
-        registered = 1;
+    static int installed;
+    if (!installed) {
+        install_handlers();
+        installed = 1;
     }
     for (int i = 0; i < MAX_CLUSTERS; i++) {
         if (on && !live[i]) {
@@ -153,6 +184,11 @@ static int start_server(zt_pg *pg, char *why, size_t n)
     if (run_as_nobody(argv, ctl_log, 40) != 0)
         return fail(why, n, pg, "pg_ctl start failed");
     pg->running = 1;
+    char pidfile[340];
+    snprintf(pidfile, sizeof pidfile, "%s/postmaster.pid", data);
+    char *text = zt_read_file(pidfile); /* first line: the postmaster's pid */
+    pg->postmaster_pid = text ? atoi(text) : 0;
+    free(text);
     return ZT_PG_OK;
 }
 
@@ -195,6 +231,8 @@ int zt_pg_start(zt_pg *pg, char *why, size_t n)
         return ZT_PG_ERROR;
     }
     snprintf(pg->dir, sizeof pg->dir, "%s", tmpl);
+    /* mkdtemp's name has no quote or space; wait for the server's files to be closed */
+    snprintf(pg->rm_cmd, sizeof pg->rm_cmd, "sleep 1; rm -rf '%s'", pg->dir);
     track(pg, 1);
     if (geteuid() == 0 && chown(pg->dir, NOBODY, NOBODY) != 0) {
         snprintf(why, n, "chown %s to nobody: %s", pg->dir, strerror(errno));

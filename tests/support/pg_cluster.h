@@ -2,7 +2,8 @@
  * pg_cluster.h - A throwaway PostgreSQL server for a test: initdb in a mkdtemp folder, started
  * on a free loopback port with trust authentication and fsync off, one database created, and
  * stopped (pg_ctl stop -m immediate) and removed at zt_pg_stop or, if the test never gets
- * there, at exit.
+ * there, at exit, or when the test dies of SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGABRT or
+ * SIGSEGV (a server is quit and its folder removed; only SIGKILL leaves one behind).
  *
  * Tests run as root here and initdb refuses root, so the server runs as nobody (65534); the
  * folder sits under /tmp, never under the source tree (which may be in a folder only root can
@@ -31,6 +32,8 @@ typedef struct zt_pg {
     int port;
     char url[512];    /* libpq URI of the test database */
     int running;
+    int postmaster_pid;  /* for the signal handler, which cannot run pg_ctl */
+    char rm_cmd[300];    /* likewise: the shell command that removes dir */
 } zt_pg;
 
 /* Start a cluster and create database zeus_bso_test. Returns ZT_PG_OK, ZT_PG_SKIP or

@@ -2,13 +2,14 @@
  * test_np_random.c - bso/core/np_random.h against numpy 1.24.2, bit for bit: the state after
  * seeding, raw 64-bit and interleaved 32/64-bit draws, 100000 standard normals (the ziggurat's
  * tail and wedge branches included), normal(loc, scale) with scale 0, whole-array choice
- * (Floyd's branch and the tail shuffle above 10000), a run shaped like Zeus's bandit with a
+ * (Floyd's branch and the tail shuffle above 10000), choice(n, 1) as pandas' df.sample(n=1)
+ * calls it for populations up to 2^63 - 1, a run shaped like Zeus's bandit with a
  * JSON round trip before every draw, np.sum/mean/var, and the state JSON's parser.
  *
- * The vectors are the .txt files in tests/data/np-random, written by gen.py there (its head describes the
- * format). test_np_live_numpy_agrees runs gen.py --quick with /usr/bin/python3 when it has
- * numpy and checks the fresh vectors the same way, so a numpy that draws differently from the
- * one that wrote the committed files shows up; without numpy it skips with a message.
+ * The vectors are the .txt files in tests/data/np-random, written by gen.py there (its head
+ * describes the format). test_np_live_numpy_agrees runs gen.py --quick with /usr/bin/python3
+ * when it has numpy and checks the fresh vectors the same way, so a numpy that draws differently
+ * from the one that wrote the committed files shows up; without numpy it skips with a message.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -378,6 +379,29 @@ static void check_choices(const char *text)
     free(state);
 }
 
+static void check_choice_one(const char *text)
+{
+    zeus_np_rng rng;
+    seed_from(text, &rng);
+    lines it = {text};
+    char *line;
+    int count = 0;
+    while ((line = next_named(&it, "choice_one"))) {
+        char *tok[2], *end;
+        assert_int_equal(tokens(line, tok, 2), 2);
+        uint64_t n = strtoull(tok[0], &end, 10), want = strtoull(tok[1], NULL, 10), got = 0;
+        assert_int_equal(zeus_np_choice_one(&rng, n, &got), 0);
+        if (got != want)
+            fail_msg("choice(%" PRIu64 ", 1): %" PRIu64 ", numpy %" PRIu64, n, got, want);
+        count++;
+        free(line);
+    }
+    assert_true(count >= 16);
+    char *state = named(text, "choice_one_state");
+    assert_state(&rng, state, "after choice(n, 1)");
+    free(state);
+}
+
 /* The rng as Zeus's server holds it: only JSON between draws. */
 static void restore(zeus_np_rng *rng, const char *json)
 {
@@ -544,6 +568,12 @@ static void test_np_choice_all_matches_numpy(void **state)
     for_each_seed(check_choices);
 }
 
+static void test_np_choice_one_matches_numpy(void **state)
+{
+    (void)state;
+    for_each_seed(check_choice_one);
+}
+
 static void test_np_bandit_rounds_through_json_match(void **state)
 {
     (void)state;
@@ -569,6 +599,23 @@ static void test_np_choice_all_of_nothing_draws_nothing(void **state)
     assert_memory_equal(&rng, &before, sizeof rng);
     zeus_np_choice_all(&rng, in, out, 1); /* bounded(0..0) takes no draw either */
     assert_int_equal(out[0], 5);
+    assert_memory_equal(&rng, &before, sizeof rng);
+}
+
+static void test_np_choice_one_refuses_empty_and_huge_populations(void **state)
+{
+    zeus_np_rng rng, before;
+    uint64_t out = 77;
+    (void)state;
+    zeus_np_rng_seed(&rng, 4);
+    before = rng;
+    assert_int_equal(zeus_np_choice_one(&rng, 0, &out), -1);
+    assert_int_equal(zeus_np_choice_one(&rng, (uint64_t)INT64_MAX + 1, &out), -1);
+    assert_int_equal(zeus_np_choice_one(&rng, 5, NULL), -1);
+    assert_int_equal(out, 77);
+    assert_memory_equal(&rng, &before, sizeof rng);
+    assert_int_equal(zeus_np_choice_one(&rng, 1, &out), 0); /* one row: no draw */
+    assert_int_equal(out, 0);
     assert_memory_equal(&rng, &before, sizeof rng);
 }
 
@@ -716,6 +763,12 @@ static void test_np_from_json_rejects_junk(void **state)
         "\"has_uint32\": 0, \"uinteger\": 0, \"x\": tru}",
         "{\"bit_generator\": \"PC\\qG64\", \"state\": {\"state\": 1, \"inc\": 1}, "
         "\"has_uint32\": 0, \"uinteger\": 0}",
+        "{\"bit_generator\": \"PCG64\\u0000\", \"state\": {\"state\": 1, \"inc\": 1}, "
+        "\"has_uint32\": 0, \"uinteger\": 0}",
+        "{\"bit_generator\": \"PCG64\", \"state\\u0000\": {\"state\": 1, \"inc\": 1}, "
+        "\"has_uint32\": 0, \"uinteger\": 0}",
+        "{\"bit_generator\": \"PCG64\", \"state\": {\"state\": 1, \"inc\": 1}, "
+        "\"has_uint32\": 0, \"uinteger\": 0, \"x\": \"\\u12\"}",
     };
     zeus_np_rng rng, before;
     char trunc[512];
@@ -773,7 +826,7 @@ static void test_np_live_numpy_agrees(void **state)
     static const char *const quick[] = {"seed-42.txt", "seed-9223372036854775807.txt"};
     void (*const checks[])(const char *) = {
         check_seeding, check_uint64, check_mixed_and_round_trip, check_normals,
-        check_scaled,  check_choices, check_bandit,
+        check_scaled,  check_choices, check_choice_one, check_bandit,
     };
     for (size_t f = 0; f < 2; f++)
         for (size_t c = 0; c < sizeof checks / sizeof checks[0]; c++)
@@ -795,9 +848,11 @@ int main(void)
         cmocka_unit_test(test_np_normal_100000_matches_numpy_bits),
         cmocka_unit_test(test_np_normal_scaled_and_zero_scale_match),
         cmocka_unit_test(test_np_choice_all_matches_numpy),
+        cmocka_unit_test(test_np_choice_one_matches_numpy),
         cmocka_unit_test(test_np_bandit_rounds_through_json_match),
         cmocka_unit_test(test_np_sum_mean_var_match_numpy_bits),
         cmocka_unit_test(test_np_choice_all_of_nothing_draws_nothing),
+        cmocka_unit_test(test_np_choice_one_refuses_empty_and_huge_populations),
         cmocka_unit_test(test_np_sum_of_nothing_is_zero_mean_var_nan),
         cmocka_unit_test(test_np_to_json_short_buffer_fails),
         cmocka_unit_test(test_np_json_extremes_round_trip),

@@ -6,8 +6,10 @@ Writes, into the folder given (default: this script's folder):
                    32/64-bit draws interleaved and a JSON round trip in the middle of them,
                    100000 standard normals (the first and last 50 verbatim plus a hash of all),
                    normal(loc, scale) with scale 0 among others, choice permutations of sizes
-                   0..40 in a row and above 10000, and a run shaped like Zeus's bandit (each
-                   draw from a generator restored from JSON, as zeus's service does).
+                   0..40 in a row and above 10000, choice(n, 1) for n from 1 to 2^63 - 1
+                   (pandas' df.sample(n=1, random_state=rng)), and a run shaped like Zeus's
+                   bandit (each draw from a generator restored from JSON, as zeus's service
+                   does).
   sums.txt         np.sum, np.mean and np.var of arrays of lengths 0..300 (and a few longer)
                    of awkward values, built from a PCG64 stream so the C test rebuilds them.
 
@@ -36,6 +38,8 @@ MIXED_CONT_OPS = "3636336" * 5  # after the round trip through JSON
 SCALED = [(0.0, 1.0), (3.5, 0.0), (0.0, 0.0), (-2.25, 0.5), (1e6, 1e-3), (100.0, 37.0),
           (-7.0, 0.0), (1e-300, 1e-300), (-0.0, 2.0)]
 CHOICE_BIG = [10000, 10001, 12345]
+CHOICE_ONE = [1, 2, 3, 7, 10, 100, 1000, 10000, 10001, 65536, 2**31, 2**32 - 1, 2**32,
+              2**32 + 1, 2**40 + 3, 2**63 - 1]
 BANDIT_ARMS = [8, 16, 32, 64, 128, 256]
 BANDIT_ROUNDS = 40
 SUM_BASE = [1e16, 1.0, -1.0, 3.3, -1e16, 1e-3, 7e15, -0.0, 0.1, -2.5e-8, 123456.789, 1e16 + 2]
@@ -140,6 +144,13 @@ def choices(seed, out, big):
                                                " ".join(str(v) for v in perm[:20]),
                                                " ".join(str(v) for v in perm[-20:])))
     out.append("choice_big_state " + state_json(rng))
+
+    # rng.choice(n, 1, replace=False): what pandas' df.sample(n=1, random_state=rng) calls
+    # (pandas/core/sample.py), as Zeus's legacy simulator does to pick a trace row.
+    rng = np.random.default_rng(seed)
+    for n in CHOICE_ONE * 3:
+        out.append("choice_one %d %d" % (n, int(rng.choice(n, 1, replace=False)[0])))
+    out.append("choice_one_state " + state_json(rng))
 
 
 def bandit(seed, out):
