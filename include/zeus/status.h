@@ -44,7 +44,8 @@ extern "C" {
     XX(ERR_NO_DATA, -22, "no data")                                                            \
     XX(ERR_CHILD_FAILED, -23, "child process failed")                                          \
     XX(ERR_UNKNOWN, -24, "unknown error")                                                      \
-    XX(ERR_CALLBACK_FAILED, -25, "a callback reported failure")
+    XX(ERR_CALLBACK_FAILED, -25, "a callback reported failure")                                \
+    XX(ERR_TRAIN_FAILED, -26, "training failed for this batch size")
 
 typedef enum zeus_status {
 #define ZEUS__STATUS_ENUM(name, value, text) ZEUS_##name = value,
@@ -53,7 +54,7 @@ typedef enum zeus_status {
 } zeus_status;
 
 /* Number of codes in ZEUS_STATUS_MAP; codes run from 0 down to -(ZEUS_STATUS_COUNT - 1). */
-#define ZEUS_STATUS_COUNT 26
+#define ZEUS_STATUS_COUNT 27
 
 /*
  * A short, static, human-readable description of `status`, such as "GPU is lost".

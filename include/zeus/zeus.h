@@ -31,5 +31,6 @@
 #include "zeus/reduce.h"
 #include "zeus/power_limit.h"
 #include "zeus/profile.h"
+#include "zeus/batch_size.h"
 
 #endif /* ZEUS_ZEUS_H */

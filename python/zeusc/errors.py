@@ -151,6 +151,10 @@ class ZeusCallbackFailedError(ZeusError):
     """A function the library called back (a profiled workload, a reduce) reported failure."""
 
 
+class ZeusTrainFailedError(ZeusError):
+    """The batch size optimizer's server ended the training run as not converged."""
+
+
 class ZeusWindowExistsError(ZeusAlreadyExistsError):
     """begin_window on an open window: Zeus's ValueError("Measurement window 'x' already exists")."""
 
@@ -191,6 +195,7 @@ STATUS_CLASSES: dict[int, type[ZeusError]] = {
     -23: ZeusChildFailedError,
     -24: ZeusUnknownError,
     -25: ZeusCallbackFailedError,
+    -26: ZeusTrainFailedError,
 }
 
 # ---- Zeus's device exception classes --------------------------------------------------------

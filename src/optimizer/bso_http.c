@@ -1,0 +1,171 @@
+/*
+ * bso_http.c - The batch size optimizer client's HTTP exchange with its server (libcurl).
+ *
+ * Zeus's client calls httpx once and raises on anything but 2xx. Here a server that cannot
+ * be reached or answers 5xx is tried ZEUS_BSO_HTTP_ATTEMPTS times in all, 0.2 s then 0.4 s
+ * apart, because a restarting server or a dropped connection should not cost a training
+ * run; each try is bounded (5 s to connect, 30 s in all), so a call ends within about 91 s.
+ * Retrying is safe: the server commits a request's transaction only when it answers 2xx.
+ * A 4xx is the caller's mistake and is not retried.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "optimizer/bso_http.h"
+#include "util/error.h"
+
+#define MAX_BODY (1u << 20)
+#define CONNECT_TIMEOUT_S 5L
+#define TIMEOUT_S 30L
+#define SHOWN_BODY 600 /* characters of a reply quoted in an error */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+struct body {
+    char *data;
+    size_t len;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t n, void *user)
+{
+    struct body *b = user;
+    size_t add = size * n;
+    char *grown;
+
+    if (b->len + add > MAX_BODY)
+        return 0;
+    grown = realloc(b->data, b->len + add + 1);
+    if (grown == NULL)
+        return 0;
+    memcpy(grown + b->len, ptr, add);
+    b->data = grown;
+    b->len += add;
+    b->data[b->len] = '\0';
+    return add;
+}
+
+/* base_url + path [+ "?job_id=" + escaped id], malloc'd. */
+static char *make_url(CURL *h, const char *base_url, const char *path, const char *job_id)
+{
+    char *esc = job_id != NULL ? curl_easy_escape(h, job_id, 0) : NULL;
+    size_t len = strlen(base_url) + strlen(path) + (esc ? strlen(esc) + 8 : 0) + 1;
+    char *url = malloc(len);
+
+    if (url != NULL)
+        snprintf(url, len, "%s%s%s%s", base_url, path, esc ? "?job_id=" : "", esc ? esc : "");
+    curl_free(esc);
+    return url;
+}
+
+/* One try. *http is 0 when no reply came; *err then names curl's reason. */
+static void try_once(CURL *h, const char *url, const char *method, const char *body,
+                     long *http, struct body *reply, char *err, size_t err_len)
+{
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    CURLcode rc;
+
+    headers = curl_slist_append(headers, "Expect:"); /* no 100-continue round trip */
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (body != NULL)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, reply);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, TIMEOUT_S);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    rc = curl_easy_perform(h);
+    *http = 0;
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http);
+    else
+        snprintf(err, err_len, "%s", curl_easy_strerror(rc));
+    curl_slist_free_all(headers);
+}
+
+static void pause_before(int attempt)
+{
+    struct timespec ts = {0, 200000000L << (attempt - 1)}; /* 0.2 s, 0.4 s */
+
+    nanosleep(&ts, NULL);
+}
+
+static zeus_status status_of_http(long http)
+{
+    if (http == 404)
+        return ZEUS_ERR_NOT_FOUND;
+    if (http >= 400 && http < 500)
+        return ZEUS_ERR_INVALID_ARGUMENT;
+    return ZEUS_ERR_IO;
+}
+
+/* The reply of a 2xx, parsed; an empty body counts as null. */
+static zeus_status parse_reply(const char *text, const char *method, const char *url,
+                               cJSON **reply)
+{
+    const char *t = text != NULL ? text : "";
+
+    *reply = t[strspn(t, " \t\r\n")] == '\0' ? cJSON_CreateNull() : cJSON_Parse(t);
+    if (*reply != NULL)
+        return ZEUS_OK;
+    return zeus__fail(ZEUS_ERR_IO, "Zeus server returned a reply that is not JSON: %.*s "
+                      "(%s %s)", SHOWN_BODY, t, method, url);
+}
+
+zeus_status zeus__bso_http(const char *base_url, const char *method, const char *path,
+                           const char *job_id, const char *body, int attempts, cJSON **reply)
+{
+    struct body got = {NULL, 0};
+    char err[CURL_ERROR_SIZE] = "";
+    long http = 0;
+    zeus_status s;
+    char *url;
+    CURL *h;
+
+    pthread_once(&curl_once, curl_init);
+    if ((h = curl_easy_init()) == NULL)
+        return zeus__fail(ZEUS_ERR_NO_MEMORY, "cannot create a curl handle");
+    if ((url = make_url(h, base_url, path, job_id)) == NULL) {
+        curl_easy_cleanup(h);
+        return zeus__fail(ZEUS_ERR_NO_MEMORY, "out of memory");
+    }
+    attempts = attempts < 1 ? 1 : attempts > ZEUS_BSO_HTTP_ATTEMPTS ? ZEUS_BSO_HTTP_ATTEMPTS : attempts;
+    for (int attempt = 1; attempt <= attempts; attempt++) {
+        if (attempt > 1)
+            pause_before(attempt - 1);
+        free(got.data);
+        got = (struct body){NULL, 0};
+        try_once(h, url, method, body, &http, &got, err, sizeof err);
+        if (http != 0 && http < 500)
+            break;
+    }
+    if (http == 0)
+        s = zeus__fail(ZEUS_ERR_IO, "cannot reach the Zeus BSO server: %s (%s %s, %d attempt%s; "
+                       "is the server running at %s?)", err, method, url, attempts,
+                       attempts > 1 ? "s" : "", base_url);
+    else if (http < 200 || http >= 300) {
+        char tries[32] = "";
+        if (http >= 500)
+            snprintf(tries, sizeof tries, ", after %d attempt%s", attempts, attempts > 1 ? "s" : "");
+        s = zeus__fail(status_of_http(http), "Zeus server returned status code %ld: %.*s (%s %s%s)",
+                       http, SHOWN_BODY, got.data ? got.data : "", method, url, tries);
+    }
+    else
+        s = parse_reply(got.data, method, url, reply);
+    free(got.data);
+    free(url);
+    curl_easy_cleanup(h);
+    return s;
+}
