@@ -528,7 +528,7 @@ static zeus_status report_ready(zeus_bso *bso, double metric, int *stop, int *do
 zeus_status zeus_bso_report(zeus_bso *bso, double epoch_time_s, double epoch_energy_j,
                             double metric, int *stop)
 {
-    int done;
+    int done = 0;
     zeus_status s = report_ready(bso, metric, stop, &done);
 
     if (s != ZEUS_OK || done)
@@ -565,7 +565,7 @@ zeus_status zeus_bso_on_evaluate(zeus_bso *bso, double metric, int *stop)
 {
     zeus_measurement m;
     double energy;
-    int done;
+    int done = 0;
     zeus_status s = report_ready(bso, metric, stop, &done);
 
     if (s != ZEUS_OK || done)
