@@ -21,6 +21,7 @@
 
 #define CMD "bso simulate"
 #define TRACE_SUBDIR "shared/data/zeus-nsdi23-trace"
+#define TRACE_SUBDIR_IN_TREE "tests/data/zeus-nsdi23-trace" /* the checkout's copy */
 
 static const char usage[] =
     "NAME\n"
@@ -71,8 +72,9 @@ static const char usage[] =
     "    --recurrences N        how many times the job recurs (default 2 x batch sizes x power\n"
     "                           limits, as in the paper).\n"
     "    --trace-dir DIR        the folder with summary_train.csv and summary_power_<gpu>.csv\n"
-    "                           (default: $ZEUS_BSO_TRACE_DIR, else " TRACE_SUBDIR "\n"
-    "                           in a folder above the zeus binary).\n"
+    "                           (default: $ZEUS_BSO_TRACE_DIR, else " TRACE_SUBDIR_IN_TREE "\n"
+    "                           or " TRACE_SUBDIR " in a folder above the\n"
+    "                           zeus binary).\n"
     "    --json                 print a JSON array, one object per workload, with every run.\n"
     "    --verbose              write each run and each bandit draw to stderr.\n"
     "    -h, --help             Print this text.\n"
@@ -271,8 +273,9 @@ static int is_trace_dir(const char *dir)
     return access(path, R_OK) == 0;
 }
 
-/* $ZEUS_BSO_TRACE_DIR, else shared/data/zeus-nsdi23-trace in a folder above the binary (the
- * project keeps shared/ beside its checkout, so a build folder finds it two levels up). */
+/* $ZEUS_BSO_TRACE_DIR, else shared/data/zeus-nsdi23-trace or the checkout's copy,
+ * tests/data/zeus-nsdi23-trace, in a folder above the binary (a build folder finds the
+ * checkout's copy one level up, and the workplace's shared/ two levels up). */
 static int find_trace_dir(char *out, size_t len)
 {
     const char *env = getenv("ZEUS_BSO_TRACE_DIR");
@@ -289,9 +292,10 @@ static int find_trace_dir(char *out, size_t len)
     exe[n] = '\0';
     for (char *slash = strrchr(exe, '/'); slash; slash = strrchr(exe, '/')) {
         *slash = '\0';
-        if ((size_t)snprintf(out, len, "%s/%s", exe, TRACE_SUBDIR) >= len)
-            continue; /* too long to be anything */
-        if (is_trace_dir(out))
+        if ((size_t)snprintf(out, len, "%s/%s", exe, TRACE_SUBDIR_IN_TREE) < len &&
+            is_trace_dir(out))
+            return 0;
+        if ((size_t)snprintf(out, len, "%s/%s", exe, TRACE_SUBDIR) < len && is_trace_dir(out))
             return 0;
     }
     return -1;

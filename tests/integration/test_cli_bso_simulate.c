@@ -7,7 +7,7 @@
  * bench/README.md reports; options and traces that are wrong exit 2 with a message that
  * names them and nothing on stdout.
  *
- * The traces are ../shared/data/zeus-nsdi23-trace beside the checkout (found from
+ * The traces are tests/data/zeus-nsdi23-trace (a copy of shared/data's, found from
  * $ZEUS_TEST_DATA); without them the test fails, it does not skip. About 40 runs of the
  * binary, each well under a second.
  */
@@ -48,12 +48,11 @@ static int setup_traces(void **state)
 
     (void)state;
     unsetenv("ZEUS_BSO_TRACE_DIR");
-    snprintf(trace_dir, sizeof trace_dir, "%s/../../../shared/data/zeus-nsdi23-trace",
-             data_dir());
+    snprintf(trace_dir, sizeof trace_dir, "%s/zeus-nsdi23-trace", data_dir());
     snprintf(probe, sizeof probe, "%s/summary_train.csv", trace_dir);
     if (access(probe, R_OK) != 0) {
-        fprintf(stderr, "test_cli_bso_simulate: the NSDI'23 traces are not at %s (shared/ "
-                "must be beside the checkout)\n", trace_dir);
+        fprintf(stderr, "test_cli_bso_simulate: the NSDI'23 traces are not at %s (tests/data "
+                "holds a copy)\n", trace_dir);
         return -1; /* cmocka fails the group */
     }
     return 0;
