@@ -32,6 +32,7 @@
 #include "device/backend.h"
 #include "device/zeusd_client.h"
 #include "util/error.h"
+#include "util/http_body.h"
 
 #define GROUP_GPU_CONTROL 1u
 #define GROUP_GPU_READ 2u
@@ -55,36 +56,6 @@ struct zeus__zeusd_client {
 
 /* ---- HTTP ---------------------------------------------------------------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-struct body {
-    char *data;
-    size_t len;
-};
-
-static size_t on_data(char *ptr, size_t size, size_t n, void *user)
-{
-    struct body *b = user;
-    size_t add = size * n;
-    char *grown;
-
-    if (b->len + add > MAX_BODY)
-        return 0;
-    grown = realloc(b->data, b->len + add + 1);
-    if (grown == NULL)
-        return 0;
-    memcpy(grown + b->len, ptr, add);
-    b->data = grown;
-    b->len += add;
-    b->data[b->len] = '\0';
-    return add;
-}
-
 /*
  * One request. *body is malloc'd (NUL-terminated, maybe empty) on ZEUS_OK, and *http the
  * status code. Transport failures are ZEUS_ERR_IO naming the daemon.
@@ -93,12 +64,12 @@ static zeus_status request(const struct zeus__zeusd_client *c, const char *metho
                            const char *path_query, long *http, char **body)
 {
     char url[2048];
-    struct body b = {NULL, 0};
+    zeus__http_body b = {NULL, 0, MAX_BODY};
     struct curl_slist *headers = NULL;
     CURL *h;
     CURLcode rc;
 
-    pthread_once(&curl_once, curl_init);
+    zeus__curl_init();
     h = curl_easy_init();
     if (h == NULL)
         return zeus__fail(ZEUS_ERR_NO_MEMORY, "zeusd: cannot create a curl handle");
@@ -113,7 +84,7 @@ static zeus_status request(const struct zeus__zeusd_client *c, const char *metho
     if (c->auth_header[0] != '\0')
         headers = curl_slist_append(headers, c->auth_header);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, zeus__http_body_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, TIMEOUT_S);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

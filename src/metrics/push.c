@@ -32,6 +32,7 @@
 
 #include "metrics/push.h"
 #include "util/clock.h"
+#include "util/http_body.h"
 #include "util/error.h"
 #include "util/options.h"
 
@@ -53,14 +54,6 @@ struct zeus__pusher {
     int stop;
     zeus_push_stats stats;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_ready;
-
-static void init_curl(void)
-{
-    curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-}
 
 /* ---- Options ----------------------------------------------------------------------------- */
 
@@ -158,8 +151,7 @@ zeus_status zeus__push_once(const char *url, int method, double timeout_s, const
     CURL *curl;
     zeus_status s = ZEUS_OK;
 
-    pthread_once(&curl_once, init_curl);
-    if (!curl_ready || (curl = curl_easy_init()) == NULL) {
+    if (zeus__curl_init() != 0 || (curl = curl_easy_init()) == NULL) {
         snprintf(msg, msg_len, "cannot start libcurl");
         return ZEUS_ERR_NO_MEMORY;
     }
@@ -283,8 +275,7 @@ zeus_status zeus__pusher_create(const zeus_push_options *opts, zeus__push_render
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "unknown push method %d", o.method);
     /* libcurl's global init is not safe alongside other threads' curl use on every
      * version; do it here, on the caller's thread, once. */
-    pthread_once(&curl_once, init_curl);
-    if (!curl_ready)
+    if (zeus__curl_init() != 0)
         return zeus__fail(ZEUS_ERR_UNKNOWN, "libcurl failed to initialize");
     p = calloc(1, sizeof *p);
     if (p == NULL)

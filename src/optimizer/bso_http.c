@@ -18,41 +18,12 @@
 
 #include "optimizer/bso_http.h"
 #include "util/error.h"
+#include "util/http_body.h"
 
 #define MAX_BODY (1u << 20)
 #define CONNECT_TIMEOUT_S 5L
 #define TIMEOUT_S 30L
 #define SHOWN_BODY 600 /* characters of a reply quoted in an error */
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_init(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-struct body {
-    char *data;
-    size_t len;
-};
-
-static size_t on_data(char *ptr, size_t size, size_t n, void *user)
-{
-    struct body *b = user;
-    size_t add = size * n;
-    char *grown;
-
-    if (b->len + add > MAX_BODY)
-        return 0;
-    grown = realloc(b->data, b->len + add + 1);
-    if (grown == NULL)
-        return 0;
-    memcpy(grown + b->len, ptr, add);
-    b->data = grown;
-    b->len += add;
-    b->data[b->len] = '\0';
-    return add;
-}
 
 /* base_url + path [+ "?job_id=" + escaped id], malloc'd. */
 static char *make_url(CURL *h, const char *base_url, const char *path, const char *job_id)
@@ -69,7 +40,7 @@ static char *make_url(CURL *h, const char *base_url, const char *path, const cha
 
 /* One try. *http is 0 when no reply came; *err then names curl's reason. */
 static void try_once(CURL *h, const char *url, const char *method, const char *body,
-                     long *http, struct body *reply, char *err, size_t err_len)
+                     long *http, zeus__http_body *reply, char *err, size_t err_len)
 {
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     CURLcode rc;
@@ -81,7 +52,7 @@ static void try_once(CURL *h, const char *url, const char *method, const char *b
     if (body != NULL)
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, zeus__http_body_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, reply);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, TIMEOUT_S);
@@ -127,14 +98,14 @@ static zeus_status parse_reply(const char *text, const char *method, const char 
 zeus_status zeus__bso_http(const char *base_url, const char *method, const char *path,
                            const char *job_id, const char *body, int attempts, cJSON **reply)
 {
-    struct body got = {NULL, 0};
+    zeus__http_body got = {NULL, 0, MAX_BODY};
     char err[CURL_ERROR_SIZE] = "";
     long http = 0;
     zeus_status s;
     char *url;
     CURL *h;
 
-    pthread_once(&curl_once, curl_init);
+    zeus__curl_init();
     if ((h = curl_easy_init()) == NULL)
         return zeus__fail(ZEUS_ERR_NO_MEMORY, "cannot create a curl handle");
     if ((url = make_url(h, base_url, path, job_id)) == NULL) {
@@ -146,7 +117,7 @@ zeus_status zeus__bso_http(const char *base_url, const char *method, const char 
         if (attempt > 1)
             pause_before(attempt - 1);
         free(got.data);
-        got = (struct body){NULL, 0};
+        got = (zeus__http_body){NULL, 0, MAX_BODY};
         try_once(h, url, method, body, &http, &got, err, sizeof err);
         if (http != 0 && http < 500)
             break;
