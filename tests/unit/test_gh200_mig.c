@@ -119,8 +119,8 @@ static void record_warning(const char *msg, void *user)
     snprintf(f->warnings + used, sizeof f->warnings - used, "%s\n", msg);
 }
 
-/* A direct-reads monitor over every GPU and no CPU, recording warnings in the fixture. */
-static zeus_monitor *make_monitor(struct fixture *f)
+/* A monitor over every GPU and no CPU, recording warnings in the fixture. */
+static zeus_monitor *make_monitor_mode(struct fixture *f, int direct)
 {
     static const unsigned no_cpus[1];
     zeus_monitor_options o;
@@ -131,10 +131,15 @@ static zeus_monitor *make_monitor(struct fixture *f)
     o.cpu_index_count = 0;
     o.warn = record_warning;
     o.warn_user = f;
-    o.direct_reads = 1;
+    o.direct_reads = direct;
     if (zeus_monitor_create(&o, &mon) != ZEUS_OK)
         fail_msg("zeus_monitor_create: %s", zeus_last_error());
     return mon;
+}
+
+static zeus_monitor *make_monitor(struct fixture *f)
+{
+    return make_monitor_mode(f, 1);
 }
 
 /* One window over GPU counters moved by hand: GPU g uses (g + 1) J. */
@@ -312,6 +317,32 @@ static void test_mig_window_warns_and_flags_whole_gpu(void **state)
                      ZEUS_ENERGY_VALID | ZEUS_ENERGY_COUNTER | ZEUS_ENERGY_WHOLE_GPU);
 }
 
+/* The default, sampled mode flags its provisional and final values alike. */
+static void test_sampled_window_flags_both(void **state)
+{
+    struct fixture *f = *state;
+    struct timespec nap = {0, 50 * 1000000L};
+    zeus_measurement m, fin;
+    zeus_monitor *mon;
+
+    zt_fake_nvml_reset("gpus=2;period_ms=10;gpu0.module_scope=1;gpu1.mig=1");
+    mon = make_monitor_mode(f, 0);
+    assert_int_equal(f->warning_count, 2);
+    assert_int_equal(zeus_monitor_begin_window(mon, "w", 0), ZEUS_OK);
+    nanosleep(&nap, NULL);
+    assert_int_equal(zeus_monitor_end_window(mon, "w", 0, &m), ZEUS_OK);
+    assert_int_equal(zeus_monitor_get_final(mon, m.window_id, 2.0, &fin), ZEUS_OK);
+    zeus_monitor_destroy(mon);
+    assert_true(m.gpu_flags[0] & ZEUS_ENERGY_MODULE_SCOPE);
+    assert_true(m.gpu_flags[1] & ZEUS_ENERGY_WHOLE_GPU);
+    assert_true(fin.gpu_flags[0] & ZEUS_ENERGY_VALID);
+    assert_true(fin.gpu_flags[0] & ZEUS_ENERGY_MODULE_SCOPE);
+    assert_false(fin.gpu_flags[0] & ZEUS_ENERGY_WHOLE_GPU);
+    assert_true(fin.gpu_flags[1] & ZEUS_ENERGY_WHOLE_GPU);
+    assert_false(fin.gpu_flags[1] & ZEUS_ENERGY_MODULE_SCOPE);
+    assert_true(fin.gpu_energy_j[1] > 0);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -326,6 +357,7 @@ int main(void)
         T(test_mig_two_slices_of_one_gpu_are_refused),
         T(test_mig_nvml_error_names_the_function),
         T(test_mig_window_warns_and_flags_whole_gpu),
+        T(test_sampled_window_flags_both),
     };
 #undef T
     return cmocka_run_group_tests_name("gh200_mig", tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /*
  * test_visible.c - CUDA_VISIBLE_DEVICES parsing (src/device/visible.c): indices, UUIDs and
- * their prefixes, and a distinct status with a message naming the entry for each bad list.
+ * their prefixes, MIG slices standing for their GPU, and a distinct status with a message
+ * naming the entry for each bad list.
  */
 #include <stdarg.h>
 #include <stddef.h>
