@@ -612,17 +612,19 @@ static zeus_status mig_parent(const char *mig_uuid, void *user, unsigned *physic
                           "indices or UUIDs)",
                           mig_uuid, lib.path);
     r = lib.DeviceGetHandleByUUID(mig_uuid, &mig);
-    if (r == NVML_ERROR_NOT_FOUND || r == NVML_ERROR_INVALID_ARGUMENT)
+    if (r == NVML_ERROR_NOT_FOUND || r == NVML_ERROR_INVALID_ARGUMENT) /* as on an H200 */
         return zeus__fail(ZEUS_ERR_NOT_FOUND,
                           "CUDA_VISIBLE_DEVICES entry \"%s\" matches no MIG device (nvidia-smi "
                           "-L lists them; give the whole UUID)",
                           mig_uuid);
-    if (r == NVML_SUCCESS)
-        r = lib.DeviceGetDeviceHandleFromMigDeviceHandle(mig, &parent);
-    if (r == NVML_SUCCESS)
-        r = lib.DeviceGetUUID(parent, uuid, sizeof uuid);
+    if (r != NVML_SUCCESS)
+        return nvml_fail(r, "nvmlDeviceGetHandleByUUID", NULL);
+    r = lib.DeviceGetDeviceHandleFromMigDeviceHandle(mig, &parent);
     if (r != NVML_SUCCESS)
         return nvml_fail(r, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", NULL);
+    r = lib.DeviceGetUUID(parent, uuid, sizeof uuid);
+    if (r != NVML_SUCCESS)
+        return nvml_fail(r, "nvmlDeviceGetUUID", NULL);
     for (unsigned i = 0; i < list->count; i++)
         if (list->uuids[i] != NULL && strcmp(list->uuids[i], uuid) == 0) {
             *physical = i;
