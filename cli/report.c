@@ -52,6 +52,10 @@ static const char *flag_note(uint32_t flags)
         return "  (read 0: shorter than the counter's update step)";
     if (flags & ZEUS_ENERGY_WRAPPED)
         return "  (counter wrapped; widened)";
+    if (flags & ZEUS_ENERGY_MODULE_SCOPE)
+        return "  (whole module: CPU + GPU)";
+    if (flags & ZEUS_ENERGY_WHOLE_GPU)
+        return "  (whole GPU: MIG)";
     return "";
 }
 

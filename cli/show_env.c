@@ -148,6 +148,9 @@ static void print_gpu(const struct gpu_facts *g)
                           ZEUS_GPU_POWER_MEMORY) ? "" : " none",
            s & ZEUS_GPU_MODULE_SCOPE ? " (whole module)" : "");
     printf("  temperature:      %s\n", s & ZEUS_GPU_TEMPERATURE ? "yes" : "no");
+    if (s & ZEUS_GPU_MIG)
+        printf("  MIG mode:         on (energy and power are for the whole physical GPU, "
+               "every MIG slice on it included)\n");
     print_power_limit(g);
     printf("  persistence mode: %s\n",
            !g->persistence_ok ? "unknown" : g->persistence ? "enabled" : "disabled");
@@ -269,6 +272,7 @@ static cJSON *gpu_json(const struct gpu_facts *g)
                                                    power_bits[k].domain)));
     CHECK(ok, cJSON_AddBoolToObject(o, "module_scope", (s & ZEUS_GPU_MODULE_SCOPE) != 0));
     CHECK(ok, cJSON_AddBoolToObject(o, "temperature", (s & ZEUS_GPU_TEMPERATURE) != 0));
+    CHECK(ok, cJSON_AddBoolToObject(o, "mig", (s & ZEUS_GPU_MIG) != 0));
     ok = ok && add_gpu_limits(o, g);
     return keep_if(o, ok);
 }

@@ -97,6 +97,9 @@ ZEUS_API const char *zeus_power_domain_name(zeus_power_domain domain);
 #define ZEUS_GPU_TEMPERATURE (1u << 4)
 #define ZEUS_GPU_POWER_LIMIT (1u << 5)
 #define ZEUS_GPU_MODULE_SCOPE (1u << 6)   /* power is for the whole module (Grace Hopper) */
+/* MIG mode on (or the GPU was named by a MIG slice): energy and power are for the whole
+ * physical GPU, every slice on it included. Since 0.1 (GH200/MIG pass). */
+#define ZEUS_GPU_MIG (1u << 7)
 
 typedef struct zeus_gpu_info {
     unsigned index;          /* framework index (position in CUDA_VISIBLE_DEVICES) */

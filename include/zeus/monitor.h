@@ -125,6 +125,10 @@ ZEUS_API void zeus_monitor_options_init(zeus_monitor_options *opts);
 #define ZEUS_ENERGY_CLIPPED (1u << 12) /* part of the interval was not sampled and is left
                                           out: the value covers the sampled part only */
 #define ZEUS_ENERGY_UNCOVERED (1u << 13) /* nothing of the interval was sampled; NAN */
+/* Since 0.1 (GH200/MIG pass): what a GPU's value covers, set whatever the value is. */
+#define ZEUS_ENERGY_MODULE_SCOPE (1u << 14) /* the GPU reports power only for its whole module
+                                               (Grace Hopper: CPU + GPU + memory) */
+#define ZEUS_ENERGY_WHOLE_GPU (1u << 15) /* MIG: the whole physical GPU, every slice on it */
 
 /* Bits of zeus_measurement.flags. */
 #define ZEUS_MEASUREMENT_CANCELLED (1u << 0) /* ended with ZEUS_WINDOW_CANCEL: all zeros */

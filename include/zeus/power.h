@@ -200,7 +200,9 @@ typedef struct zeus_power_energy {
     double energy_j;       /* joules over the interval */
     uint32_t flags;        /* ZEUS_ENERGY_VALID | ZEUS_ENERGY_INTEGRATED, and
                               ZEUS_ENERGY_CLIPPED when part was not sampled and left out;
-                              ZEUS_ENERGY_UNCOVERED alone (energy_j NAN) when none was */
+                              ZEUS_ENERGY_UNCOVERED alone (energy_j NAN) when none was;
+                              and ZEUS_ENERGY_MODULE_SCOPE / ZEUS_ENERGY_WHOLE_GPU when
+                              the GPU's power covers more than the GPU (monitor.h) */
     uint32_t samples;      /* samples inside the interval */
     double extrapolated_s; /* seconds of the interval outside the sampled time, left out
                               (the name predates clipping: nothing is extrapolated) */

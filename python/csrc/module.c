@@ -570,7 +570,10 @@ PyMODINIT_FUNC PyInit__zeusc(void)
         add_int(m, "GPU_POWER_MEMORY", ZEUS_GPU_POWER_MEMORY) < 0 ||
         add_int(m, "GPU_TEMPERATURE", ZEUS_GPU_TEMPERATURE) < 0 ||
         add_int(m, "GPU_POWER_LIMIT", ZEUS_GPU_POWER_LIMIT) < 0 ||
-        add_int(m, "GPU_MODULE_SCOPE", ZEUS_GPU_MODULE_SCOPE) < 0) {
+        add_int(m, "GPU_MODULE_SCOPE", ZEUS_GPU_MODULE_SCOPE) < 0 ||
+        add_int(m, "GPU_MIG", ZEUS_GPU_MIG) < 0 ||
+        add_int(m, "ENERGY_MODULE_SCOPE", ZEUS_ENERGY_MODULE_SCOPE) < 0 ||
+        add_int(m, "ENERGY_WHOLE_GPU", ZEUS_ENERGY_WHOLE_GPU) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -54,6 +54,10 @@ ENERGY_INTERPOLATED = _zeusc.ENERGY_INTERPOLATED
 ENERGY_PROVISIONAL = _zeusc.ENERGY_PROVISIONAL
 ENERGY_CLIPPED = _zeusc.ENERGY_CLIPPED
 ENERGY_UNCOVERED = _zeusc.ENERGY_UNCOVERED
+#: The GPU reports power only for its whole module (Grace Hopper: CPU + GPU).
+ENERGY_MODULE_SCOPE = _zeusc.ENERGY_MODULE_SCOPE
+#: MIG: the value is the whole physical GPU's, every MIG slice on it included.
+ENERGY_WHOLE_GPU = _zeusc.ENERGY_WHOLE_GPU
 
 __all__ = [
     "EnergyDetail",

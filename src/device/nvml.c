@@ -25,6 +25,11 @@
  *    nvmlDeviceGetPowerUsage, so where a field answers at no scope, that reading stands in:
  *    as the average from Ampere on and as the instant value before, which is what NVML
  *    documents it to be on each. Zeus reports such domains as unsupported.
+ *    A GPU whose power answers only at MODULE scope says so in its info
+ *    (ZEUS_GPU_MODULE_SCOPE); the monitors warn and flag its windows, as Zeus warns.
+ * 6. MIG: NVML measures energy and power of whole GPUs only, so a GPU in MIG mode is
+ *    measured whole, and a MIG slice named in CUDA_VISIBLE_DEVICES stands for the GPU that
+ *    holds it (visible.c); both set ZEUS_GPU_MIG, which the monitors warn about and flag.
  */
 #include <assert.h>
 #include <dlfcn.h>
@@ -124,6 +129,7 @@ enum {
 #define NVML_POWER_SCOPE_MEMORY 2
 #define NVML_TEMPERATURE_GPU 0
 #define NVML_FEATURE_ENABLED 1
+#define NVML_DEVICE_MIG_ENABLE 1
 #define NVML_DEVICE_ARCH_VOLTA 5
 #define NVML_DEVICE_ARCH_AMPERE 7
 #define NVML_DEVICE_ARCH_UNKNOWN 0xffffffffu
@@ -168,6 +174,9 @@ static struct {
     nvmlReturn_t (*DeviceResetGpuLockedClocks)(nvmlDevice_t);
     nvmlReturn_t (*DeviceSetMemoryLockedClocks)(nvmlDevice_t, unsigned, unsigned);
     nvmlReturn_t (*DeviceResetMemoryLockedClocks)(nvmlDevice_t);
+    nvmlReturn_t (*DeviceGetMigMode)(nvmlDevice_t, unsigned *, unsigned *);
+    nvmlReturn_t (*DeviceGetHandleByUUID)(const char *, nvmlDevice_t *);
+    nvmlReturn_t (*DeviceGetDeviceHandleFromMigDeviceHandle)(nvmlDevice_t, nvmlDevice_t *);
 } lib;
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -210,6 +219,9 @@ static const struct nvml_symbol symbols[] = {
     OPTIONAL(DeviceResetGpuLockedClocks),
     OPTIONAL(DeviceSetMemoryLockedClocks),
     OPTIONAL(DeviceResetMemoryLockedClocks),
+    OPTIONAL(DeviceGetMigMode),
+    OPTIONAL(DeviceGetHandleByUUID),
+    OPTIONAL(DeviceGetDeviceHandleFromMigDeviceHandle),
 };
 
 /* Look up s (or its fallback) and store the address, NULL when absent. 1 when found. */
@@ -521,6 +533,10 @@ static void probe_extras(struct nvml_gpu *g)
 {
     unsigned a, b;
 
+    if (lib.DeviceGetMigMode != NULL && lib.DeviceGetMigMode(g->handle, &a, &b) == NVML_SUCCESS &&
+        a == NVML_DEVICE_MIG_ENABLE)
+        g->info.supports |= ZEUS_GPU_MIG;
+
     if (lib.DeviceGetTemperature != NULL &&
         lib.DeviceGetTemperature(g->handle, NVML_TEMPERATURE_GPU, &a) == NVML_SUCCESS)
         g->info.supports |= ZEUS_GPU_TEMPERATURE;
@@ -529,8 +545,11 @@ static void probe_extras(struct nvml_gpu *g)
         g->info.supports |= ZEUS_GPU_POWER_LIMIT;
 }
 
-/* Fill GPU `index` (framework numbering) from physical GPU `physical`. */
-static zeus_status probe_gpu(struct nvml_gpu *g, unsigned index, unsigned physical)
+/*
+ * Fill GPU `index` (framework numbering) from physical GPU `physical`; `slice` when
+ * CUDA_VISIBLE_DEVICES named one of its MIG slices.
+ */
+static zeus_status probe_gpu(struct nvml_gpu *g, unsigned index, unsigned physical, int slice)
 {
     nvmlReturn_t r;
     zeus_status s;
@@ -551,6 +570,8 @@ static zeus_status probe_gpu(struct nvml_gpu *g, unsigned index, unsigned physic
         return s;
     probe_power(g);
     probe_extras(g);
+    if (slice)
+        g->info.supports |= ZEUS_GPU_MIG;
     return ZEUS_OK;
 }
 
@@ -570,12 +591,59 @@ static void read_uuids(unsigned count, char (*buf)[NVML_BUFFER_SIZE], const char
     }
 }
 
+/* The physical GPUs' UUIDs, for mig_parent to find a slice's GPU among them. */
+struct uuid_list {
+    const char *const *uuids;
+    unsigned count;
+};
+
+/* visible.h's zeus__mig_parent_fn: MIG UUID -> MIG handle -> parent handle -> its UUID. */
+static zeus_status mig_parent(const char *mig_uuid, void *user, unsigned *physical)
+{
+    const struct uuid_list *list = user;
+    nvmlDevice_t mig, parent;
+    char uuid[NVML_BUFFER_SIZE];
+    nvmlReturn_t r;
+
+    if (lib.DeviceGetHandleByUUID == NULL || lib.DeviceGetDeviceHandleFromMigDeviceHandle == NULL)
+        return zeus__fail(ZEUS_ERR_NOT_SUPPORTED,
+                          "CUDA_VISIBLE_DEVICES entry \"%s\" is a MIG device, but %s cannot "
+                          "map MIG devices to GPUs (update the NVIDIA driver, or list GPU "
+                          "indices or UUIDs)",
+                          mig_uuid, lib.path);
+    r = lib.DeviceGetHandleByUUID(mig_uuid, &mig);
+    if (r == NVML_ERROR_NOT_FOUND || r == NVML_ERROR_INVALID_ARGUMENT) /* as on an H200 */
+        return zeus__fail(ZEUS_ERR_NOT_FOUND,
+                          "CUDA_VISIBLE_DEVICES entry \"%s\" matches no MIG device (nvidia-smi "
+                          "-L lists them; give the whole UUID)",
+                          mig_uuid);
+    if (r != NVML_SUCCESS)
+        return nvml_fail(r, "nvmlDeviceGetHandleByUUID", NULL);
+    r = lib.DeviceGetDeviceHandleFromMigDeviceHandle(mig, &parent);
+    if (r != NVML_SUCCESS)
+        return nvml_fail(r, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle", NULL);
+    r = lib.DeviceGetUUID(parent, uuid, sizeof uuid);
+    if (r != NVML_SUCCESS)
+        return nvml_fail(r, "nvmlDeviceGetUUID", NULL);
+    for (unsigned i = 0; i < list->count; i++)
+        if (list->uuids[i] != NULL && strcmp(list->uuids[i], uuid) == 0) {
+            *physical = i;
+            return ZEUS_OK;
+        }
+    return zeus__fail(ZEUS_ERR_NOT_FOUND,
+                      "CUDA_VISIBLE_DEVICES entry \"%s\" is on GPU %s, which NVML does not "
+                      "list",
+                      mig_uuid, uuid);
+}
+
 static zeus_status enumerate(struct nvml_backend *nb)
 {
     char uuid_buf[ZEUS_MAX_GPUS][NVML_BUFFER_SIZE];
     const char *uuids[ZEUS_MAX_GPUS];
     unsigned physical[ZEUS_MAX_GPUS], count, visible = ZEUS_MAX_GPUS;
     nvmlReturn_t r = lib.DeviceGetCount(&count);
+    struct uuid_list list = {uuids, 0};
+    struct zeus__visible_mig mig = {mig_parent, &list, {0}};
     zeus_status s;
 
     if (r != NVML_SUCCESS)
@@ -585,11 +653,13 @@ static zeus_status enumerate(struct nvml_backend *nb)
     if (count > ZEUS_MAX_GPUS)
         count = ZEUS_MAX_GPUS;
     read_uuids(count, uuid_buf, uuids);
-    s = zeus__visible_from_env("CUDA_VISIBLE_DEVICES", uuids, count, physical, &visible);
+    list.count = count;
+    s = zeus__visible_from_env_mig("CUDA_VISIBLE_DEVICES", uuids, count, &mig, physical,
+                                   &visible);
     if (s != ZEUS_OK)
         return s;
     for (unsigned k = 0; k < visible; k++) {
-        s = probe_gpu(&nb->gpus[k], k, physical[k]);
+        s = probe_gpu(&nb->gpus[k], k, physical[k], mig.from_mig[k]);
         if (s != ZEUS_OK)
             return s;
     }

@@ -9,6 +9,12 @@
  * UUIDs. A measuring library that did the same would attribute energy to the wrong GPU
  * without a word, so every such entry is an error here that names the entry. Duplicates are
  * refused for the same reason: they would count one GPU's energy twice.
+ *
+ * MIG slices ("MIG-<uuid>", or the older "MIG-GPU-<uuid>/<gi>/<ci>") name a part of a GPU,
+ * but NVML measures only whole GPUs, so a slice stands for its parent GPU: the backend
+ * resolves new-style UUIDs (only the vendor library knows them), the older form carries the
+ * parent's UUID itself. The caller learns which entries were slices so it can say that
+ * their energy is the whole GPU's. Two slices of one GPU are refused like any duplicate.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -104,18 +110,61 @@ static zeus_status uuid_entry(const char *var, const char *entry, const char *co
     return ZEUS_OK;
 }
 
+/* The older "MIG-GPU-<parent uuid>/<gi>/<ci>" form (drivers before R470): the parent's UUID. */
+static zeus_status legacy_mig_entry(const char *var, const char *entry, const char *const *uuids,
+                                    unsigned physical_count, unsigned *idx)
+{
+    char parent[ENTRY_MAX];
+    size_t len = strcspn(entry + 4, "/");
+
+    memcpy(parent, entry + 4, len);
+    parent[len] = '\0';
+    if (entry[4 + len] != '/')
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
+                          "%s entry \"%s\" is not a MIG device (MIG-GPU-<uuid>/<gi>/<ci>)", var,
+                          entry);
+    if (uuid_entry(var, parent, uuids, physical_count, idx) != ZEUS_OK)
+        return zeus__fail(ZEUS_ERR_NOT_FOUND, "%s entry \"%s\": no GPU has the UUID %s", var,
+                          entry, parent);
+    return ZEUS_OK;
+}
+
+static zeus_status mig_entry(const char *var, const char *entry, const char *const *uuids,
+                             unsigned physical_count, const struct zeus__visible_mig *mig,
+                             unsigned *idx)
+{
+    if (mig == NULL || mig->parent == NULL)
+        return zeus__fail(ZEUS_ERR_NOT_SUPPORTED,
+                          "%s entry \"%s\" is a MIG instance, which this vendor's library "
+                          "cannot map to a GPU (list GPU indices or GPU UUIDs instead)",
+                          var, entry);
+    if (strncasecmp(entry, "MIG-GPU-", 8) == 0)
+        return legacy_mig_entry(var, entry, uuids, physical_count, idx);
+    return mig->parent(entry, mig->user, idx);
+}
+
 static zeus_status parse_entry(const char *var, const char *entry, const char *const *uuids,
-                               unsigned physical_count, unsigned *idx)
+                               unsigned physical_count, const struct zeus__visible_mig *mig,
+                               unsigned *idx)
 {
     if (strncasecmp(entry, "MIG", 3) == 0)
-        return zeus__fail(ZEUS_ERR_NOT_SUPPORTED,
-                          "%s entry \"%s\" is a MIG instance: NVML cannot measure the energy or "
-                          "power of MIG slices, only of whole GPUs (list GPU indices or GPU "
-                          "UUIDs instead)",
-                          var, entry);
+        return mig_entry(var, entry, uuids, physical_count, mig, idx);
     if (strncasecmp(entry, "GPU-", 4) == 0)
         return uuid_entry(var, entry, uuids, physical_count, idx);
     return index_entry(var, entry, physical_count, idx);
+}
+
+/* The same GPU listed twice; a slice is named as such, since that is the usual cause. */
+static zeus_status duplicate(const char *var, unsigned idx, const char *entry, int slices)
+{
+    if (slices)
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
+                          "%s lists GPU %u twice (again as \"%s\"): MIG slices of one GPU "
+                          "cannot be told apart, since NVML measures the whole GPU, and its "
+                          "energy would count twice (list one slice per GPU)",
+                          var, idx, entry);
+    return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "%s lists GPU %u twice (again as \"%s\")",
+                      var, idx, entry);
 }
 
 /* ---- Lists ------------------------------------------------------------------------------ */
@@ -133,10 +182,20 @@ static zeus_status all_gpus(unsigned physical_count, unsigned *out, unsigned *co
 zeus_status zeus__visible_parse(const char *var, const char *value, const char *const *uuids,
                                 unsigned physical_count, unsigned *out, unsigned *count)
 {
+    return zeus__visible_parse_mig(var, value, uuids, physical_count, NULL, out, count);
+}
+
+zeus_status zeus__visible_parse_mig(const char *var, const char *value,
+                                    const char *const *uuids, unsigned physical_count,
+                                    struct zeus__visible_mig *mig, unsigned *out,
+                                    unsigned *count)
+{
     char entry[ENTRY_MAX];
     unsigned room = *count, n = 0;
     const char *p = value;
 
+    if (mig != NULL)
+        memset(mig->from_mig, 0, sizeof mig->from_mig);
     if (value == NULL)
         return all_gpus(physical_count, out, count);
     if (value[strspn(value, " \t")] == '\0')
@@ -156,16 +215,19 @@ zeus_status zeus__visible_parse(const char *var, const char *value, const char *
         if (entry[0] == '\0')
             return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
                               "%s=\"%s\" has an empty entry at position %u", var, value, n);
-        s = parse_entry(var, entry, uuids, physical_count, &idx);
+        s = parse_entry(var, entry, uuids, physical_count, mig, &idx);
         if (s != ZEUS_OK)
             return s;
         for (unsigned k = 0; k < n; k++)
             if (out[k] == idx)
-                return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
-                                  "%s lists GPU %u twice (again as \"%s\")", var, idx, entry);
+                return duplicate(var, idx, entry,
+                                 mig != NULL && (mig->from_mig[k] ||
+                                                 strncasecmp(entry, "MIG", 3) == 0));
         if (n == room)
             return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "%s lists more than %u GPUs", var,
                               room);
+        if (mig != NULL && n < ZEUS__VISIBLE_MAX)
+            mig->from_mig[n] = strncasecmp(entry, "MIG", 3) == 0;
         out[n++] = idx;
         if (*end == '\0')
             break;
@@ -179,4 +241,11 @@ zeus_status zeus__visible_from_env(const char *var, const char *const *uuids,
                                    unsigned physical_count, unsigned *out, unsigned *count)
 {
     return zeus__visible_parse(var, getenv(var), uuids, physical_count, out, count);
+}
+
+zeus_status zeus__visible_from_env_mig(const char *var, const char *const *uuids,
+                                       unsigned physical_count, struct zeus__visible_mig *mig,
+                                       unsigned *out, unsigned *count)
+{
+    return zeus__visible_parse_mig(var, getenv(var), uuids, physical_count, mig, out, count);
 }

@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "device/devices_internal.h"
+#include "monitor/gpu_scope.h"
 #include "monitor/monitor_internal.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -118,6 +119,7 @@ static zeus_status select_gpus(zeus_monitor *mon, const zeus_monitor_options *o)
         if (s != ZEUS_OK)
             return s;
         mon->gpu_has_counter[i] = (info.supports & ZEUS_GPU_ENERGY_COUNTER) != 0;
+        mon->gpu_scope_flags[i] = zeus__gpu_scope_flags(&info, mon->warn, mon->warn_user);
         if (!mon->gpu_has_counter[i])
             zeus__warnf(mon->warn, mon->warn_user,
                         "GPU %u (%s) has no energy counter (before Volta): its energy is %s",

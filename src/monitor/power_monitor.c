@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "monitor/gpu_scope.h"
 #include "monitor/integrate.h"
 #include "monitor/period.h"
 #include "monitor/timelines.h"
@@ -68,6 +69,7 @@ struct zeus_power_monitor {
     void (*warn)(const char *message, void *warn_user);
     void *warn_user;
     char pending_warning[256]; /* from the inferrer, given on the caller's thread */
+    uint32_t scope_flags[ZEUS_MAX_GPUS]; /* by GPU index: gpu_scope.h's flags */
 };
 
 /* ---- The clock -------------------------------------------------------------------------- */
@@ -144,6 +146,21 @@ static void domain_list(unsigned domains, char *buf, size_t len)
                                      used ? ", " : "", zeus_power_domain_name(d));
     if (buf[0] == '\0')
         snprintf(buf, len, "none");
+}
+
+/* Warn about GPUs whose power covers more than the GPU, and keep their flags by index. */
+static zeus_status scope_flags(zeus_devices *devs, const unsigned *gpus, unsigned n,
+                               const zeus_power_monitor_options *o, uint32_t *flags)
+{
+    for (unsigned i = 0; i < n; i++) {
+        zeus_gpu_info info;
+        zeus_status s = zeus_gpu_get_info(devs, gpus[i], &info);
+        if (s != ZEUS_OK)
+            return s;
+        if (gpus[i] < ZEUS_MAX_GPUS)
+            flags[gpus[i]] = zeus__gpu_scope_flags(&info, o->warn, o->warn_user);
+    }
+    return ZEUS_OK;
 }
 
 static zeus_status choose_domains(zeus_devices *devs, const unsigned *gpus, unsigned n,
@@ -274,6 +291,8 @@ zeus_status zeus_power_monitor_create(const zeus_power_monitor_options *opts,
         s = zeus__select_gpus(devs, o.gpu_indices, o.gpu_index_count, gpus, &n);
     if (s == ZEUS_OK)
         s = choose_domains(devs, gpus, n, &o, &pm->domains);
+    if (s == ZEUS_OK)
+        s = scope_flags(devs, gpus, n, &o, pm->scope_flags);
     pm->period_s = o.update_period_s > 0 ? o.update_period_s : START_PERIOD_S;
     if (s == ZEUS_OK && o.update_period_s > 0)
         check_given_period(&o);
@@ -458,6 +477,7 @@ zeus_status zeus_power_monitor_energy_detail(zeus_power_monitor *pm, int domain,
     zeus__integral r;
     int64_t t0, t1, cut;
     int slot = -1;
+    uint32_t scope;
     zeus_status s;
 
     if (!monitor_ok(pm))
@@ -478,11 +498,14 @@ zeus_status zeus_power_monitor_energy_detail(zeus_power_monitor *pm, int domain,
         return s;
     memset(out, 0, sizeof *out);
     out->update_period_s = current_period(pm, 0);
+    scope = gpu < ZEUS_MAX_GPUS ? pm->scope_flags[gpu] : 0;
+    if (domain == ZEUS_POWER_MEMORY_AVERAGE)
+        scope &= ~ZEUS_ENERGY_MODULE_SCOPE; /* the memory rail is the GPU's own */
     cut = clip_to_span(&t0, &t1, v.span_lo_ns, v.span_hi_ns);
     if (cut < 0 || v.n == 0) {
         zeus__tl_view_free(&v);
         out->energy_j = NAN;
-        out->flags = ZEUS_ENERGY_UNCOVERED;
+        out->flags = ZEUS_ENERGY_UNCOVERED | scope;
         out->extrapolated_s = t1_s - t0_s;
         return ZEUS_OK;
     }
@@ -490,7 +513,8 @@ zeus_status zeus_power_monitor_energy_detail(zeus_power_monitor *pm, int domain,
     zeus__tl_view_free(&v);
 
     out->energy_j = r.energy_j;
-    out->flags = ZEUS_ENERGY_VALID | ZEUS_ENERGY_INTEGRATED | (cut > 0 ? ZEUS_ENERGY_CLIPPED : 0);
+    out->flags = ZEUS_ENERGY_VALID | ZEUS_ENERGY_INTEGRATED | (cut > 0 ? ZEUS_ENERGY_CLIPPED : 0) |
+                 scope;
     out->samples = r.samples > UINT32_MAX ? UINT32_MAX : (uint32_t)r.samples;
     out->extrapolated_s = (double)cut * 1e-9;
     return ZEUS_OK;

@@ -165,6 +165,8 @@ zeus_status zeus__monitor_build(struct zeus_monitor *mon, const struct zeus__win
             first = s, bad = ZEUS_MAX_GPUS + i;
     apply_zero_rule(mon, w, quiet, m);
     fill_quality(mon, w, m);
+    for (unsigned i = 0; i < mon->gpu_count; i++)
+        m->gpu_flags[i] |= mon->gpu_scope_flags[i]; /* what the GPU's value covers */
     if (first == ZEUS_OK)
         return ZEUS_OK;
     if (bad < ZEUS_MAX_GPUS)

@@ -52,6 +52,13 @@
  *                                              Hopper); 0: MODULE scope is NOT_SUPPORTED
  *   power_fields      1                        0: fields 185/186 answer NOT_SUPPORTED at all
  *                                              scopes (drivers before the power fields)
+ *   mig               0                        1: MIG mode is on (nvmlDeviceGetMigMode answers
+ *                                              1/1; Ampere and newer only) and the GPU has
+ *                                              mig_slices MIG devices
+ *   mig_slices        2                        MIG devices on a GPU in MIG mode (1-7); slice s
+ *                                              of physical GPU N has the UUID
+ *                                              MIG-<N, 8 hex>-6d1a-4c2e-9f3b-<s, 12 hex>
+ *                                              (FAKE_MIG_UUID_FORMAT in fake_nvml.h)
  *   persistence       0                        persistence mode at reset
  *   root              1                        0: every setter answers NO_PERMISSION
  *   mem_clocks        2619                     supported memory clocks, comma-separated,
@@ -95,6 +102,9 @@
  * NVML_ERROR_UNINITIALIZED before nvmlInit_v2 (nvmlInit_v2/nvmlShutdown are reference
  * counted). A handle is a pointer into the device table; anything else is
  * NVML_ERROR_INVALID_ARGUMENT. fake_nvml_fail() injects a return code into any function.
+ * MIG devices: nvmlDeviceGetHandleByUUID also takes a MIG UUID and answers a MIG handle,
+ * which only nvmlDeviceGetDeviceHandleFromMigDeviceHandle accepts (every other function
+ * answers NVML_ERROR_INVALID_ARGUMENT for it); failure rules of the parent GPU hit it.
  * Call latencies are slept outside the lock, half before and half after the value is taken,
  * so concurrent callers overlap as they do on the real library.
  *
@@ -173,6 +183,7 @@ typedef struct {
 #define FAKE_MAX_RULES 32
 #define FAKE_LIMIT_LOG 4096 /* power limit sets remembered */
 #define FAKE_MAX_MEM_CLOCKS 16
+#define FAKE_MAX_MIG 7 /* MIG devices per GPU, as on an A100 or H100 (7 x 1g slices) */
 #define NO_DEVICE (~0u)
 
 /* Every NVML function the fake implements, in one list: the enum and the names come from it. */
@@ -188,7 +199,8 @@ typedef struct {
     X(nvmlDeviceGetSupportedMemoryClocks) X(nvmlDeviceGetSupportedGraphicsClocks)              \
     X(nvmlDeviceSetGpuLockedClocks) X(nvmlDeviceResetGpuLockedClocks)                          \
     X(nvmlDeviceSetMemoryLockedClocks) X(nvmlDeviceResetMemoryLockedClocks)                \
-    X(nvmlDeviceGetPciInfo_v3)
+    X(nvmlDeviceGetPciInfo_v3) X(nvmlDeviceGetMigMode)                                         \
+    X(nvmlDeviceGetDeviceHandleFromMigDeviceHandle)
 
 enum fake_fn {
 #define X(name) FN_##name,
@@ -223,6 +235,8 @@ struct fake_gpu {
     unsigned energy_latency_us, power_latency_us;
     /* capabilities */
     int memory_power, module_scope, power_fields, root;
+    int mig;             /* MIG mode on */
+    unsigned mig_slices; /* MIG devices while mig is on */
     /* settings */
     unsigned temp_c;
     int persistence;
@@ -258,6 +272,9 @@ static struct {
     /* Power limits set since the last reset, in order (the optimizer tests' call record). */
     struct { unsigned gpu, mw; } limit_log[FAKE_LIMIT_LOG];
     size_t limit_log_count;
+    /* MIG device handles: &mig[N * FAKE_MAX_MIG + s] is slice s of GPU N, valid while
+     * GPU N is in MIG mode with more than s slices. */
+    struct fake_mig { unsigned gpu, slice; } mig[FAKE_MAX_GPUS * FAKE_MAX_MIG];
 } fake = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- Time model ------------------------------------------------------------------------- */
@@ -436,6 +453,8 @@ static const struct spec_key gpu_keys[] = {
     KEY("memory_power", K_BOOL, memory_power),
     KEY("module_scope", K_BOOL, module_scope),
     KEY("power_fields", K_BOOL, power_fields),
+    KEY("mig", K_BOOL, mig),
+    KEY("mig_slices", K_UINT, mig_slices),
     KEY("persistence", K_BOOL, persistence),
     KEY("root", K_BOOL, root),
     KEY("mem_clocks", K_CLOCKS, mem_clocks),
@@ -464,6 +483,7 @@ static void default_gpu(struct fake_gpu *g)
     g->memory_power = 1;
     g->power_fields = 1;
     g->root = 1;
+    g->mig_slices = 2;
     g->mem_clocks[0] = 2619;
     g->mem_clock_count = 1;
     g->gfx_max_mhz = 1980;
@@ -694,6 +714,10 @@ static int check_gpu(const struct fake_config *c, unsigned i, char *why, size_t 
         return refuse(why, why_len, "gpu%u: need limit_min_w <= default <= max", i);
     if (g->gfx_step_mhz == 0 || g->gfx_min_mhz > g->gfx_max_mhz)
         return refuse(why, why_len, "gpu%u: bad graphics clock range", i);
+    if (g->mig_slices < 1 || g->mig_slices > FAKE_MAX_MIG)
+        return refuse(why, why_len, "gpu%u: mig_slices must be 1-%d", i, FAKE_MAX_MIG);
+    if (g->mig && g->arch < ARCH_AMPERE)
+        return refuse(why, why_len, "gpu%u: MIG needs arch >= 7 (Ampere)", i);
     for (unsigned j = 0; j < i; j++)
         if (strcmp(c->gpus[j].uuid, g->uuid) == 0)
             return refuse(why, why_len, "gpu%u and gpu%u share uuid %s", j, i, g->uuid);
@@ -732,6 +756,9 @@ static void commit_locked(const struct fake_config *c)
 {
     fake.cfg = *c;
     fake.epoch_ns = mono_ns();
+    for (unsigned i = 0; i < FAKE_MAX_GPUS; i++)
+        for (unsigned s = 0; s < FAKE_MAX_MIG; s++)
+            fake.mig[i * FAKE_MAX_MIG + s] = (struct fake_mig){i, s};
     memset(fake.rules, 0, sizeof fake.rules);
     memset(fake.calls, 0, sizeof fake.calls);
     fake.limit_log_count = 0;
@@ -933,6 +960,36 @@ nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *deviceCount)
 
 /* ---- NVML: device identity -------------------------------------------------------------- */
 
+/* The MIG device whose handle is h, or NULL (a GPU handle, a slice that does not exist). */
+static struct fake_mig *mig_of_handle_locked(nvmlDevice_t h)
+{
+    uintptr_t p = (uintptr_t)(void *)h, first = (uintptr_t)&fake.mig[0];
+    struct fake_mig *m;
+
+    if (p < first || (p - first) % sizeof(struct fake_mig) != 0 ||
+        (p - first) / sizeof(struct fake_mig) >= FAKE_MAX_GPUS * FAKE_MAX_MIG)
+        return NULL;
+    m = &fake.mig[(p - first) / sizeof(struct fake_mig)];
+    if (m->gpu >= fake.cfg.gpu_count || !fake.cfg.gpus[m->gpu].mig ||
+        m->slice >= fake.cfg.gpus[m->gpu].mig_slices)
+        return NULL;
+    return m;
+}
+
+/* The MIG device with this UUID (FAKE_MIG_UUID_FORMAT), or NULL. */
+static struct fake_mig *mig_by_uuid_locked(const char *uuid)
+{
+    char want[96];
+
+    for (unsigned i = 0; i < fake.cfg.gpu_count; i++)
+        for (unsigned s = 0; fake.cfg.gpus[i].mig && s < fake.cfg.gpus[i].mig_slices; s++) {
+            snprintf(want, sizeof want, FAKE_MIG_UUID_FORMAT, i, s);
+            if (strcmp(want, uuid) == 0)
+                return &fake.mig[i * FAKE_MAX_MIG + s];
+        }
+    return NULL;
+}
+
 nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *device)
 {
     nvmlReturn_t r = enter(FN_nvmlDeviceGetHandleByIndex_v2, index);
@@ -950,10 +1007,14 @@ nvmlReturn_t nvmlDeviceGetHandleByUUID(const char *uuid, nvmlDevice_t *device)
     unsigned index = NO_DEVICE;
     nvmlReturn_t r;
 
+    struct fake_mig *mig = NULL;
+
     pthread_mutex_lock(&fake.lock);
     for (unsigned i = 0; uuid != NULL && i < fake.cfg.gpu_count; i++)
         if (strcmp(fake.cfg.gpus[i].uuid, uuid) == 0)
             index = i;
+    if (index == NO_DEVICE && uuid != NULL && (mig = mig_by_uuid_locked(uuid)) != NULL)
+        index = mig->gpu;
     r = check_locked(FN_nvmlDeviceGetHandleByUUID, index, 0);
     if (r != NVML_SUCCESS)
         return leave(r);
@@ -961,7 +1022,41 @@ nvmlReturn_t nvmlDeviceGetHandleByUUID(const char *uuid, nvmlDevice_t *device)
         return leave(NVML_ERROR_INVALID_ARGUMENT);
     if (index == NO_DEVICE)
         return leave(NVML_ERROR_NOT_FOUND);
-    *device = &fake.cfg.gpus[index];
+    *device = mig != NULL ? (nvmlDevice_t)(void *)mig : &fake.cfg.gpus[index];
+    return leave(NVML_SUCCESS);
+}
+
+nvmlReturn_t nvmlDeviceGetDeviceHandleFromMigDeviceHandle(nvmlDevice_t migDevice,
+                                                          nvmlDevice_t *device)
+{
+    struct fake_mig *mig;
+    nvmlReturn_t r;
+
+    pthread_mutex_lock(&fake.lock);
+    mig = mig_of_handle_locked(migDevice);
+    r = check_locked(FN_nvmlDeviceGetDeviceHandleFromMigDeviceHandle,
+                     mig != NULL ? mig->gpu : NO_DEVICE, 0);
+    if (r != NVML_SUCCESS)
+        return leave(r);
+    if (mig == NULL || device == NULL) /* NVML: a GPU handle is not a MIG handle */
+        return leave(NVML_ERROR_INVALID_ARGUMENT);
+    *device = &fake.cfg.gpus[mig->gpu];
+    return leave(NVML_SUCCESS);
+}
+
+nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int *currentMode,
+                                  unsigned int *pendingMode)
+{
+    struct fake_gpu *g;
+    nvmlReturn_t r = enter_device(FN_nvmlDeviceGetMigMode, device, &g);
+
+    if (r != NVML_SUCCESS)
+        return r;
+    if (currentMode == NULL || pendingMode == NULL)
+        return leave(NVML_ERROR_INVALID_ARGUMENT);
+    if (g->arch < ARCH_AMPERE) /* no MIG before the A100 */
+        return leave(NVML_ERROR_NOT_SUPPORTED);
+    *currentMode = *pendingMode = (unsigned)g->mig;
     return leave(NVML_SUCCESS);
 }
 

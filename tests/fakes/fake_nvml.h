@@ -89,4 +89,12 @@ double fake_nvml_true_energy_j(unsigned physical_index, double t0_mono_s, double
  */
 size_t fake_nvml_power_limit_log(unsigned *gpu, unsigned *mw, size_t cap);
 
+/* ---- Added for Grace Hopper and MIG ----------------------------------------------------- */
+
+/*
+ * The UUID of MIG slice s (0-based) on physical GPU N, with the key mig=1: printf with N and
+ * s. The new-style MIG UUID as nvidia-smi -L prints it (R470 and newer drivers).
+ */
+#define FAKE_MIG_UUID_FORMAT "MIG-%08x-6d1a-4c2e-9f3b-%012x"
+
 #endif /* ZEUS_FAKE_NVML_H */

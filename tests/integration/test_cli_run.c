@@ -225,6 +225,23 @@ static void test_run_table_goes_to_stderr_leaving_stdout_to_command(void **state
     assert_non_null(strstr(f->cli.err, "total"));
 }
 
+/* GH200 and MIG: the table says what a GPU's value covers, and the warnings say why. */
+static void test_run_table_notes_module_scope_and_whole_mig_gpu(void **state)
+{
+    struct fixture *f = *state;
+
+    setenv("ZEUS_FAKE_NVML", "gpus=3;gpu0.module_scope=1;gpu2.mig=1", 1);
+    /* GPU 0, and slice 1 of GPU 2 (fake_nvml.h's FAKE_MIG_UUID_FORMAT) */
+    setenv("CUDA_VISIBLE_DEVICES", "0,MIG-00000002-6d1a-4c2e-9f3b-000000000001", 1);
+    /* longer than the counter's 100 ms step, so no "read 0" note takes the place */
+    zt_cli_run(&f->cli, "run", "--cpus", "none", "--", "sleep", "0.25", NULL);
+    assert_int_equal(f->cli.status, 0);
+    assert_non_null(strstr(f->cli.err, "(whole module: CPU + GPU)"));
+    assert_non_null(strstr(f->cli.err, "(whole GPU: MIG)"));
+    assert_non_null(strstr(f->cli.err, "entire module"));
+    assert_non_null(strstr(f->cli.err, "MIG mode"));
+}
+
 static void test_run_json_has_the_documented_shape(void **state)
 {
     struct fixture *f = *state;
@@ -737,6 +754,7 @@ int main(void)
         T(test_run_json_reports_cpu_and_dram_from_rapl),
         T(test_run_json_exit_code_of_killed_command),
         T(test_run_gpus_list_selects_those_gpus),
+        T(test_run_table_notes_module_scope_and_whole_mig_gpu),
         T(test_run_gpus_none_measures_no_gpu),
         T(test_run_gpus_bad_values_exit_2_naming_the_value),
         T(test_run_gpu_out_of_range_exit_2),

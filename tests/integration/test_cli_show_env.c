@@ -2,7 +2,8 @@
  * test_cli_show_env.c - `zeus show-env` over the fake NVML and a missing RAPL tree: the JSON
  * report parses and lists the fake GPUs, says RAPL is missing and why, follows
  * CUDA_VISIBLE_DEVICES, lists the packages of a fake RAPL tree, and the text report carries
- * the same facts.
+ * the same facts; a GPU in MIG mode (named by a MIG slice) and a Grace Hopper GPU say that
+ * their readings cover the whole GPU or the whole module.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,10 +12,12 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli_support.h"
+#include "fake_nvml.h"
 #include "sysfs_tree.h"
 #include "test_support.h"
 
@@ -137,6 +140,41 @@ static void test_show_env_json_follows_cuda_visible_devices(void **state)
     assert_int_equal(item(g, "physical_index")->valueint, 1);
 }
 
+/* A MIG slice used to be refused; it now shows its parent GPU, marked as measured whole. */
+static void test_show_env_json_mig_slice_shows_whole_gpu(void **state)
+{
+    struct fixture *f = *state;
+    char uuid[96];
+    cJSON *root, *g;
+
+    setenv("ZEUS_FAKE_NVML", "gpus=2;gpu1.mig=1;gpu0.module_scope=1", 1);
+    snprintf(uuid, sizeof uuid, FAKE_MIG_UUID_FORMAT, 1u, 1u);
+    setenv("CUDA_VISIBLE_DEVICES", uuid, 1);
+    root = run_json(f);
+    assert_int_equal(cJSON_GetArraySize(item(root, "gpus")), 1);
+    g = cJSON_GetArrayItem(item(root, "gpus"), 0);
+    assert_int_equal(item(g, "physical_index")->valueint, 1);
+    assert_true(cJSON_IsTrue(item(g, "mig")));
+    assert_true(cJSON_IsFalse(item(g, "module_scope")));
+}
+
+static void test_show_env_text_says_mig_and_module_scope(void **state)
+{
+    struct fixture *f = *state;
+    const char *gpu1;
+
+    setenv("ZEUS_FAKE_NVML", "gpus=2;gpu1.mig=1;gpu0.module_scope=1", 1);
+    zt_cli_run(&f->cli, "show-env", NULL);
+    assert_int_equal(f->cli.status, 0);
+    gpu1 = strstr(f->cli.out, "GPU 1 (physical 1)");
+    assert_non_null(gpu1);
+    /* GPU 0 (module scope, no MIG) comes first: its power is the module's, no MIG line. */
+    assert_non_null(strstr(f->cli.out, "(whole module)"));
+    assert_true(strstr(f->cli.out, "(whole module)") < gpu1);
+    assert_true(strstr(f->cli.out, "MIG mode:") > gpu1);
+    assert_non_null(strstr(gpu1, "whole physical GPU"));
+}
+
 static void test_show_env_json_lists_rapl_packages(void **state)
 {
     struct fixture *f = *state;
@@ -192,6 +230,8 @@ int main(void)
         T(test_show_env_json_reports_rapl_missing),
         T(test_show_env_json_follows_cuda_visible_devices),
         T(test_show_env_json_lists_rapl_packages),
+        T(test_show_env_json_mig_slice_shows_whole_gpu),
+        T(test_show_env_text_says_mig_and_module_scope),
         T(test_show_env_text_names_devices_and_backends),
         T(test_show_env_bad_option_exit_2),
     };

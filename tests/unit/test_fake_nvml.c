@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fake_nvml.h"
 #include "fake_nvml_control.h"
 #include "test_support.h"
 
@@ -44,6 +45,8 @@ static struct {
     int (*Energy)(void *, unsigned long long *);
     int (*FieldValues)(void *, int, field_value *);
     int (*Temperature)(void *, int, unsigned *);
+    int (*MigMode)(void *, unsigned *, unsigned *);
+    int (*FromMig)(void *, void **);
 } nv;
 
 static const struct {
@@ -60,6 +63,8 @@ static const struct {
     {"nvmlDeviceGetTotalEnergyConsumption", &nv.Energy},
     {"nvmlDeviceGetFieldValues", &nv.FieldValues},
     {"nvmlDeviceGetTemperature", &nv.Temperature},
+    {"nvmlDeviceGetMigMode", &nv.MigMode},
+    {"nvmlDeviceGetDeviceHandleFromMigDeviceHandle", &nv.FromMig},
 };
 
 enum { OK = 0, UNINITIALIZED = 1, INVALID = 2, NOT_SUPPORTED = 3, NOT_FOUND = 6,
@@ -206,6 +211,9 @@ static void test_fake_bad_spec_is_refused_and_changes_nothing(void **state)
         {"name", "key=value"},
         {"limit_min_w=800", "limit_min_w"},
         {"gpux.name=a", "gpux.name"},
+        {"mig_slices=0", "mig_slices"},
+        {"mig_slices=8", "mig_slices"},
+        {"mig=1;arch=6", "MIG needs"},
     };
     unsigned n = 0;
     (void)state;
@@ -231,6 +239,37 @@ static void test_fake_prefixed_key_wins_whatever_order(void **state)
     assert_string_equal(name, "A");
     assert_int_equal(nv.GetName(handle(1), name, sizeof name), OK);
     assert_string_equal(name, "B");
+}
+
+/* ---- MIG --------------------------------------------------------------------------------- */
+
+static void test_fake_mig_mode_and_slices(void **state)
+{
+    unsigned cur = 9, pending = 9;
+    void *h = NULL, *parent = NULL;
+    char uuid[96], name[96];
+    (void)state;
+
+    zt_fake_nvml_reset("gpus=3;gpu1.mig=1;gpu1.mig_slices=3;gpu2.arch=6");
+    assert_int_equal(nv.MigMode(handle(0), &cur, &pending), OK);
+    assert_int_equal(cur, 0);
+    assert_int_equal(nv.MigMode(handle(1), &cur, &pending), OK);
+    assert_int_equal(cur, 1);
+    assert_int_equal(pending, 1);
+    assert_int_equal(nv.MigMode(handle(2), &cur, &pending), NOT_SUPPORTED); /* Pascal */
+
+    snprintf(uuid, sizeof uuid, FAKE_MIG_UUID_FORMAT, 1u, 2u);
+    assert_int_equal(nv.HandleByUUID(uuid, &h), OK);
+    assert_ptr_not_equal(h, handle(1)); /* a MIG handle, not the GPU's */
+    assert_int_equal(nv.FromMig(h, &parent), OK);
+    assert_ptr_equal(parent, handle(1));
+    assert_int_equal(nv.GetName(h, name, sizeof name), INVALID); /* only FromMig takes it */
+    assert_int_equal(nv.FromMig(handle(1), &parent), INVALID); /* as NVML on an H200 */
+
+    snprintf(uuid, sizeof uuid, FAKE_MIG_UUID_FORMAT, 1u, 3u); /* only 3 slices */
+    assert_int_equal(nv.HandleByUUID(uuid, &h), NOT_FOUND);
+    snprintf(uuid, sizeof uuid, FAKE_MIG_UUID_FORMAT, 0u, 0u); /* GPU 0 is not in MIG mode */
+    assert_int_equal(nv.HandleByUUID(uuid, &h), NOT_FOUND);
 }
 
 /* ---- Power fields ------------------------------------------------------------------------ */
@@ -494,6 +533,7 @@ int main(void)
         T(test_fake_small_buffers_are_insufficient_size),
         T(test_fake_bad_spec_is_refused_and_changes_nothing),
         T(test_fake_prefixed_key_wins_whatever_order),
+        T(test_fake_mig_mode_and_slices),
         T(test_fake_module_scope_answers_only_at_module),
         T(test_fake_counter_is_exact_integral_at_a_boundary),
         T(test_fake_bursts_between_boundaries_stay_unseen),

@@ -270,10 +270,15 @@ static void test_nvml_visible_empty_hides_every_gpu(void **state)
                           "CUDA_VISIBLE_DEVICES is set but empty");
 }
 
-static void test_nvml_visible_mig_is_not_supported(void **state)
+/*
+ * MIG slices used to be refused (NOT_SUPPORTED); a slice now stands for its GPU
+ * (test_gh200_mig.c), so what fails here is only that no GPU has this parent UUID.
+ */
+static void test_nvml_visible_mig_of_unknown_gpu_is_not_found(void **state)
 {
     setenv("CUDA_VISIBLE_DEVICES", "MIG-GPU-aaaa0000-0000-4000-8000-000000000000/1/0", 1);
-    assert_backend_failed(open_with(state, ""), ZEUS_ERR_NOT_SUPPORTED, "MIG");
+    assert_backend_failed(open_with(state, ""), ZEUS_ERR_NOT_FOUND,
+                          "MIG-GPU-aaaa0000-0000-4000-8000-000000000000/1/0");
 }
 
 static void test_nvml_visible_bad_value_is_invalid(void **state)
@@ -720,7 +725,7 @@ int main(void)
         T(test_nvml_visible_indices_reorder_gpus),
         T(test_nvml_visible_uuid_and_prefix_select_gpus),
         T(test_nvml_visible_empty_hides_every_gpu),
-        T(test_nvml_visible_mig_is_not_supported),
+        T(test_nvml_visible_mig_of_unknown_gpu_is_not_found),
         T(test_nvml_visible_bad_value_is_invalid),
         T(test_nvml_visible_out_of_range_is_not_found),
         T(test_nvml_visible_duplicate_is_invalid),

@@ -1,6 +1,7 @@
 /*
  * test_visible.c - CUDA_VISIBLE_DEVICES parsing (src/device/visible.c): indices, UUIDs and
- * their prefixes, and a distinct status with a message naming the entry for each bad list.
+ * their prefixes, MIG slices standing for their GPU, and a distinct status with a message
+ * naming the entry for each bad list.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "device/visible.h"
+#include "util/error.h"
 #include "zeus/status.h"
 
 #define VAR "CUDA_VISIBLE_DEVICES"
@@ -115,15 +117,109 @@ static void test_visible_empty_value_is_not_found(void **state)
     assert_error_names(parse("  ", out, &n), ZEUS_ERR_NOT_FOUND, VAR);
 }
 
-static void test_visible_mig_entry_is_not_supported(void **state)
+/*
+ * Without a MIG resolver (HIP_VISIBLE_DEVICES: AMD has no MIG) a MIG entry is still refused.
+ * It used to be refused for NVIDIA too; NVIDIA now maps slices to their GPU (tests below).
+ */
+static void test_visible_mig_entry_without_resolver_is_not_supported(void **state)
 {
     unsigned out[8], n;
     (void)state;
 
     assert_error_names(parse("MIG-GPU-5d1c0a11/1/0", out, &n), ZEUS_ERR_NOT_SUPPORTED,
                        "MIG-GPU-5d1c0a11/1/0");
-    assert_non_null(strstr(zeus_last_error(), "NVML cannot measure"));
+    assert_non_null(strstr(zeus_last_error(), "MIG instance"));
     assert_error_names(parse("0,MIG-1234", out, &n), ZEUS_ERR_NOT_SUPPORTED, "MIG-1234");
+}
+
+/* ---- MIG slices stand for their GPU ------------------------------------------------------ */
+
+/* A stand-in for NVML: "MIG-aaaa..." is on GPU 2, "MIG-bbbb..." on GPU 2 too, others none. */
+static zeus_status stub_parent(const char *mig_uuid, void *user, unsigned *physical)
+{
+    (*(int *)user)++;
+    if (strncmp(mig_uuid, "MIG-aaaa", 8) == 0 || strncmp(mig_uuid, "MIG-bbbb", 8) == 0) {
+        *physical = 2;
+        return ZEUS_OK;
+    }
+    return zeus__fail(ZEUS_ERR_NOT_FOUND, "entry \"%s\" matches no MIG device", mig_uuid);
+}
+
+static zeus_status parse_mig(const char *value, unsigned *out, unsigned *count,
+                             struct zeus__visible_mig *mig, int *calls)
+{
+    *calls = 0;
+    *mig = (struct zeus__visible_mig){stub_parent, calls, {0}};
+    memset(mig->from_mig, 7, sizeof mig->from_mig); /* must come back cleared */
+    *count = 8;
+    return zeus__visible_parse_mig(VAR, value, uuids, 4, mig, out, count);
+}
+
+static void test_visible_mig_uuid_maps_to_its_gpu_and_is_marked(void **state)
+{
+    struct zeus__visible_mig mig;
+    unsigned out[8], n;
+    int calls;
+    (void)state;
+
+    assert_int_equal(parse_mig("1,MIG-aaaa0000-1111-4000-8000-000000000000", out, &n, &mig,
+                               &calls),
+                     ZEUS_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(out[0], 1);
+    assert_int_equal(out[1], 2);
+    assert_int_equal(mig.from_mig[0], 0);
+    assert_int_equal(mig.from_mig[1], 1);
+    assert_int_equal(mig.from_mig[2], 0);
+    assert_int_equal(calls, 1);
+}
+
+/* "MIG-GPU-<gpu uuid>/<gi>/<ci>" (drivers before R470) names the parent itself. */
+static void test_visible_legacy_mig_names_its_gpu(void **state)
+{
+    struct zeus__visible_mig mig;
+    unsigned out[8], n;
+    int calls;
+    (void)state;
+
+    assert_int_equal(parse_mig("MIG-GPU-9f00cc33/1/0", out, &n, &mig, &calls), ZEUS_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(out[0], 2);
+    assert_int_equal(mig.from_mig[0], 1);
+    assert_int_equal(calls, 0); /* no vendor call needed */
+    assert_error_names(parse_mig("MIG-GPU-12345678/1/0", out, &n, &mig, &calls),
+                       ZEUS_ERR_NOT_FOUND, "MIG-GPU-12345678/1/0");
+    assert_error_names(parse_mig("MIG-GPU-9f00cc33", out, &n, &mig, &calls),
+                       ZEUS_ERR_INVALID_ARGUMENT, "MIG-GPU-9f00cc33");
+}
+
+static void test_visible_unknown_mig_uuid_is_not_found(void **state)
+{
+    struct zeus__visible_mig mig;
+    unsigned out[8], n;
+    int calls;
+    (void)state;
+
+    assert_error_names(parse_mig("0,MIG-cccc", out, &n, &mig, &calls), ZEUS_ERR_NOT_FOUND,
+                       "MIG-cccc");
+}
+
+/* Both slices would read the same whole-GPU counter: its energy would count twice. */
+static void test_visible_two_slices_of_one_gpu_are_refused(void **state)
+{
+    struct zeus__visible_mig mig;
+    unsigned out[8], n;
+    int calls;
+    (void)state;
+
+    assert_error_names(parse_mig("MIG-aaaa,MIG-bbbb", out, &n, &mig, &calls),
+                       ZEUS_ERR_INVALID_ARGUMENT, "MIG-bbbb");
+    assert_non_null(strstr(zeus_last_error(), "MIG slices of one GPU"));
+    assert_error_names(parse_mig("MIG-aaaa,2", out, &n, &mig, &calls),
+                       ZEUS_ERR_INVALID_ARGUMENT, "twice");
+    assert_non_null(strstr(zeus_last_error(), "MIG slices"));
+    assert_error_names(parse_mig("2,MIG-GPU-9f00cc33/2/0", out, &n, &mig, &calls),
+                       ZEUS_ERR_INVALID_ARGUMENT, "twice");
 }
 
 static void test_visible_word_entry_is_invalid(void **state)
@@ -244,7 +340,11 @@ int main(void)
         cmocka_unit_test(test_visible_full_uuid_selects_gpu),
         cmocka_unit_test(test_visible_unique_uuid_prefix_selects_gpu),
         cmocka_unit_test(test_visible_empty_value_is_not_found),
-        cmocka_unit_test(test_visible_mig_entry_is_not_supported),
+        cmocka_unit_test(test_visible_mig_entry_without_resolver_is_not_supported),
+        cmocka_unit_test(test_visible_mig_uuid_maps_to_its_gpu_and_is_marked),
+        cmocka_unit_test(test_visible_legacy_mig_names_its_gpu),
+        cmocka_unit_test(test_visible_unknown_mig_uuid_is_not_found),
+        cmocka_unit_test(test_visible_two_slices_of_one_gpu_are_refused),
         cmocka_unit_test(test_visible_word_entry_is_invalid),
         cmocka_unit_test(test_visible_negative_entry_is_invalid),
         cmocka_unit_test(test_visible_empty_entry_is_invalid),
