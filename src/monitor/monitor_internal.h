@@ -32,6 +32,7 @@ struct zeus_monitor {
     unsigned cpu_count;
     unsigned cpu_index[ZEUS_MAX_CPUS];
     int cpu_has_dram[ZEUS_MAX_CPUS];
+    unsigned soc_count; /* 1: the SoC (Jetson) is read at both edges of every window */
 
     int direct;
     int approx_instant_energy;
