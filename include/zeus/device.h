@@ -274,6 +274,8 @@ typedef struct zeus_soc_energy {
                                              _UNSUPPORTED (no such rail), _FAILED (unreadable) */
     uint32_t gaps[ZEUS_SOC_RAILS];        /* times a rail could not be read and came back: the
                                              energy of each gap is left out, not guessed */
+    double read_mono_s;                   /* CLOCK_MONOTONIC time of this reading, s (the
+                                             clock of zeus_measurement.start_mono_s) */
 } zeus_soc_energy;
 
 /*

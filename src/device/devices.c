@@ -521,8 +521,8 @@ zeus_status zeus_soc_get_info(zeus_devices *devs, unsigned dev, zeus_soc_info *o
     DISPATCH(ZEUS_DEVICE_SOC, soc_info, out);
 }
 
-/* The first release's zeus_soc_energy ends after gaps[]; callers may know no less. */
-#define SOC_ENERGY_MIN_SIZE (offsetof(zeus_soc_energy, gaps) + sizeof(uint32_t) * ZEUS_SOC_RAILS)
+/* The first release's zeus_soc_energy ends after read_mono_s; callers may know no less. */
+#define SOC_ENERGY_MIN_SIZE (offsetof(zeus_soc_energy, read_mono_s) + sizeof(double))
 
 zeus_status zeus_soc_get_energy(zeus_devices *devs, unsigned dev, zeus_soc_energy *out)
 {

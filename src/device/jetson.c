@@ -548,10 +548,13 @@ static zeus_status jetson_soc_info(struct zeus_backend *b, unsigned dev, zeus_so
 static zeus_status jetson_soc_energy(struct zeus_backend *b, unsigned dev, zeus_soc_energy *out)
 {
     struct jetson *j = (struct jetson *)b;
+    int64_t now;
 
     (void)dev;
     pthread_mutex_lock(&j->lock);
-    sample_rails(j, zeus__now_ns()); /* DESIGN NOTE 2 */
+    now = zeus__now_ns();
+    sample_rails(j, now); /* DESIGN NOTE 2 */
+    out->read_mono_s = (double)now * 1e-9;
     for (int k = 0; k < ZEUS_SOC_RAILS; k++) {
         const struct rail *r = &j->rails[k];
         out->energy_j[k] = out->power_w[k] = NAN;

@@ -40,6 +40,17 @@ void zeus__monitor_fill_identity(const struct zeus_monitor *mon, zeus_measuremen
     }
 }
 
+/*
+ * Cumulative energy of rail k at monotonic time t_ns, from a reading taken a moment before
+ * or after it: the reading is moved to the window's own timestamp at the power it read, so
+ * the SoC's span is exactly the window's even when the thread was preempted between the
+ * read and the timestamp (or read GPUs in between, milliseconds each).
+ */
+static double soc_energy_at(const zeus_soc_energy *e, unsigned k, int64_t t_ns)
+{
+    return e->energy_j[k] + e->power_w[k] * ((double)t_ns * 1e-9 - e->read_mono_s);
+}
+
 /* SoC rail k from its cumulative readings at both edges (no SoC: left as absent). */
 static void fill_soc(const struct zeus__window *w, unsigned k, zeus_measurement *m)
 {
@@ -55,7 +66,7 @@ static void fill_soc(const struct zeus__window *w, unsigned k, zeus_measurement 
         m->soc_flags[k] = ZEUS_ENERGY_FAILED;
         return;
     }
-    m->soc_energy_j[k] = b->energy_j[k] - a->energy_j[k];
+    m->soc_energy_j[k] = soc_energy_at(b, k, w->end_ns) - soc_energy_at(a, k, w->start_ns);
     m->soc_flags[k] = ZEUS_ENERGY_VALID | ZEUS_ENERGY_INTEGRATED |
                       (b->gaps[k] != a->gaps[k] ? ZEUS_ENERGY_DISCONTINUITY : 0);
 }
