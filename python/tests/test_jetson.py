@@ -118,3 +118,12 @@ def test_no_jetson(monkeypatch, noop_sync):
     mon.begin_window("w")
     assert mon.end_window("w").soc_energy is None
     _handle.reset()
+
+
+def test_show_env_reports_the_jetson(board):
+    from zeusc import show_env
+
+    text = show_env.report()
+    assert "## SoC availability\nNVIDIA Jetson SoC available.\n" in text
+    assert "Available metrics: cpu_energy_mj, total_energy_mj\n" in text
+    assert "jetson: 1 SOC(s)" in text
