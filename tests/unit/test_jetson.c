@@ -559,6 +559,29 @@ static void test_cancel(void **state)
     assert_true(isnan(m.soc_energy_j[ZEUS_SOC_RAIL_TOTAL]));
 }
 
+/* The exporter's collector carries the rails it can read, and none it cannot. */
+static void test_collector_exports_rails(void **state)
+{
+    struct fixture *f = *state;
+    zeus_metrics_collector_options o;
+    zeus_metrics_collector *c;
+    static const unsigned none[1] = {0};
+    char *text;
+
+    add_agx_orin(f, 12.0, 4.0);
+    zeus_metrics_collector_options_init(&o);
+    o.gpu_indices = none;
+    o.cpu_indices = none;
+    assert_int_equal(zeus_metrics_collector_create(&o, &c), ZEUS_OK);
+    assert_int_equal(zeus_metrics_collector_render(c, &text, NULL), ZEUS_OK);
+    assert_non_null(strstr(text, "# TYPE zeus_soc_energy_joules_total counter\n"));
+    assert_non_null(strstr(text, "zeus_soc_energy_joules_total{rail=\"gpu\",label=\"VDD_GPU_SOC\"} "));
+    assert_non_null(strstr(text, "zeus_soc_power_watts{rail=\"cpu\",label=\"VDD_CPU_CV\"} 4.0\n"));
+    assert_null(strstr(text, "rail=\"total\"")); /* no such rail: left out, not 0 */
+    zeus_metrics_free(text);
+    zeus_metrics_collector_destroy(c);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, make_tree, rm_tree)
@@ -576,6 +599,7 @@ int main(void)
         T(test_rail_appears),
         T(test_not_detected),
         T(test_cancel),
+        T(test_collector_exports_rails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
