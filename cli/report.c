@@ -93,7 +93,10 @@ static void soc_rows(FILE *f, const zeus_measurement *m)
     for (unsigned k = 0; m->soc_count > 0 && k < ZEUS_SOC_RAILS; k++) {
         char label[16];
         snprintf(label, sizeof label, "SoC %s", zeus_soc_rail_name((zeus_soc_rail)k));
-        table_row(f, label, -1, m->soc_energy_j[k], m->time_s, m->soc_flags[k]);
+        if (m->soc_flags[k] & ZEUS_ENERGY_UNSUPPORTED)
+            fprintf(f, "  %-10s %14s %16s  (no such rail on this board)\n", label, "n/a", "n/a");
+        else
+            table_row(f, label, -1, m->soc_energy_j[k], m->time_s, m->soc_flags[k]);
     }
 }
 

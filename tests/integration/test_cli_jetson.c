@@ -93,6 +93,19 @@ static void test_run_json_has_soc_energy(void **state)
     assert_near(number(root, "total_energy_j"), number(soc, "total"), 1e-9);
 }
 
+/* The table (on stderr) has a row per rail; the one the board lacks says so. */
+static void test_run_table_rows(void **state)
+{
+    struct fixture *f = *state;
+
+    zt_cli_run(&f->cli, "run", "--gpus", "none", "--cpus", "none", "--", "true", NULL);
+    assert_int_equal(f->cli.status, 0);
+    assert_non_null(strstr(f->cli.err, "  SoC cpu    "));
+    assert_non_null(strstr(f->cli.err, "  SoC total  "));
+    assert_non_null(strstr(f->cli.err, "  SoC gpu               n/a              n/a  (no such rail "
+                                       "on this board)\n"));
+}
+
 static void test_show_env_lists_the_soc(void **state)
 {
     struct fixture *f = *state;
@@ -144,6 +157,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_run_json_has_soc_energy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_table_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_show_env_lists_the_soc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_jetson_no_soc_keys, setup, teardown),
     };
