@@ -237,9 +237,10 @@ static void read_label(const char *path, char *buf, size_t len)
     n = fread(buf, 1, len - 1, f);
     fclose(f);
     buf[n] = '\0';
-    buf[strcspn(buf, "\r\n")] = '\0';
-    while (n > 0 && isspace((unsigned char)buf[strlen(buf) - 1]))
-        buf[strlen(buf) - 1] = '\0', n--;
+    n = strcspn(buf, "\r\n");
+    while (n > 0 && isspace((unsigned char)buf[n - 1]))
+        n--;
+    buf[n] = '\0';
 }
 
 /* The paths of a labelled rail; 0 when neither power nor voltage and current exist. */

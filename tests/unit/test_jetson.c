@@ -348,6 +348,10 @@ static void test_agx_xavier_two_monitors(void **state)
     put(f, XAVIER0, "in_current1_input", "2500\n");
     put(f, XAVIER1, "rail_name_2", "SYS5V\n");
     put(f, XAVIER1, "in_power2_input", "3000\n");
+    put(f, XAVIER1, "rail_name_0", "\n");        /* an empty name: ignored, not a crash */
+    put(f, XAVIER1, "in_power0_input", "3000\n");
+    put(f, XAVIER1, "rail_name_1", "  CV  \n");  /* padded: trimmed, and not a class */
+    put(f, XAVIER1, "in_power1_input", "3000\n");
     open_devices(f);
     assert_int_equal(zeus_soc_get_info(f->devs, 0, &info), ZEUS_OK);
     assert_string_equal(info.rail_label[ZEUS_SOC_RAIL_GPU], "GPU");
