@@ -62,8 +62,11 @@
  *    while it stays so; when it comes back the gap's energy is left out and counted in
  *    gaps[]. A class with no rail at open is looked for again every second by the thread
  *    (a driver bound late); energy for it counts from when it appeared.
- * 4. One lock guards the rails and their integrals; reads of a few sysfs files happen
- *    under it, so the thread and a caller never integrate the same interval twice.
+ * 4. One lock guards the rails and their integrals; the reads of a poll (3 to 6 small sysfs
+ *    files) happen under it, so the thread and a caller never integrate the same interval
+ *    twice or out of order. A caller may therefore wait for one poll's reads before its
+ *    own (microseconds on the fake tree; an i2c read each on a board, not measured here).
+ *    The once-a-second walk for missing rails runs without the lock.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -367,13 +370,9 @@ static void discover(const char *driver_dir, struct rail *found)
     each_subdir(driver_dir, "", scan_device, found);
 }
 
-/* Adopt rails of classes still missing (DESIGN NOTE 3). Caller holds the lock. */
-static void adopt_new_rails(struct jetson *j, int64_t now)
+/* Adopt the rails in found[] of classes still missing (DESIGN NOTE 3). Caller holds the lock. */
+static void adopt_new_rails(struct jetson *j, const struct rail *found, int64_t now)
 {
-    struct rail found[ZEUS_SOC_RAILS];
-
-    j->last_scan_ns = now;
-    discover(j->driver_dir, found);
     for (int k = 0; k < ZEUS_SOC_RAILS; k++) {
         if (j->rails[k].present || !found[k].present)
             continue;
@@ -394,6 +393,21 @@ static int any_missing(const struct jetson *j)
 
 /* ---- The integrating thread ------------------------------------------------------------- */
 
+/*
+ * Look for missing rail classes again. The folders are walked without the lock (a walk
+ * costs more than a poll), so callers reading energy are not held up by it.
+ */
+static void rescan(struct jetson *j, int64_t now)
+{
+    struct rail found[ZEUS_SOC_RAILS];
+
+    j->last_scan_ns = now;
+    pthread_mutex_unlock(&j->lock);
+    discover(j->driver_dir, found);
+    pthread_mutex_lock(&j->lock);
+    adopt_new_rails(j, found, zeus__now_ns());
+}
+
 static void *poll_main(void *arg)
 {
     struct jetson *j = arg;
@@ -405,7 +419,7 @@ static void *poll_main(void *arg)
         if (now >= next) {
             sample_rails(j, now);
             if (any_missing(j) && now - j->last_scan_ns >= RESCAN_NS)
-                adopt_new_rails(j, now);
+                rescan(j, now);
             next += j->period_ns;
             if (next <= now) /* we fell behind (a stall): do not burst to catch up */
                 next = now + j->period_ns;
@@ -505,7 +519,10 @@ static zeus_status jetson_open(struct zeus_backend **out)
     zeus__cond_init_monotonic(&j->wake);
     s = find_driver(j->driver_dir, sizeof j->driver_dir);
     if (s == ZEUS_OK) {
-        adopt_new_rails(j, zeus__now_ns());
+        struct rail found[ZEUS_SOC_RAILS];
+        discover(j->driver_dir, found);
+        j->last_scan_ns = zeus__now_ns();
+        adopt_new_rails(j, found, j->last_scan_ns);
         if (!j->rails[ZEUS_SOC_RAIL_CPU].present && !j->rails[ZEUS_SOC_RAIL_GPU].present &&
             !j->rails[ZEUS_SOC_RAIL_TOTAL].present)
             s = zeus__fail(ZEUS_ERR_NOT_SUPPORTED,
