@@ -127,3 +127,17 @@ def test_show_env_reports_the_jetson(board):
     assert "## SoC availability\nNVIDIA Jetson SoC available.\n" in text
     assert "Available metrics: cpu_energy_mj, total_energy_mj\n" in text
     assert "jetson: 1 SOC(s)" in text
+
+
+def test_sampled_mode_with_gpus_carries_soc_energy(board, fake, noop_sync):
+    """The default (sampled) monitor over the fake GPUs: the SoC rides along, provisional
+    and final alike, and the GPUs are reported as before."""
+    mon = ZeusMonitor(sync_execution_with=noop_sync)
+    mon.begin_window("w")
+    time.sleep(0.2)
+    m = mon.end_window("w")
+    final = mon.get_final(m, timeout=2.0)
+    for r in (m, final):
+        assert set(r.gpu_energy) == {0, 1}
+        assert r.soc_energy.total_energy_mj == pytest.approx(8.0 * r.time * 1e3, rel=0.01)
+    assert final.soc_energy == m.soc_energy  # the SoC edges were read at end_window
