@@ -22,11 +22,19 @@ static double add_valid(double sum, double v, unsigned *valid)
     return sum + v;
 }
 
-/* NAN when devices were measured but none gave a value: a 0 there would read as real. */
+/*
+ * NAN when devices were measured but none gave a value: a 0 there would read as real.
+ * With no GPU or CPU package measured but a SoC (a Jetson: no NVML, no RAPL), the total is
+ * the board's total rail, NAN where the board has none (its cpu and gpu rails are not the
+ * whole board).
+ */
 double cli_measurement_all_energy(const zeus_measurement *m)
 {
     double sum = 0.0;
     unsigned valid = 0;
+
+    if (m->gpu_count + m->cpu_count == 0 && m->soc_count > 0)
+        return m->soc_energy_j[ZEUS_SOC_RAIL_TOTAL];
 
     for (unsigned i = 0; i < m->gpu_count; i++)
         sum = add_valid(sum, m->gpu_energy_j[i], &valid);
@@ -80,12 +88,28 @@ static void table_row(FILE *f, const char *kind, long index, double energy_j, do
         fprintf(f, "  %-10s %14.3f %16s%s\n", label, energy_j, "n/a", flag_note(flags));
 }
 
+/*
+ * The SoC's rails (Jetson), one row each. Not added to the total: the SoC's total rail
+ * already holds its CPU and GPU rails, and may hold what RAPL or NVML measured too.
+ */
+static void soc_rows(FILE *f, const zeus_measurement *m)
+{
+    for (unsigned k = 0; m->soc_count > 0 && k < ZEUS_SOC_RAILS; k++) {
+        char label[16];
+        snprintf(label, sizeof label, "SoC %s", zeus_soc_rail_name((zeus_soc_rail)k));
+        if (m->soc_flags[k] & ZEUS_ENERGY_UNSUPPORTED)
+            fprintf(f, "  %-10s %14s %16s  (no such rail on this board)\n", label, "n/a", "n/a");
+        else
+            table_row(f, label, -1, m->soc_energy_j[k], m->time_s, m->soc_flags[k]);
+    }
+}
+
 void cli_report_table(FILE *f, const zeus_measurement *m)
 {
     double total_j = cli_measurement_all_energy(m);
 
     fprintf(f, "  %-10s %12.3f s\n", "time", m->time_s);
-    if (m->gpu_count == 0 && m->cpu_count == 0) {
+    if (m->gpu_count == 0 && m->cpu_count == 0 && m->soc_count == 0) {
         fprintf(f, "  no devices were measured\n");
         return;
     }
@@ -98,6 +122,7 @@ void cli_report_table(FILE *f, const zeus_measurement *m)
         if (!isnan(m->dram_energy_j[i]) || (m->dram_flags[i] & ZEUS_ENERGY_FAILED))
             table_row(f, "DRAM", m->cpu_index[i], m->dram_energy_j[i], m->time_s,
                       m->dram_flags[i]);
+    soc_rows(f, m);
     table_row(f, "total", -1, total_j, m->time_s, 0);
 }
 
@@ -122,6 +147,28 @@ static int add_energy(cJSON *obj, unsigned index, double energy_j)
     return cJSON_AddNumberToObject(obj, key, rounded(energy_j, 1e-3)) != NULL ? 0 : -1;
 }
 
+/*
+ * "soc_energy_j": {"cpu": J, "gpu": J, "total": J}, null for a rail the board lacks or that
+ * failed; no key at all without a SoC, so reports from other machines keep their shape.
+ */
+static int add_soc_energies(cJSON *obj, const zeus_measurement *m)
+{
+    cJSON *soc;
+    int rc = 0;
+
+    if (m->soc_count == 0)
+        return 0;
+    if ((soc = cJSON_AddObjectToObject(obj, "soc_energy_j")) == NULL)
+        return -1;
+    for (unsigned k = 0; k < ZEUS_SOC_RAILS; k++) {
+        const char *key = zeus_soc_rail_name((zeus_soc_rail)k);
+        double e = m->soc_energy_j[k];
+        rc |= (isnan(e) ? cJSON_AddNullToObject(soc, key)
+                        : cJSON_AddNumberToObject(soc, key, rounded(e, 1e-3))) != NULL ? 0 : -1;
+    }
+    return rc;
+}
+
 static int add_energies(cJSON *obj, const zeus_measurement *m)
 {
     cJSON *gpu = cJSON_AddObjectToObject(obj, "gpu_energy_j");
@@ -139,7 +186,7 @@ static int add_energies(cJSON *obj, const zeus_measurement *m)
         if (!isnan(m->dram_energy_j[i]) || (m->dram_flags[i] & ZEUS_ENERGY_FAILED))
             rc |= add_energy(dram, m->cpu_index[i], m->dram_energy_j[i]);
     }
-    return rc;
+    return rc | add_soc_energies(obj, m);
 }
 
 int cli_report_json_total(cJSON *obj, const zeus_measurement *m, double total_j)

@@ -25,13 +25,18 @@ static const char usage[] =
     "    GPUs, rapl for CPU packages) and whether it opened or why not, then each GPU (its\n"
     "    framework and physical index, name, UUID, architecture, energy counter, power\n"
     "    domains, temperature, power limit and range, persistence mode) and each CPU package\n"
-    "    (name, sysfs folder, whether it has a DRAM zone).\n"
+    "    (name, sysfs folder, whether it has a DRAM zone), then the SoC (an NVIDIA Jetson's\n"
+    "    INA3221 rails: cpu, gpu, total). Apple Silicon and Windows are not supported by\n"
+    "    this build, and show-env says so there.\n"
     "\n"
     "OPTIONS\n"
     "    --json        Print the same content as one JSON object on stdout:\n"
     "                  {\"version\", \"cuda_visible_devices\" (null when not set),\n"
     "                   \"backends\": [{\"name\", \"kind\", \"found\", \"status\", \"error\",\n"
-    "                   \"detail\", \"device_count\"}], \"gpus\": [...], \"cpus\": [...]}\n"
+    "                   \"detail\", \"device_count\"}], \"gpus\": [...], \"cpus\": [...],\n"
+    "                   \"socs\": [{\"index\", \"name\", \"period_s\", \"rails\": {\"cpu\":\n"
+    "                   {\"label\", \"path\"} or null, \"gpu\", \"total\"}}],\n"
+    "                   \"soc_not_supported\" (only on Apple Silicon and Windows)}\n"
     "    -h, --help    Print this text.\n"
     "\n"
     "EXIT STATUS\n"
@@ -91,6 +96,52 @@ static const struct {
 
 #define POWER_BIT_COUNT (sizeof power_bits / sizeof power_bits[0])
 
+/* ---- SoCs -------------------------------------------------------------------------------- */
+
+/* A SoC this build cannot read, said plainly (Zeus reads Apple Silicon; we do not yet). */
+static const char *soc_not_supported(void)
+{
+#if defined(__APPLE__) && (defined(__aarch64__) || defined(__arm64__))
+    return "Apple Silicon SoC energy is not supported by this build";
+#elif defined(_WIN32)
+    return "Windows is not supported by this build";
+#else
+    return NULL;
+#endif
+}
+
+static const char *kind_word(zeus_device_kind kind)
+{
+    if (kind == ZEUS_DEVICE_SOC)
+        return "SoC";
+    return kind == ZEUS_DEVICE_GPU ? "GPUs" : "CPUs";
+}
+
+static void print_socs(zeus_devices *devs)
+{
+    unsigned n = zeus_devices_soc_count(devs);
+
+    printf("\n## SoC\n");
+    if (soc_not_supported() != NULL)
+        printf("%s.\n", soc_not_supported());
+    if (n == 0)
+        printf("No SoC available.\n");
+    for (unsigned i = 0; i < n; i++) {
+        zeus_soc_info s;
+        if (zeus_soc_get_info(devs, i, &s) != ZEUS_OK) {
+            printf("SoC %u: unreadable: %s\n", i, zeus_last_error());
+            continue;
+        }
+        printf("SoC %u: %s, power integrated every %.0f ms\n", i, s.name, s.period_s * 1e3);
+        for (unsigned k = 0; k < ZEUS_SOC_RAILS; k++)
+            if (s.has_rail[k])
+                printf("  %-6s %s (%s)\n", zeus_soc_rail_name((zeus_soc_rail)k),
+                       s.rail_label[k], s.rail_path[k]);
+            else
+                printf("  %-6s none\n", zeus_soc_rail_name((zeus_soc_rail)k));
+    }
+}
+
 /* ---- Text ------------------------------------------------------------------------------- */
 
 static void print_backends(zeus_devices *devs)
@@ -104,12 +155,11 @@ static void print_backends(zeus_devices *devs)
         if (zeus_devices_backend_info(devs, i, &b) != ZEUS_OK)
             continue;
         if (b.status == ZEUS_OK)
-            printf("%-6s %s: found, %u device%s (%s)\n", b.name,
-                   b.kind == ZEUS_DEVICE_GPU ? "GPUs" : "CPUs", b.device_count,
+            printf("%-6s %s: found, %u device%s (%s)\n", b.name, kind_word(b.kind), b.device_count,
                    b.device_count == 1 ? "" : "s", b.detail);
         else
-            printf("%-6s %s: not available: %s%s%s\n", b.name,
-                   b.kind == ZEUS_DEVICE_GPU ? "GPUs" : "CPUs", zeus_status_string(b.status),
+            printf("%-6s %s: not available: %s%s%s\n", b.name, kind_word(b.kind),
+                   zeus_status_string(b.status),
                    b.detail[0] != '\0' ? ": " : "", b.detail);
     }
 }
@@ -186,6 +236,7 @@ static int print_text(zeus_devices *devs)
         else
             printf("CPU %u: unreadable: %s\n", i, zeus_last_error());
     }
+    print_socs(devs);
     return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
 }
 
@@ -215,7 +266,9 @@ static cJSON *backend_json(const zeus_backend_info *b)
     if (!ok)
         return NULL;
     CHECK(ok, cJSON_AddStringToObject(o, "name", b->name));
-    CHECK(ok, cJSON_AddStringToObject(o, "kind", b->kind == ZEUS_DEVICE_GPU ? "gpu" : "cpu"));
+    CHECK(ok, cJSON_AddStringToObject(o, "kind", b->kind == ZEUS_DEVICE_SOC   ? "soc"
+                                                 : b->kind == ZEUS_DEVICE_GPU ? "gpu"
+                                                                              : "cpu"));
     CHECK(ok, cJSON_AddBoolToObject(o, "found", b->status == ZEUS_OK));
     CHECK(ok, cJSON_AddStringToObject(o, "status", zeus_status_name(b->status)));
     CHECK(ok, cJSON_AddStringToObject(o, "error", b->status == ZEUS_OK ? "" :
@@ -291,6 +344,54 @@ static cJSON *cpu_json(const zeus_cpu_info *c)
     return keep_if(o, ok);
 }
 
+static cJSON *soc_json(unsigned index, const zeus_soc_info *s)
+{
+    cJSON *o = cJSON_CreateObject(), *rails;
+    int ok = o != NULL;
+
+    if (!ok)
+        return NULL;
+    CHECK(ok, cJSON_AddNumberToObject(o, "index", index));
+    CHECK(ok, cJSON_AddStringToObject(o, "name", s->name));
+    CHECK(ok, cJSON_AddNumberToObject(o, "period_s", s->period_s));
+    CHECK(ok, rails = cJSON_AddObjectToObject(o, "rails"));
+    for (unsigned k = 0; ok && k < ZEUS_SOC_RAILS; k++) {
+        const char *key = zeus_soc_rail_name((zeus_soc_rail)k);
+        cJSON *r;
+        if (!s->has_rail[k]) {
+            CHECK(ok, cJSON_AddNullToObject(rails, key));
+            continue;
+        }
+        CHECK(ok, r = cJSON_AddObjectToObject(rails, key));
+        if (ok) {
+            CHECK(ok, cJSON_AddStringToObject(r, "label", s->rail_label[k]));
+            CHECK(ok, cJSON_AddStringToObject(r, "path", s->rail_path[k]));
+        }
+    }
+    return keep_if(o, ok);
+}
+
+/* "socs", and "soc_not_supported" where this build cannot read the platform's SoC. */
+static int add_socs_json(cJSON *root, zeus_devices *devs)
+{
+    cJSON *socs = cJSON_AddArrayToObject(root, "socs");
+    int ok = socs != NULL;
+
+    for (unsigned i = 0; ok && i < zeus_devices_soc_count(devs); i++) {
+        zeus_soc_info s;
+        cJSON *item;
+        if (zeus_soc_get_info(devs, i, &s) != ZEUS_OK)
+            continue;
+        item = soc_json(i, &s);
+        ok = item != NULL && cJSON_AddItemToArray(socs, item);
+        if (!ok)
+            cJSON_Delete(item);
+    }
+    if (ok && soc_not_supported() != NULL)
+        CHECK(ok, cJSON_AddStringToObject(root, "soc_not_supported", soc_not_supported()));
+    return ok;
+}
+
 /* Append `item` to `array`; 0 when either is missing (the item is freed then). */
 static int append(cJSON *array, cJSON *item)
 {
@@ -339,6 +440,7 @@ static int print_json(zeus_devices *devs)
         else
             CHECK(ok, cJSON_AddNullToObject(root, "cuda_visible_devices"));
         ok = ok && add_devices_json(root, devs);
+        ok = ok && add_socs_json(root, devs);
     }
     ok = ok && cli_print_json(root) == 0;
     cJSON_Delete(root);

@@ -56,6 +56,7 @@ ZEUS_API unsigned zeus_devices_cpu_count(const zeus_devices *devs);
 typedef enum zeus_device_kind {
     ZEUS_DEVICE_GPU = 1,
     ZEUS_DEVICE_CPU = 2,
+    ZEUS_DEVICE_SOC = 3, /* Since 0.1 (issue 13): a system on a chip (NVIDIA Jetson) */
 } zeus_device_kind;
 
 typedef struct zeus_backend_info {
@@ -222,6 +223,72 @@ typedef struct zeus_cpu_energy {
  * ZEUS_ERR_IO when a file cannot be read. Since: 0.1.
  */
 ZEUS_API zeus_status zeus_cpu_get_energy(zeus_devices *devs, unsigned cpu, zeus_cpu_energy *out);
+
+/* ---- SoCs (Since 0.1, issue 13) ------------------------------------------------------ */
+
+/*
+ * A system on a chip whose rails are measured as power, not energy: NVIDIA Jetson boards
+ * (INA3221 monitors under /sys/bus/i2c/drivers/ina3221x or .../ina3221). Zeus classifies
+ * the rails by name into three: CPU, GPU and the whole board ("total"); a board may have
+ * any of them. Energy is integrated from power by a background thread (jetson.c says at
+ * what period and with what accuracy), so it counts from when the handle was opened.
+ *
+ * Detection, as Zeus: Linux on aarch64 with /usr/lib/aarch64-linux-gnu/tegra or
+ * /etc/nv_tegra_release. ZEUS_JETSON=1 forces it (a fake tree under ZEUS_SYSFS_ROOT),
+ * ZEUS_JETSON=0 turns it off. ZEUS_JETSON_PERIOD_MS sets the poll period (default 10).
+ */
+
+/* At most one SoC per machine. */
+#define ZEUS_MAX_SOCS 1
+
+/* The rails of a SoC, as indices of the arrays below. */
+typedef enum zeus_soc_rail {
+    ZEUS_SOC_RAIL_CPU = 0,
+    ZEUS_SOC_RAIL_GPU = 1,
+    ZEUS_SOC_RAIL_TOTAL = 2,
+} zeus_soc_rail;
+#define ZEUS_SOC_RAILS 3
+
+/* Static name of a rail ("cpu", "gpu", "total"), or NULL for an unknown one. */
+ZEUS_API const char *zeus_soc_rail_name(zeus_soc_rail rail);
+
+/* Number of SoCs (0 or 1); 0 for a NULL or bad handle. */
+ZEUS_API unsigned zeus_devices_soc_count(const zeus_devices *devs);
+
+typedef struct zeus_soc_info {
+    char name[64];                        /* "NVIDIA Jetson" */
+    int has_rail[ZEUS_SOC_RAILS];         /* 1 when the rail was found (see ZEUS_SOC_RAIL_*) */
+    char rail_label[ZEUS_SOC_RAILS][64];  /* the sensor's name for it ("VDD_GPU_SOC") */
+    char rail_path[ZEUS_SOC_RAILS][256];  /* the file power is read from (or the voltage file) */
+    double period_s;                      /* the poll period of the integrating thread */
+} zeus_soc_info;
+
+/* Identity and rails of SoC `soc`. Returns ZEUS_ERR_NOT_FOUND for a bad index. */
+ZEUS_API zeus_status zeus_soc_get_info(zeus_devices *devs, unsigned soc, zeus_soc_info *out);
+
+typedef struct zeus_soc_energy {
+    uint32_t size; /* sizeof(zeus_soc_energy): set it before the call; fields past it are
+                      left alone, so a caller built against an older header keeps working */
+    /* Energy of each rail since the handle was opened, J, integrated from power by the
+     * trapezoid rule; NAN for a rail the board lacks or one that cannot be read now. */
+    double energy_j[ZEUS_SOC_RAILS];
+    double power_w[ZEUS_SOC_RAILS];       /* the power read just now, W; NAN as above */
+    uint32_t flags[ZEUS_SOC_RAILS];       /* ZEUS_ENERGY_VALID | _INTEGRATED, or why not:
+                                             _UNSUPPORTED (no such rail), _FAILED (unreadable) */
+    uint32_t gaps[ZEUS_SOC_RAILS];        /* times a rail could not be read and came back: the
+                                             energy of each gap is left out, not guessed */
+    double read_mono_s;                   /* CLOCK_MONOTONIC time of this reading, s (the
+                                             clock of zeus_measurement.start_mono_s) */
+} zeus_soc_energy;
+
+/*
+ * Cumulative energy of every rail of SoC `soc`, integrated up to now (the call reads the
+ * rails itself, so the value ends at the call, not at the last poll).
+ * A rail that cannot be read is NAN with ZEUS_ENERGY_FAILED; that is not an error of the
+ * call. Returns ZEUS_ERR_NOT_FOUND for a bad index, ZEUS_ERR_INVALID_ARGUMENT for a NULL
+ * out or a size smaller than the first release's struct. Safe from any thread.
+ */
+ZEUS_API zeus_status zeus_soc_get_energy(zeus_devices *devs, unsigned soc, zeus_soc_energy *out);
 
 #ifdef __cplusplus
 }

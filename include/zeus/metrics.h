@@ -104,6 +104,13 @@
  *   Since:       0.1
  *   Description: RAPL reads that failed (for example energy_uj readable by root only).
  *
+ *   What:        zeus_soc_energy_joules_total (counter), zeus_soc_power_watts (gauge);
+ *                labels rail (cpu, gpu, total) and label (the sensor's name, "VDD_IN")
+ *   Since:       0.1 (issue 13)
+ *   Description: An NVIDIA Jetson's INA3221 rails: energy integrated from power (trapezoid
+ *                rule, every 10 ms) since the collector started, and the power read at the
+ *                scrape, watts. Only where a Jetson is found; absent rails are left out.
+ *
  *   What:        zeus_exporter_build_info (gauge, always 1), label version
  *   Since:       0.1
  *   Description: The library version serving the metrics.

@@ -163,6 +163,18 @@ typedef struct zeus_measurement {
     double start_mono_s;                        /* CLOCK_MONOTONIC begin time (zeus_now()) */
     double gpu_counter_step_s[ZEUS_MAX_GPUS];   /* update step of the counter seen, s */
     uint32_t gpu_samples[ZEUS_MAX_GPUS];        /* counter updates inside the window */
+
+    /*
+     * Since 0.1 (issue 13): the SoC's energy (NVIDIA Jetson rails), J, indexed by
+     * ZEUS_SOC_RAIL_CPU, _GPU, _TOTAL; Zeus's Measurement.soc_energy (which is in mJ).
+     * soc_count is 1 when the monitor watches a SoC (every monitor does where one is found),
+     * else 0. A rail the board lacks is NAN with ZEUS_ENERGY_UNSUPPORTED; one that could not
+     * be read at an edge is NAN with ZEUS_ENERGY_FAILED; ZEUS_ENERGY_DISCONTINUITY marks a
+     * value that leaves out a stretch when the rail could not be read (a lower bound).
+     */
+    unsigned soc_count;
+    double soc_energy_j[ZEUS_SOC_RAILS];
+    uint32_t soc_flags[ZEUS_SOC_RAILS];
 } zeus_measurement;
 
 /*

@@ -463,6 +463,49 @@ static PyObject *Devices_cpu_energy(Devices *self, PyObject *arg)
     return Py_BuildValue("(dd)", e.cpu_j, e.dram_j);
 }
 
+/* ---- SoC readings (Jetson) ---------------------------------------------------------------- */
+
+static PyObject *Devices_soc_count(Devices *self, PyObject *unused)
+{
+    zeus_devices *devs = live(self);
+    (void)unused;
+    return devs == NULL ? NULL : PyLong_FromUnsignedLong(zeus_devices_soc_count(devs));
+}
+
+/* A rail's joules for Python: None for a rail the board lacks, NaN for one that failed. */
+static PyObject *soc_value(double j, uint32_t flags)
+{
+    if (isnan(j) && (flags & ZEUS_ENERGY_UNSUPPORTED))
+        return Py_NewRef(Py_None);
+    return PyFloat_FromDouble(j);
+}
+
+/* (cpu_j, gpu_j, total_j): cumulative rail energies since the handle opened. */
+static PyObject *Devices_soc_energy(Devices *self, PyObject *arg)
+{
+    zeus_devices *devs = live(self);
+    zeus_soc_energy e = {.size = sizeof e};
+    PyObject *v[ZEUS_SOC_RAILS] = {NULL}, *r = NULL;
+    zeus_status s;
+    unsigned soc;
+
+    if (devs == NULL || index_arg(arg, &soc) < 0)
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    s = zeus_soc_get_energy(devs, soc, &e);
+    Py_END_ALLOW_THREADS
+    if (s != ZEUS_OK)
+        return dev_raise(NULL, s); /* the status's own class: there are no SoC classes */
+    for (int k = 0; k < ZEUS_SOC_RAILS; k++)
+        if ((v[k] = soc_value(e.energy_j[k], e.flags[k])) == NULL)
+            goto out;
+    r = PyTuple_Pack(3, v[0], v[1], v[2]);
+out:
+    for (int k = 0; k < ZEUS_SOC_RAILS; k++)
+        Py_XDECREF(v[k]);
+    return r;
+}
+
 /* ---- Type --------------------------------------------------------------------------------- */
 
 #define M(name, flags, sig, doc)                                                               \
@@ -497,6 +540,10 @@ static PyMethodDef Devices_methods[] = {
     M(gpu_reset_memory_locked_clocks, METH_O, "($self, gpu, /)", "Unlock the memory clock."),
     M(cpu_energy, METH_O, "($self, cpu, /)",
       "(cpu_j, dram_j or None): cumulative energy of a CPU package."),
+    M(soc_count, METH_NOARGS, "($self, /)", "Number of SoCs (an NVIDIA Jetson: 1)."),
+    M(soc_energy, METH_O, "($self, soc, /)",
+      "(cpu_j, gpu_j, total_j): cumulative rail energies; None for a rail the board lacks, "
+      "NaN for one that cannot be read."),
     {NULL, NULL, 0, NULL},
 };
 

@@ -388,7 +388,9 @@ static PyObject *backend_dict(zeus_devices *devs, unsigned i)
     if (d == NULL)
         return NULL;
     if (set_new(d, "name", PyUnicode_FromString(info.name)) < 0 ||
-        set_new(d, "kind", PyUnicode_FromString(info.kind == ZEUS_DEVICE_GPU ? "gpu" : "cpu")) <
+        set_new(d, "kind", PyUnicode_FromString(info.kind == ZEUS_DEVICE_SOC   ? "soc"
+                                                   : info.kind == ZEUS_DEVICE_GPU ? "gpu"
+                                                                                  : "cpu")) <
             0 ||
         set_new(d, "status", PyLong_FromLong((long)info.status)) < 0 ||
         set_new(d, "status_name", PyUnicode_FromString(zeus_status_name(info.status))) < 0 ||

@@ -201,6 +201,45 @@ static int put(PyObject *dict, unsigned index, double value)
     return rc;
 }
 
+/* A rail's mJ for JetsonMeasurement: None for a rail the board lacks (Zeus), NaN failed. */
+static PyObject *soc_mj(const zeus_measurement *m, unsigned k)
+{
+    if (isnan(m->soc_energy_j[k]) && (m->soc_flags[k] & ZEUS_ENERGY_UNSUPPORTED))
+        return Py_NewRef(Py_None);
+    return PyFloat_FromDouble(m->soc_energy_j[k] * 1e3);
+}
+
+/*
+ * Measurement.soc_energy: Zeus's JetsonMeasurement (fields in mJ) where the monitor watches
+ * a SoC, else None. The class is zeusc.device.soc.jetson's, looked up once.
+ */
+static PyObject *soc_measurement(const zeus_measurement *m)
+{
+    static PyObject *cls;
+    PyObject *v[ZEUS_SOC_RAILS] = {NULL}, *r = NULL;
+
+    if (m->soc_count == 0)
+        return Py_NewRef(Py_None);
+    if (cls == NULL) {
+        PyObject *mod = PyImport_ImportModule("zeusc.device.soc.jetson");
+        if (mod == NULL)
+            return NULL;
+        cls = PyObject_GetAttrString(mod, "JetsonMeasurement"); /* kept: module lifetime */
+        Py_DECREF(mod);
+        if (cls == NULL)
+            return NULL;
+    }
+    for (unsigned k = 0; k < ZEUS_SOC_RAILS; k++)
+        if ((v[k] = soc_mj(m, k)) == NULL)
+            goto out;
+    r = PyObject_CallFunctionObjArgs(cls, v[ZEUS_SOC_RAIL_CPU], v[ZEUS_SOC_RAIL_GPU],
+                                     v[ZEUS_SOC_RAIL_TOTAL], NULL);
+out:
+    for (unsigned k = 0; k < ZEUS_SOC_RAILS; k++)
+        Py_XDECREF(v[k]);
+    return r;
+}
+
 static PyObject *build_measurement(const zeus_measurement *m)
 {
     int cancelled = (m->flags & ZEUS_MEASUREMENT_CANCELLED) != 0;
@@ -249,7 +288,8 @@ static PyObject *build_measurement(const zeus_measurement *m)
     if (a[3] == NULL)
         a[3] = Py_NewRef(Py_None);
     a[0] = PyFloat_FromDouble(cancelled ? 0.0 : m->time_s);
-    a[4] = Py_NewRef(Py_None); /* soc_energy: no SoC backend yet */
+    if ((a[4] = soc_measurement(m)) == NULL)
+        goto out;
     a[5] = PyFloat_FromDouble(m->start_unix_s);
     a[6] = PyBool_FromLong(provisional);
     a[7] = cancelled ? Py_NewRef(Py_None) : PyLong_FromUnsignedLongLong(m->window_id);

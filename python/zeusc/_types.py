@@ -21,7 +21,9 @@ class Measurement:
         gpu_energy: Joules per GPU, keyed by framework GPU index (NaN: the GPU failed).
         cpu_energy: Joules per CPU package, or None when no CPU is measured.
         dram_energy: Joules per package with a DRAM zone, or None when there is none.
-        soc_energy: Always None (Zeus-C has no SoC backend yet).
+        soc_energy: Zeus's JetsonMeasurement (cpu_energy_mj, gpu_energy_mj,
+            total_energy_mj; None for a rail the board lacks, NaN for one that failed) where
+            the library finds an NVIDIA Jetson, else None.
         start_time: Unix time the window began (the CSV log's start_time).
         provisional: True when the GPU values are the sampler's estimate, not yet final
             (sampled mode; see ZeusMonitor.get_final and end_window(wait_final=True)).

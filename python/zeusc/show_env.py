@@ -50,6 +50,28 @@ def _cupy_gpu(cupy) -> bool:
     return cupy.cuda.runtime.getDeviceCount() > 0
 
 
+def _soc_lines() -> list[str]:
+    """Zeus's SoC section: the Jetson and its metrics, or none (Apple Silicon: not in
+    this build, said plainly)."""
+    from zeusc.device.soc import Jetson, ZeusSoCInitError, get_soc
+
+    lines = []
+    try:
+        soc = get_soc()
+    except ZeusSoCInitError:
+        soc = None
+    if isinstance(soc, Jetson):
+        lines.append("NVIDIA Jetson SoC available.")
+        lines.append(f"Available metrics: {', '.join(sorted(soc.get_available_metrics()))}")
+    else:
+        lines.append("No SoC available.")
+    if platform.system() == "Darwin" and platform.machine() in ("arm64", "aarch64"):
+        lines.append("Apple Silicon SoC energy is not supported by this build.")
+    elif platform.system() == "Windows":
+        lines.append("Windows is not supported by this build.")
+    return lines
+
+
 def report() -> str:
     """The report as text."""
     out: list[str] = []
@@ -80,6 +102,10 @@ def report() -> str:
     for c in info["cpus"]:
         dram = "available" if c["has_dram"] else "unavailable"
         out.append(f"CPU {c['index']}: {c['name']} ({c['path']}), DRAM {dram}")
+    out.append(_line())
+
+    out.append("## SoC availability")
+    out.extend(_soc_lines())
     out.append(_line())
 
     out.append("## Zeus-C backends")

@@ -73,6 +73,11 @@ struct zeus_backend_ops {
     /* ---- CPU methods ---- */
     zeus_status (*cpu_info)(struct zeus_backend *b, unsigned dev, zeus_cpu_info *out);
     zeus_status (*cpu_energy)(struct zeus_backend *b, unsigned dev, zeus_cpu_energy *out);
+
+    /* ---- SoC methods (kind ZEUS_DEVICE_SOC) ---- */
+    zeus_status (*soc_info)(struct zeus_backend *b, unsigned dev, zeus_soc_info *out);
+    /* out is a full zeus_soc_energy; devices.c copies what the caller's size covers. */
+    zeus_status (*soc_energy)(struct zeus_backend *b, unsigned dev, zeus_soc_energy *out);
 };
 
 /* registry.c: the one explicit list of backends, NULL-terminated, GPU backends first. */
@@ -81,5 +86,6 @@ extern const struct zeus_backend_ops *const zeus__backends[];
 extern const struct zeus_backend_ops zeus__nvml_backend;
 extern const struct zeus_backend_ops zeus__rapl_backend;
 extern const struct zeus_backend_ops zeus__zeusd_backend; /* zeusd_client.c */
+extern const struct zeus_backend_ops zeus__jetson_backend; /* jetson.c */
 
 #endif /* ZEUS_DEVICE_BACKEND_H */

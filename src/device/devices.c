@@ -14,6 +14,7 @@
  * that failure rather than trying the driver (Zeus fails too).
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@ struct zeus_devices {
     struct backend_slot slots[MAX_BACKENDS];
     struct zeus_backend *gpu; /* the backend supplying GPUs, or NULL */
     struct zeus_backend *cpu;
+    struct zeus_backend *soc; /* the backend supplying the SoC (Jetson), or NULL */
     int zeusd_setters;                    /* 1: GPU setters go to zeusd (env set) */
     struct zeus__zeusd_client *zeusd;     /* NULL when it could not be opened */
     zeus_status zeusd_status;             /* why, then */
@@ -48,6 +50,21 @@ struct zeus_devices {
 };
 
 /* ---- Opening and closing ---------------------------------------------------------------- */
+
+/* Where the backend supplying devices of `kind` is kept. */
+static struct zeus_backend **owner_of(zeus_devices *devs, zeus_device_kind kind)
+{
+    if (kind == ZEUS_DEVICE_SOC)
+        return &devs->soc;
+    return kind == ZEUS_DEVICE_GPU ? &devs->gpu : &devs->cpu;
+}
+
+static const char *kind_plural(zeus_device_kind kind)
+{
+    if (kind == ZEUS_DEVICE_SOC)
+        return "SoCs";
+    return kind == ZEUS_DEVICE_GPU ? "GPUs" : "CPUs";
+}
 
 static void open_slot(struct backend_slot *slot)
 {
@@ -104,11 +121,11 @@ zeus_status zeus_devices_create(zeus_devices **out)
         struct zeus_backend **owner;
 
         slot->ops = zeus__backends[i];
-        owner = slot->ops->kind == ZEUS_DEVICE_GPU ? &devs->gpu : &devs->cpu;
+        owner = owner_of(devs, slot->ops->kind);
         if (*owner != NULL) {
             slot->status = ZEUS_ERR_NOT_SUPPORTED;
             snprintf(slot->detail, sizeof slot->detail, "not used: %s supplies the %s",
-                     (*owner)->ops->name, slot->ops->kind == ZEUS_DEVICE_GPU ? "GPUs" : "CPUs");
+                     (*owner)->ops->name, kind_plural(slot->ops->kind));
             continue;
         }
         open_slot(slot);
@@ -145,6 +162,11 @@ unsigned zeus_devices_gpu_count(const zeus_devices *devs)
 unsigned zeus_devices_cpu_count(const zeus_devices *devs)
 {
     return devices_ok(devs) && devs->cpu != NULL ? devs->cpu->device_count : 0;
+}
+
+unsigned zeus_devices_soc_count(const zeus_devices *devs)
+{
+    return devices_ok(devs) && devs->soc != NULL ? devs->soc->device_count : 0;
 }
 
 unsigned zeus_devices_backend_count(const zeus_devices *devs)
@@ -190,13 +212,13 @@ const char *zeus_power_domain_name(zeus_power_domain domain)
 static zeus_status lookup(const zeus_devices *devs, zeus_device_kind kind, unsigned dev,
                           struct zeus_backend **b)
 {
-    const char *what = kind == ZEUS_DEVICE_GPU ? "GPU" : "CPU";
+    const char *what = kind == ZEUS_DEVICE_SOC ? "SoC" : kind == ZEUS_DEVICE_GPU ? "GPU" : "CPU";
     struct zeus_backend *owner;
     unsigned n;
 
     if (!devices_ok(devs))
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "invalid or destroyed zeus_devices handle");
-    owner = kind == ZEUS_DEVICE_GPU ? devs->gpu : devs->cpu;
+    owner = *owner_of((zeus_devices *)devs, kind);
     n = owner != NULL ? owner->device_count : 0;
     if (dev >= n) {
         if (n == 0)
@@ -473,6 +495,55 @@ zeus_status zeus_cpu_get_energy(zeus_devices *devs, unsigned dev, zeus_cpu_energ
 {
     CHECK_OUT(out);
     DISPATCH(ZEUS_DEVICE_CPU, cpu_energy, out);
+}
+
+static zeus_status soc_energy_dispatch(zeus_devices *devs, unsigned dev, zeus_soc_energy *out)
+{
+    DISPATCH(ZEUS_DEVICE_SOC, soc_energy, out);
+}
+
+const char *zeus_soc_rail_name(zeus_soc_rail rail)
+{
+    switch (rail) {
+    case ZEUS_SOC_RAIL_CPU:
+        return "cpu";
+    case ZEUS_SOC_RAIL_GPU:
+        return "gpu";
+    case ZEUS_SOC_RAIL_TOTAL:
+        return "total";
+    }
+    return NULL;
+}
+
+zeus_status zeus_soc_get_info(zeus_devices *devs, unsigned dev, zeus_soc_info *out)
+{
+    CHECK_OUT(out);
+    DISPATCH(ZEUS_DEVICE_SOC, soc_info, out);
+}
+
+/* The first release's zeus_soc_energy ends after read_mono_s; callers may know no less. */
+#define SOC_ENERGY_MIN_SIZE (offsetof(zeus_soc_energy, read_mono_s) + sizeof(double))
+
+zeus_status zeus_soc_get_energy(zeus_devices *devs, unsigned dev, zeus_soc_energy *out)
+{
+    zeus_soc_energy full;
+    uint32_t size;
+    zeus_status s;
+
+    CHECK_OUT(out);
+    size = out->size;
+    if (size < SOC_ENERGY_MIN_SIZE)
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
+                          "zeus_soc_get_energy: out->size is %u, at least %zu (set it to "
+                          "sizeof(zeus_soc_energy))", (unsigned)size, SOC_ENERGY_MIN_SIZE);
+    memset(&full, 0, sizeof full);
+    full.size = sizeof full;
+    s = soc_energy_dispatch(devs, dev, &full);
+    if (s != ZEUS_OK)
+        return s;
+    full.size = size < sizeof full ? size : (uint32_t)sizeof full;
+    memcpy(out, &full, full.size);
+    return ZEUS_OK;
 }
 
 /* ---- Internal access for the monitor ------------------------------------------------------ */

@@ -15,5 +15,6 @@ const struct zeus_backend_ops *const zeus__backends[] = {
     &zeus__nvml_backend,
     &zeus__zeusd_backend,
     &zeus__rapl_backend,
+    &zeus__jetson_backend,
     NULL,
 };

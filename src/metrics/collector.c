@@ -406,6 +406,39 @@ static void cpu_family(zeus__prom_buf *b, zeus_metrics_collector *c, const struc
     }
 }
 
+/*
+ * The SoC's rails (Jetson), read on the scrape path like RAPL (note 2): the backend
+ * integrates in its own thread and the read integrates up to now. A rail the board lacks or
+ * that cannot be read now is left out (note 3).
+ */
+static void soc_families(zeus__prom_buf *b, zeus_metrics_collector *c)
+{
+    zeus_soc_energy e = {.size = sizeof e};
+    zeus_soc_info info;
+    static const char *const names[2] = {"zeus_soc_energy_joules_total", "zeus_soc_power_watts"};
+    static const char *const helps[2] = {
+        "SoC rail energy (Jetson INA3221), integrated since the collector started",
+        "SoC rail power (Jetson INA3221), latest read"};
+
+    if (zeus_devices_soc_count(c->devs) == 0 || zeus_soc_get_info(c->devs, 0, &info) != ZEUS_OK ||
+        zeus_soc_get_energy(c->devs, 0, &e) != ZEUS_OK)
+        return;
+    for (int f = 0; f < 2; f++) {
+        int any = 0;
+        for (unsigned k = 0; k < ZEUS_SOC_RAILS; k++) {
+            zeus__prom_label l[2] = {{"rail", zeus_soc_rail_name((zeus_soc_rail)k)},
+                                     {"label", info.rail_label[k]}};
+            double x = f == 0 ? e.energy_j[k] : e.power_w[k];
+            if (!(e.flags[k] & ZEUS_ENERGY_VALID) || isnan(x))
+                continue;
+            if (!any)
+                zeus__prom_family(b, names[f], helps[f], f == 0 ? "counter" : "gauge");
+            any = 1;
+            zeus__prom_sample(b, names[f], l, 2, NULL, NULL, x);
+        }
+    }
+}
+
 zeus_status zeus_metrics_collector_render(zeus_metrics_collector *c, char **text, size_t *len)
 {
     struct gpu_view gv[ZEUS_MAX_GPUS];
@@ -478,6 +511,7 @@ zeus_status zeus_metrics_collector_render(zeus_metrics_collector *c, char **text
     cpu_family(&b, c, cv, "zeus_dram_energy_wraps_total",
                "DRAM RAPL counter wraparounds corrected", "counter", 5);
     cpu_family(&b, c, cv, "zeus_cpu_read_failures_total", "Failed RAPL reads", "counter", 6);
+    soc_families(&b, c);
     {
         zeus__prom_label l[1] = {{"version", zeus_version()}};
         zeus__prom_family(&b, "zeus_exporter_build_info", "Zeus-C library version", "gauge");

@@ -161,6 +161,13 @@ static zeus_status select_cpus(zeus_monitor *mon, const zeus_monitor_options *o)
     return ZEUS_OK;
 }
 
+/* Every monitor watches the SoC where there is one, as Zeus's ZeusMonitor does. */
+static zeus_status select_soc(zeus_monitor *mon)
+{
+    mon->soc_count = zeus_devices_soc_count(mon->devs) > 0 ? 1 : 0;
+    return ZEUS_OK;
+}
+
 /* ---- Create and destroy ----------------------------------------------------------------- */
 
 static zeus_status open_log(zeus_monitor *mon, const zeus_monitor_options *o)
@@ -223,6 +230,8 @@ zeus_status zeus_monitor_create(const zeus_monitor_options *opts, zeus_monitor *
         s = select_gpus(mon, &o);
     if (s == ZEUS_OK)
         s = select_cpus(mon, &o);
+    if (s == ZEUS_OK)
+        s = select_soc(mon);
     if (s == ZEUS_OK)
         s = open_channels(mon);
     if (s == ZEUS_OK)
@@ -328,6 +337,17 @@ static void read_cpus(zeus_monitor *mon, zeus_cpu_energy *e, zeus_status *s)
         s[i] = zeus_cpu_get_energy(mon->devs, mon->cpu_index[i], &e[i]);
 }
 
+/* The SoC's cumulative rail energies; a rail that cannot be read is flagged, not an error. */
+static void read_soc(zeus_monitor *mon, zeus_soc_energy *e)
+{
+    if (mon->soc_count == 0)
+        return;
+    e->size = sizeof *e;
+    if (zeus_soc_get_energy(mon->devs, 0, e) != ZEUS_OK)
+        for (unsigned k = 0; k < ZEUS_SOC_RAILS; k++)
+            e->flags[k] = ZEUS_ENERGY_FAILED;
+}
+
 /* The first failure among a window's start readings, with its detail; ZEUS_OK if none. */
 static zeus_status start_failure(zeus_monitor *mon, const struct zeus__window *w)
 {
@@ -346,6 +366,7 @@ static zeus_status start_failure(zeus_monitor *mon, const struct zeus__window *w
 static zeus_status start_window(zeus_monitor *mon, struct zeus__window *w)
 {
     read_cpus(mon, w->cpu_start, w->cpu_start_status);
+    read_soc(mon, &w->soc_start);
     if (mon->direct) {
         for (unsigned i = 0; i < mon->gpu_count; i++)
             read_gpu_now(mon, i, &w->gpu_start[i]);
@@ -490,6 +511,11 @@ static void fill_cancelled(const zeus_monitor *mon, const struct zeus__window *w
     m->start_mono_s = (double)w->start_ns * 1e-9;
     for (unsigned i = 0; i < mon->cpu_count; i++)
         m->dram_energy_j[i] = mon->cpu_has_dram[i] ? 0.0 : NAN;
+    for (unsigned k = 0; mon->soc_count > 0 && k < ZEUS_SOC_RAILS; k++)
+        if (w->soc_start.flags[k] & ZEUS_ENERGY_VALID) {
+            m->soc_energy_j[k] = 0.0; /* Zeus zeroes the fields it has (zero_all_fields) */
+            m->soc_flags[k] = 0;
+        }
 }
 
 /*
@@ -561,6 +587,7 @@ static zeus_status finish_window(zeus_monitor *mon, struct zeus__window *w, unsi
     }
     w->end_ns = zeus__now_ns();
     read_cpus(mon, w->cpu_end, w->cpu_end_status);
+    read_soc(mon, &w->soc_end);
     if (sampled)
         end_sampled(mon, w);
     else

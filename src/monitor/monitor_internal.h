@@ -33,6 +33,7 @@ struct zeus_monitor {
     unsigned cpu_index[ZEUS_MAX_CPUS];
     int cpu_has_dram[ZEUS_MAX_CPUS];
     uint32_t gpu_scope_flags[ZEUS_MAX_GPUS]; /* ZEUS_ENERGY_MODULE_SCOPE, _WHOLE_GPU */
+    unsigned soc_count; /* 1: the SoC (Jetson) is read at both edges of every window */
 
     int direct;
     int approx_instant_energy;

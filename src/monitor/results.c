@@ -33,6 +33,42 @@ void zeus__monitor_fill_identity(const struct zeus_monitor *mon, zeus_measuremen
     memcpy(m->gpu_index, mon->gpu_index, sizeof m->gpu_index);
     m->cpu_count = mon->cpu_count;
     memcpy(m->cpu_index, mon->cpu_index, sizeof m->cpu_index);
+    m->soc_count = mon->soc_count;
+    for (unsigned k = 0; k < ZEUS_SOC_RAILS; k++) {
+        m->soc_energy_j[k] = NAN; /* absent is not zero */
+        m->soc_flags[k] = ZEUS_ENERGY_UNSUPPORTED;
+    }
+}
+
+/*
+ * Cumulative energy of rail k at monotonic time t_ns, from a reading taken a moment before
+ * or after it: the reading is moved to the window's own timestamp at the power it read, so
+ * the SoC's span is exactly the window's even when the thread was preempted between the
+ * read and the timestamp (or read GPUs in between, milliseconds each).
+ */
+static double soc_energy_at(const zeus_soc_energy *e, unsigned k, int64_t t_ns)
+{
+    return e->energy_j[k] + e->power_w[k] * ((double)t_ns * 1e-9 - e->read_mono_s);
+}
+
+/* SoC rail k from its cumulative readings at both edges (no SoC: left as absent). */
+static void fill_soc(const struct zeus__window *w, unsigned k, zeus_measurement *m)
+{
+    const zeus_soc_energy *a = &w->soc_start, *b = &w->soc_end;
+    uint32_t both = a->flags[k] | b->flags[k];
+
+    if (both & ZEUS_ENERGY_UNSUPPORTED) {
+        /* No such rail, or it appeared inside the window: nothing covers its start. */
+        m->soc_flags[k] = ZEUS_ENERGY_UNSUPPORTED;
+        return;
+    }
+    if (both & ZEUS_ENERGY_FAILED) {
+        m->soc_flags[k] = ZEUS_ENERGY_FAILED;
+        return;
+    }
+    m->soc_energy_j[k] = soc_energy_at(b, k, w->end_ns) - soc_energy_at(a, k, w->start_ns);
+    m->soc_flags[k] = ZEUS_ENERGY_VALID | ZEUS_ENERGY_INTEGRATED |
+                      (b->gaps[k] != a->gaps[k] ? ZEUS_ENERGY_DISCONTINUITY : 0);
 }
 
 #define SOURCE_FLAGS (ZEUS_ENERGY_COUNTER | ZEUS_ENERGY_INTEGRATED | ZEUS_ENERGY_INTERPOLATED | \
@@ -163,6 +199,13 @@ zeus_status zeus__monitor_build(struct zeus_monitor *mon, const struct zeus__win
     for (unsigned i = 0; i < mon->cpu_count; i++)
         if ((s = fill_cpu(mon, w, i, m)) != ZEUS_OK && first == ZEUS_OK)
             first = s, bad = ZEUS_MAX_GPUS + i;
+    for (unsigned k = 0; mon->soc_count > 0 && k < ZEUS_SOC_RAILS; k++) {
+        fill_soc(w, k, m);
+        if ((m->soc_flags[k] & ZEUS_ENERGY_FAILED) && !quiet)
+            zeus__warnf(mon->warn, mon->warn_user,
+                        "SoC %s rail could not be read at an edge of window '%s': its energy "
+                        "is NAN", zeus_soc_rail_name((zeus_soc_rail)k), w->key);
+    }
     apply_zero_rule(mon, w, quiet, m);
     fill_quality(mon, w, m);
     for (unsigned i = 0; i < mon->gpu_count; i++)

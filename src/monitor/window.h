@@ -29,6 +29,7 @@ struct zeus__window {
     zeus_status *cpu_start_status, *cpu_end_status;
     double *power_w;     /* instant power at end (approx_instant_energy) */
     double power_read_s; /* time spent reading it */
+    zeus_soc_energy soc_start, soc_end; /* when the monitor watches a SoC */
 };
 
 /* One allocation holding the record and its arrays; NULL when out of memory. */

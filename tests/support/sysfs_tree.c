@@ -311,3 +311,29 @@ int zt_thread_count(void)
     closedir(d);
     return n;
 }
+
+/* ---- Other trees -------------------------------------------------------------------------- */
+
+void zt_sysfs_put(zt_sysfs *t, const char *rel, const char *text)
+{
+    char path[TREE_PATH_LEN], tmp[TREE_PATH_LEN + 8], *slash;
+
+    format_or_fail(path, sizeof path, "%s/%s", t->root, rel);
+    format_or_fail(tmp, sizeof tmp, "%s", path);
+    slash = strrchr(tmp, '/');
+    *slash = '\0';
+    make_dirs(tmp);
+    format_or_fail(tmp, sizeof tmp, "%s.new", path);
+    zt_write_file(tmp, text);
+    if (rename(tmp, path) != 0)
+        fail_msg("cannot replace %s: %s", path, strerror(errno));
+}
+
+void zt_sysfs_unlink(zt_sysfs *t, const char *rel)
+{
+    char path[TREE_PATH_LEN];
+
+    format_or_fail(path, sizeof path, "%s/%s", t->root, rel);
+    if (remove(path) != 0)
+        fail_msg("cannot remove %s: %s", path, strerror(errno));
+}

@@ -95,4 +95,14 @@ int zt_run_unprivileged(const char *unreadable, void (*fn)(void *arg), void *arg
 /* Number of threads in this process (entries of /proc/self/task), -1 when unknown. */
 int zt_thread_count(void);
 
+/*
+ * Any file at `rel` (a path relative to the root, as "bus/i2c/drivers/ina3221/1-0040/
+ * hwmon/hwmon3/in1_label"): replace or create it with `text`, making its folders, by
+ * rename() as above. For trees other than powercap (Jetson's INA3221 rails).
+ */
+void zt_sysfs_put(zt_sysfs *t, const char *rel, const char *text);
+
+/* Remove the file or empty folder at `rel`; fails the test unless it existed. */
+void zt_sysfs_unlink(zt_sysfs *t, const char *rel);
+
 #endif /* ZEUS_TEST_SYSFS_TREE_H */

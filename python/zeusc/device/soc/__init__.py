@@ -1,15 +1,19 @@
-"""Zeus's SoC devices (zeus.device.soc). Zeus-C has no Apple silicon or Jetson backend yet:
-the ``*_is_available()`` checks are False, the classes raise their init errors, and
-``get_soc()`` raises ZeusSoCInitError, as Zeus does on a machine without a SoC."""
+"""Zeus's SoC devices (zeus.device.soc). NVIDIA Jetson is read through the library's jetson
+backend (zeusc.device.soc.jetson). Zeus-C has no Apple silicon backend:
+``apple_silicon_is_available()`` is False and AppleSilicon raises its init error. ``get_soc()``
+returns the Jetson where there is one and raises ZeusSoCInitError elsewhere, as Zeus does on
+a machine without a SoC."""
 
 from __future__ import annotations
 
 from zeusc.device.soc.common import SoC, ZeusSoCInitError
+from zeusc.device.soc.jetson import Jetson, JetsonMeasurement, ZeusJetsonInitError, jetson_is_available
 from zeusc.errors import ZeusBaseSoCError
 
 __all__ = [
     "AppleSilicon",
     "Jetson",
+    "JetsonMeasurement",
     "SoC",
     "ZeusAppleInitError",
     "ZeusJetsonInitError",
@@ -24,17 +28,8 @@ class ZeusAppleInitError(ZeusBaseSoCError):
     """Apple silicon cannot be monitored (always, in Zeus-C)."""
 
 
-class ZeusJetsonInitError(ZeusBaseSoCError):
-    """A Jetson cannot be monitored (always, in Zeus-C)."""
-
-
 def apple_silicon_is_available() -> bool:
     """Always False: no Apple silicon backend."""
-    return False
-
-
-def jetson_is_available() -> bool:
-    """Always False: no Jetson backend."""
     return False
 
 
@@ -45,13 +40,15 @@ class AppleSilicon(SoC):
         raise ZeusAppleInitError("Zeus-C has no Apple silicon backend.")
 
 
-class Jetson(SoC):
-    """Not available: raises ZeusJetsonInitError."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        raise ZeusJetsonInitError("Zeus-C has no Jetson backend.")
+_soc: SoC | None = None
 
 
 def get_soc() -> SoC:
-    """Zeus's SoC singleton; raises ZeusSoCInitError here (no SoC backend in Zeus-C)."""
-    raise ZeusSoCInitError("No observable SoC was found on the current machine (Zeus-C has no SoC backend).")
+    """Zeus's SoC singleton: the Jetson where the library finds one; raises
+    ZeusSoCInitError elsewhere (Zeus-C reads no Apple silicon)."""
+    global _soc
+    if _soc is None:
+        if not jetson_is_available():
+            raise ZeusSoCInitError("No observable SoC was found on the current machine.")
+        _soc = Jetson()
+    return _soc

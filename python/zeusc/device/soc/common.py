@@ -1,6 +1,6 @@
 """Zeus's SoC abstraction (zeus.device.soc.common): SoC, EmptySoC, SoCMeasurement and
-ZeusSoCInitError. Zeus-C has no SoC backend yet; these are the base classes Zeus code names
-(``Measurement.soc_energy`` is always None in zeusc)."""
+ZeusSoCInitError: the base classes Zeus code names. zeusc.device.soc.jetson implements them
+for NVIDIA Jetson (``Measurement.soc_energy`` is a JetsonMeasurement there, else None)."""
 
 from __future__ import annotations
 
