@@ -97,6 +97,9 @@ ZEUS_API const char *zeus_power_domain_name(zeus_power_domain domain);
 #define ZEUS_GPU_TEMPERATURE (1u << 4)
 #define ZEUS_GPU_POWER_LIMIT (1u << 5)
 #define ZEUS_GPU_MODULE_SCOPE (1u << 6)   /* power is for the whole module (Grace Hopper) */
+/* The GPU has a counter, but it failed the check at open (AMD: it disagreed with power by
+ * 10x or more, or power read ~0); its energy comes from integrated power. Since: 0.2. */
+#define ZEUS_GPU_COUNTER_REJECTED (1u << 7)
 
 typedef struct zeus_gpu_info {
     unsigned index;          /* framework index (position in CUDA_VISIBLE_DEVICES) */

@@ -125,6 +125,9 @@ ZEUS_API void zeus_monitor_options_init(zeus_monitor_options *opts);
 #define ZEUS_ENERGY_CLIPPED (1u << 12) /* part of the interval was not sampled and is left
                                           out: the value covers the sampled part only */
 #define ZEUS_ENERGY_UNCOVERED (1u << 13) /* nothing of the interval was sampled; NAN */
+#define ZEUS_ENERGY_COUNTER_REJECTED (1u << 14) /* the GPU's counter failed its check at open
+                                                   (ZEUS_GPU_COUNTER_REJECTED): the value is
+                                                   INTEGRATED from power instead. Since: 0.2 */
 
 /* Bits of zeus_measurement.flags. */
 #define ZEUS_MEASUREMENT_CANCELLED (1u << 0) /* ended with ZEUS_WINDOW_CANCEL: all zeros */

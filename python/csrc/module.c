@@ -570,7 +570,9 @@ PyMODINIT_FUNC PyInit__zeusc(void)
         add_int(m, "GPU_POWER_MEMORY", ZEUS_GPU_POWER_MEMORY) < 0 ||
         add_int(m, "GPU_TEMPERATURE", ZEUS_GPU_TEMPERATURE) < 0 ||
         add_int(m, "GPU_POWER_LIMIT", ZEUS_GPU_POWER_LIMIT) < 0 ||
-        add_int(m, "GPU_MODULE_SCOPE", ZEUS_GPU_MODULE_SCOPE) < 0) {
+        add_int(m, "GPU_MODULE_SCOPE", ZEUS_GPU_MODULE_SCOPE) < 0 ||
+        add_int(m, "ENERGY_COUNTER_REJECTED", ZEUS_ENERGY_COUNTER_REJECTED) < 0 ||
+        add_int(m, "GPU_COUNTER_REJECTED", ZEUS_GPU_COUNTER_REJECTED) < 0) {
         Py_DECREF(m);
         return NULL;
     }
