@@ -223,6 +223,14 @@ typedef struct zeus_cpu_energy {
  */
 ZEUS_API zeus_status zeus_cpu_get_energy(zeus_devices *devs, unsigned cpu, zeus_cpu_energy *out);
 
+/*
+ * The backend that supplies GPU `gpu`: "nvml" (NVIDIA) or "amdsmi" (AMD); static, NULL for
+ * an index outside the visible GPUs. GPUs are numbered NVIDIA first, then AMD, each in its
+ * vendor's visible-device order (CUDA_VISIBLE_DEVICES; HIP_VISIBLE_DEVICES, else
+ * CUDA_VISIBLE_DEVICES). Since: 0.2.
+ */
+ZEUS_API const char *zeus_gpu_get_backend(zeus_devices *devs, unsigned gpu);
+
 #ifdef __cplusplus
 }
 #endif

@@ -326,6 +326,16 @@ zeus_status zeus_gpu_get_info(zeus_devices *devs, unsigned dev, zeus_gpu_info *o
     return s;
 }
 
+const char *zeus_gpu_get_backend(zeus_devices *devs, unsigned gpu)
+{
+    struct zeus_backend *b;
+    unsigned local;
+
+    if (lookup(devs, ZEUS_DEVICE_GPU, gpu, &b, &local) != ZEUS_OK)
+        return NULL;
+    return b->ops->name;
+}
+
 zeus_status zeus_gpu_get_energy(zeus_devices *devs, unsigned dev, double *energy_j)
 {
     CHECK_OUT(energy_j);
