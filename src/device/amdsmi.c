@@ -549,8 +549,8 @@ static void write_detail(struct amd_backend *a)
         if (a->gpus[k].check[0] == '\0')
             continue;
         len = strlen(a->base.detail);
-        snprintf(a->base.detail + len, sizeof a->base.detail - len, "; GPU %u: %s", k,
-                 a->gpus[k].check);
+        snprintf(a->base.detail + len, sizeof a->base.detail - len, "; HIP GPU %u: %s",
+                 a->gpus[k].physical, a->gpus[k].check);
     }
 }
 

@@ -110,7 +110,7 @@ static void test_show_env_says_counter_rejected(void **state)
     setenv("ZEUS_FAKE_AMDSMI", "gpus=2;gpu1.counter_scale=100", 1);
     zt_cli_run(&f->cli, "show-env", NULL);
     assert_int_equal(f->cli.status, 0);
-    assert_non_null(strstr(f->cli.out, "GPU 1: counter rejected"));
+    assert_non_null(strstr(f->cli.out, "HIP GPU 1: counter rejected"));
     assert_non_null(strstr(f->cli.out, "energy counter:   rejected at open"));
 }
 

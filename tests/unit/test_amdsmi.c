@@ -288,8 +288,8 @@ static void test_amd_broken_counter_is_rejected(void **state)
             assert_true(info.supports & ZEUS_GPU_COUNTER_REJECTED);
             assert_int_equal(zeus_gpu_get_energy(devs, g, &j), ZEUS_ERR_NOT_SUPPORTED);
         }
-        assert_non_null(strstr(amd_backend(devs).detail, "GPU 1: counter rejected"));
-        assert_non_null(strstr(amd_backend(devs).detail, "GPU 2: counter rejected"));
+        assert_non_null(strstr(amd_backend(devs).detail, "HIP GPU 1: counter rejected"));
+        assert_non_null(strstr(amd_backend(devs).detail, "HIP GPU 2: counter rejected"));
         zeus_devices_destroy(devs);
     }
 }
@@ -320,7 +320,7 @@ static void test_amd_zero_power_counter_not_used(void **state)
     assert_int_equal(zeus_gpu_get_info(devs, 0, &info), ZEUS_OK);
     assert_false(info.supports & ZEUS_GPU_ENERGY_COUNTER);
     assert_true(info.supports & ZEUS_GPU_COUNTER_REJECTED);
-    assert_non_null(strstr(amd_backend(devs).detail, "GPU 0: counter not checked"));
+    assert_non_null(strstr(amd_backend(devs).detail, "HIP GPU 0: counter not checked"));
     zeus_devices_destroy(devs);
 }
 
