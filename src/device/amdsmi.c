@@ -492,12 +492,28 @@ static void sleep_s(double s)
         ;
 }
 
+/*
+ * An MI250/MI250X is two dies; AMD SMI reports the power of both on the even one and ~0 on
+ * the odd one (Zeus's rule). The odd die then has no power or energy reading at all rather
+ * than a measured-looking zero.
+ */
+static int odd_mi250_die(const struct amd_gpu *g, double expected_j)
+{
+    return strstr(g->name, "MI250") != NULL && g->physical % 2 == 1 && expected_j < 1e-6;
+}
+
 /* Judge one GPU's counter from its two reads and its power (Zeus's rule, note 3). */
 static void judge_counter(struct amd_gpu *g, double power_w, double measured_j, double wait_s)
 {
     double expected_j = power_w * wait_s;
 
-    if (!(expected_j >= 1e-6)) {
+    if (odd_mi250_die(g, expected_j)) {
+        g->supports &= ~(uint32_t)(ZEUS_GPU_POWER_INSTANT | ZEUS_GPU_POWER_AVERAGE);
+        snprintf(g->check, sizeof g->check,
+                 "second die of an MI250: its power and energy are counted on HIP GPU %u, "
+                 "none reported here",
+                 g->physical - 1);
+    } else if (!(expected_j >= 1e-6)) {
         g->supports |= ZEUS_GPU_COUNTER_REJECTED;
         snprintf(g->check, sizeof g->check,
                  "counter not checked: power reads ~0 W, energy from integrated power");
@@ -631,6 +647,9 @@ static zeus_status amd_gpu_power(struct zeus_backend *b, unsigned dev, zeus_powe
 
     if (domain == ZEUS_POWER_MEMORY_AVERAGE)
         return zeus__fail(ZEUS_ERR_NOT_SUPPORTED, "AMD SMI reports no memory power");
+    if (!(amd(b)->gpus[dev].supports & (ZEUS_GPU_POWER_INSTANT | ZEUS_GPU_POWER_AVERAGE)) &&
+        amd(b)->gpus[dev].check[0] != '\0')
+        return zeus__fail(ZEUS_ERR_NOT_SUPPORTED, "AMD GPU %u: %s", dev, amd(b)->gpus[dev].check);
     s = read_power(amd(b), amd(b)->gpus[dev].h, &cur, &avg);
     if (s != ZEUS_OK)
         return s;

@@ -277,6 +277,12 @@ static zeus_status zeusd_set(zeus_devices *devs, struct zeus_backend *b, unsigne
     char extra[128] = "";
     unsigned physical = dev;
 
+    /* zeusd numbers NVIDIA GPUs only: an AMD index sent there would set an NVIDIA GPU. */
+    if (strcmp(b->ops->name, "nvml") != 0)
+        return zeus__fail(ZEUS_ERR_NOT_SUPPORTED,
+                          "%s GPU %u: zeusd controls NVIDIA GPUs only; unset ZEUSD_SOCK_PATH "
+                          "and ZEUSD_HOST_PORT to set it directly (needs root)",
+                          b->ops->name, dev);
     if (devs->zeusd == NULL)
         return zeus__fail(devs->zeusd_status, "%s", devs->zeusd_detail);
     if (b->ops->gpu_info != NULL && b->ops->gpu_info(b, dev, &info) == ZEUS_OK)

@@ -354,6 +354,65 @@ static void test_amd_broken_counter_window_is_integrated(void **state)
     zeus_monitor_destroy(mon);
 }
 
+/*
+ * MI250/MI250X (Zeus's rule): the odd die reads ~0 W because the even one reports both; it
+ * has no power or energy reading, and a window over it is not a measured zero.
+ */
+static void test_amd_mi250_odd_die_has_no_readings(void **state)
+{
+    zeus_monitor_options o;
+    zeus_monitor *mon = NULL;
+    zeus_measurement m;
+    zeus_devices *devs;
+    zeus_gpu_info info;
+    unsigned none = 0;
+    double w;
+    (void)state;
+
+    zt_fake_amdsmi_use("gpus=2;name=AMD Instinct MI250X;power_w=400;gpu1.power_w=0");
+    devs = open_devices();
+    assert_int_equal(zeus_gpu_get_info(devs, 0, &info), ZEUS_OK);
+    assert_true(info.supports & ZEUS_GPU_ENERGY_COUNTER);
+    assert_int_equal(zeus_gpu_get_info(devs, 1, &info), ZEUS_OK);
+    assert_false(info.supports & (ZEUS_GPU_ENERGY_COUNTER | ZEUS_GPU_POWER_INSTANT |
+                                  ZEUS_GPU_POWER_AVERAGE));
+    assert_int_equal(zeus_gpu_get_power(devs, 1, ZEUS_POWER_DEVICE_INSTANT, &w),
+                     ZEUS_ERR_NOT_SUPPORTED);
+    assert_non_null(strstr(zeus_last_error(), "MI250"));
+    assert_non_null(strstr(amd_backend(devs).detail, "HIP GPU 1: second die"));
+    zeus_devices_destroy(devs);
+
+    zeus_monitor_options_init(&o);
+    o.cpu_indices = &none;
+    o.cpu_index_count = 0;
+    if (zeus_monitor_create(&o, &mon) != ZEUS_OK)
+        fail_msg("zeus_monitor_create: %s", zeus_last_error());
+    assert_int_equal(zeus_monitor_begin_window(mon, "w", 0), ZEUS_OK);
+    sleep_s(0.2);
+    zeus_monitor_end_window(mon, "w", ZEUS_WINDOW_WAIT_FINAL, &m);
+    assert_int_equal(m.gpu_count, 2);
+    assert_near(m.gpu_energy_j[0], 400 * m.time_s, 400 * m.time_s * 0.05);
+    assert_true(isnan(m.gpu_energy_j[1]));
+    assert_false(m.gpu_flags[1] & ZEUS_ENERGY_VALID);
+    zeus_monitor_destroy(mon);
+}
+
+/* zeusd sets NVIDIA GPUs only: an AMD GPU's setter is refused, never sent by its index. */
+static void test_amd_setters_not_sent_to_zeusd(void **state)
+{
+    zeus_devices *devs;
+    (void)state;
+
+    zt_fake_amdsmi_use("gpus=1");
+    setenv("ZEUSD_SOCK_PATH", "/nonexistent/zeusd.sock", 1);
+    devs = open_devices();
+    unsetenv("ZEUSD_SOCK_PATH");
+    assert_int_equal(zeus_gpu_set_power_limit(devs, 0, 500), ZEUS_ERR_NOT_SUPPORTED);
+    assert_non_null(strstr(zeus_last_error(), "NVIDIA GPUs only"));
+    assert_int_equal(zeus_gpu_set_gpu_locked_clocks(devs, 0, 600, 900), ZEUS_ERR_NOT_SUPPORTED);
+    zeus_devices_destroy(devs);
+}
+
 /* ---- HIP numbering and visible devices ----------------------------------------------------- */
 
 /* GPU k is the handle whose HIP index is k: from KFD node ids (6.3) or hip_id (6.4). */
@@ -573,6 +632,8 @@ int main(void)
         T(test_amd_counter_within_10x_is_kept),
         T(test_amd_zero_power_counter_not_used),
         T(test_amd_broken_counter_window_is_integrated),
+        T(test_amd_mi250_odd_die_has_no_readings),
+        T(test_amd_setters_not_sent_to_zeusd),
         T(test_amd_hip_order),
         T(test_amd_visible_devices),
         T(test_amd_failing_calls),
