@@ -124,6 +124,14 @@ _Static_assert(sizeof(amdsmi_power_cap_info_t) == 64, "amdsmi_power_cap_info_t")
 _Static_assert(sizeof(amdsmi_kfd_info_t) == 64, "amdsmi_kfd_info_t");
 _Static_assert(sizeof(void *) == sizeof(void (*)(void)), "dlsym needs data-sized functions");
 
+/* A uint32_t member of a struct the library filled, by its offset in our declaration. */
+static uint32_t u32_at(const void *buf, size_t offset)
+{
+    uint32_t v;
+    memcpy(&v, (const char *)buf + offset, sizeof v);
+    return v;
+}
+
 /* The layouts this file declares (note 1). */
 enum layout { LAYOUT_ROCM63 = 63, LAYOUT_ROCM64 = 64 };
 
@@ -345,7 +353,7 @@ static zeus_status hip_indices(struct amd_backend *a, const amdsmi_handle *h, un
         uint64_t buf[STRUCT_ROOM / 8] = {0};
         if (a->layout == LAYOUT_ROCM64 && a->fn.get_gpu_enumeration_info != NULL &&
             a->fn.get_gpu_enumeration_info(h[i], buf) == AMDSMI_STATUS_SUCCESS) {
-            hip[i] = ((const enumeration_info_head *)buf)->hip_id;
+            hip[i] = u32_at(buf, offsetof(enumeration_info_head, hip_id));
             if (hip[i] >= n)
                 return zeus__fail(ZEUS_ERR_UNKNOWN, "AMD SMI gives GPU %u HIP index %u of %u",
                                   i, hip[i], n);
@@ -358,7 +366,7 @@ static zeus_status hip_indices(struct amd_backend *a, const amdsmi_handle *h, un
         amdsmi_status_t r = a->fn.get_gpu_kfd_info(h[i], buf);
         if (r != AMDSMI_STATUS_SUCCESS)
             return amd_fail(r, "amdsmi_get_gpu_kfd_info");
-        node[i] = ((const amdsmi_kfd_info_t *)buf)->node_id;
+        node[i] = u32_at(buf, offsetof(amdsmi_kfd_info_t, node_id));
         hip[i] = NA32;
     }
     for (unsigned i = 0; i < n; i++) {
@@ -437,11 +445,11 @@ static zeus_status read_power(struct amd_backend *a, amdsmi_handle h, double *cu
     if (r != AMDSMI_STATUS_SUCCESS)
         return amd_fail(r, "amdsmi_get_power_info");
     if (a->layout == LAYOUT_ROCM63) {
-        c = ((const power_info_63 *)buf)->current_socket_power;
-        v = ((const power_info_63 *)buf)->average_socket_power;
+        c = u32_at(buf, offsetof(power_info_63, current_socket_power));
+        v = u32_at(buf, offsetof(power_info_63, average_socket_power));
     } else {
-        c = ((const power_info_64 *)buf)->current_socket_power;
-        v = ((const power_info_64 *)buf)->average_socket_power;
+        c = u32_at(buf, offsetof(power_info_64, current_socket_power));
+        v = u32_at(buf, offsetof(power_info_64, average_socket_power));
     }
     *cur = c == NA16 || c == NA32 ? NAN : (double)c;
     *avg = v == NA16 || v == NA32 ? NAN : (double)v;
@@ -545,7 +553,7 @@ static void check_counters(struct amd_backend *a)
     if (n > 0)
         sleep_s(wait_s);
     for (unsigned k = 0; k < n; k++) {
-        double after;
+        double after = 0;
         if (!ok[k] || read_energy(a, a->gpus[k].h, &after) != ZEUS_OK) {
             snprintf(a->gpus[k].check, sizeof a->gpus[k].check,
                      "energy counter unreadable, energy from integrated power");
@@ -758,7 +766,6 @@ static zeus_status clock_range(struct zeus_backend *b, unsigned dev, int type, u
                                size_t *count)
 {
     uint64_t buf[STRUCT_ROOM / 8] = {0};
-    const amdsmi_clk_info_t *c = (const amdsmi_clk_info_t *)buf;
     size_t room = *count;
     amdsmi_status_t r;
 
@@ -770,8 +777,8 @@ static zeus_status clock_range(struct zeus_backend *b, unsigned dev, int type, u
     *count = 2;
     if (room < 2)
         return zeus__fail(ZEUS_ERR_INSUFFICIENT_SIZE, "room for %zu clocks, 2 needed", room);
-    clocks[0] = c->max_clk;
-    clocks[1] = c->min_clk;
+    clocks[0] = u32_at(buf, offsetof(amdsmi_clk_info_t, max_clk));
+    clocks[1] = u32_at(buf, offsetof(amdsmi_clk_info_t, min_clk));
     return ZEUS_OK;
 }
 

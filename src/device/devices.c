@@ -246,8 +246,8 @@ static zeus_status lookup(const zeus_devices *devs, zeus_device_kind kind, unsig
 /* Resolve the backend and method, or return the reason; `method` names an ops member. */
 #define DISPATCH(kind, method, ...)                                          \
     do {                                                                     \
-        struct zeus_backend *b_;                                             \
-        unsigned l_;                                                         \
+        struct zeus_backend *b_ = NULL;                                      \
+        unsigned l_ = 0;                                                     \
         zeus_status s_ = lookup(devs, (kind), dev, &b_, &l_);                \
         if (s_ != ZEUS_OK)                                                   \
             return s_;                                                       \
@@ -299,8 +299,8 @@ static zeus_status zeusd_set(zeus_devices *devs, struct zeus_backend *b, unsigne
 /* A setter: zeusd when configured, else the backend's method (NULL: not supported). */
 #define SETTER(method, route, ...)                                                  \
     do {                                                                            \
-        struct zeus_backend *b_;                                                    \
-        unsigned l_;                                                                \
+        struct zeus_backend *b_ = NULL;                                             \
+        unsigned l_ = 0;                                                            \
         zeus_status s_ = lookup(devs, ZEUS_DEVICE_GPU, dev, &b_, &l_);              \
         if (s_ != ZEUS_OK)                                                          \
             return s_;                                                              \
@@ -334,8 +334,8 @@ zeus_status zeus_gpu_get_info(zeus_devices *devs, unsigned dev, zeus_gpu_info *o
 
 const char *zeus_gpu_get_backend(zeus_devices *devs, unsigned gpu)
 {
-    struct zeus_backend *b;
-    unsigned local;
+    struct zeus_backend *b = NULL;
+    unsigned local = 0;
 
     if (lookup(devs, ZEUS_DEVICE_GPU, gpu, &b, &local) != ZEUS_OK)
         return NULL;
@@ -400,9 +400,9 @@ static long long to_mw(double w)
 
 zeus_status zeus_gpu_set_power_limit(zeus_devices *devs, unsigned gpu, double limit_w)
 {
-    struct zeus_backend *b;
+    struct zeus_backend *b = NULL;
     double min_w, max_w, now_w;
-    unsigned dev;
+    unsigned dev = 0;
     zeus_status s = lookup(devs, ZEUS_DEVICE_GPU, gpu, &b, &dev);
 
     if (s != ZEUS_OK)
@@ -446,9 +446,9 @@ zeus_status zeus_gpu_get_persistence_mode(zeus_devices *devs, unsigned dev, int 
 
 zeus_status zeus_gpu_set_persistence_mode(zeus_devices *devs, unsigned gpu, int enabled)
 {
-    struct zeus_backend *b;
+    struct zeus_backend *b = NULL;
     int now;
-    unsigned dev;
+    unsigned dev = 0;
     zeus_status s = lookup(devs, ZEUS_DEVICE_GPU, gpu, &b, &dev);
 
     if (s != ZEUS_OK)
