@@ -79,3 +79,13 @@ def test_mixed_process_numbers_nvidia_first(amd, fake):
     assert isinstance(gpus, NVIDIAGPUs) and len(gpus) == 2
     assert type(gpus.gpus[0]) is NVIDIAGPU and isinstance(gpus.gpus[1], AMDGPU)
     assert gpus.get_name(0).startswith("NVIDIA") and gpus.get_name(1).startswith("AMD")
+
+
+def test_show_env_names_the_vendor(amd, fake):
+    from zeusc import show_env
+
+    fake.reset("gpus=1")
+    _use(amd, "gpus=1")
+    text = show_env.report()
+    assert "GPU 0 (Zeus index 0): NVIDIA H100 80GB HBM3 [NVIDIA, nvml]" in text
+    assert "GPU 0 (Zeus index 1): AMD Instinct MI300X [AMD, amdsmi]" in text
