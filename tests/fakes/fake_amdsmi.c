@@ -15,8 +15,15 @@
  *                                         (node = HIP index + 2), 6.4 as hip_id
  *   name            AMD Instinct MI300X   market_name of amdsmi_get_gpu_asic_info
  *   uuid            <8 hex>-...-<index>   amdsmi_get_gpu_device_uuid
+ *   trace           constant              constant: power_w all the time; square: power_w
+ *                                         for the first half of each trace_period_ms and
+ *                                         low_w for the second half (from the reset)
  *   power_w         300                   average socket power (W) and the counter's power
- *   instant_w       power_w               current socket power (W)
+ *   instant_w       power_w               current socket power (W); with trace=square, the
+ *                                         trace's power now (and average_socket_power the
+ *                                         trace's mean)
+ *   low_w           100                   the square trace's low level
+ *   trace_period_ms 1000                  the square trace's period
  *   no_instant      0                     1: current_socket_power is N/A (0xFFFF / UINT32_MAX)
  *   no_average      0                     1: average_socket_power is N/A
  *   resolution_uj   15.259                counter_resolution (uJ per count)
@@ -68,6 +75,8 @@ struct gpu {
     unsigned index;
     char name[256], uuid[64];
     double power_w, instant_w, resolution_uj, update_ms, counter_scale;
+    int square;               /* trace=square */
+    double low_w, period_ms;  /* its low level and period */
     int no_instant, no_average, root;
     double limit_min_w, limit_max_w, limit_default_w, temp_c;
     unsigned gfx[2], mem[2]; /* min, max */
@@ -124,6 +133,8 @@ static void defaults(void)
         snprintf(g->uuid, sizeof g->uuid, "a3ff74a1-0000-1000-80%02u-5ad3c1a0b%03u", i, i);
         g->power_w = 300;
         g->instant_w = NAN;
+        g->low_w = 100;
+        g->period_ms = 1000;
         g->resolution_uj = 15.259;
         g->update_ms = 1;
         g->counter_scale = 1;
@@ -154,6 +165,8 @@ static int apply(struct gpu *g, const char *key, const char *val, int global)
     }
     NUM("power_w", power_w)
     NUM("instant_w", instant_w)
+    NUM("low_w", low_w)
+    NUM("trace_period_ms", period_ms)
     NUM("no_instant", no_instant)
     NUM("no_average", no_average)
     NUM("resolution_uj", resolution_uj)
@@ -169,6 +182,12 @@ static int apply(struct gpu *g, const char *key, const char *val, int global)
     NUM("mem_max_mhz", mem[1])
     NUM("root", root)
 #undef NUM
+    if (strcmp(key, "trace") == 0) {
+        if (strcmp(val, "square") != 0 && strcmp(val, "constant") != 0)
+            return -1;
+        g->square = strcmp(val, "square") == 0;
+        return 0;
+    }
     if (strcmp(key, "name") == 0) {
         snprintf(g->name, sizeof g->name, "%s", val);
         return 0;
@@ -378,9 +397,34 @@ EXPORT amdsmi_status_t amdsmi_get_processor_handles(void *socket, uint32_t *coun
     END(r == OK ? INVAL : r);
 }
 
+/* The trace's energy from the reset to t, uJ. */
+static double trace_uj(const struct gpu *g, int64_t t)
+{
+    double dt = (double)(t - st.t0_ns) * 1e-9, period = g->period_ms * 1e-3, half = period / 2;
+    double n, r;
+
+    if (!g->square || period <= 0)
+        return g->power_w * dt * 1e6;
+    n = floor(dt / period);
+    r = dt - n * period;
+    return (n * half * (g->power_w + g->low_w) + g->power_w * fmin(r, half) +
+            g->low_w * fmax(0, r - half)) * 1e6;
+}
+
+/* The trace's power at t, W. */
+static double trace_w(const struct gpu *g, int64_t t)
+{
+    double period = g->period_ms * 1e-3;
+    double dt = (double)(t - st.t0_ns) * 1e-9;
+
+    if (!g->square || period <= 0)
+        return g->instant_w;
+    return dt - floor(dt / period) * period < period / 2 ? g->power_w : g->low_w;
+}
+
 static double true_uj(const struct gpu *g, int64_t t)
 {
-    return g->base_uj + g->power_w * (double)(t - g->base_ns) * 1e-3;
+    return g->base_uj + trace_uj(g, t) - trace_uj(g, g->base_ns);
 }
 
 EXPORT amdsmi_status_t amdsmi_get_energy_count(void *h, uint64_t *acc, float *res, uint64_t *ts)
@@ -406,8 +450,9 @@ EXPORT amdsmi_status_t amdsmi_get_power_info(void *h, void *out)
     uint32_t cur, avg;
 
     BEGIN("amdsmi_get_power_info", h);
-    cur = g->no_instant ? na : (uint32_t)lround(g->instant_w);
-    avg = g->no_average ? na : (uint32_t)lround(g->power_w);
+    cur = g->no_instant ? na : (uint32_t)lround(trace_w(g, now_ns()));
+    avg = g->no_average ? na
+                        : (uint32_t)lround(g->square ? (g->power_w + g->low_w) / 2 : g->power_w);
     if (is64()) { /* uint64_t socket_power first */
         memset(out, 0, 8 + 8 + 24 + 4 + 8 * 18 + 4);
         *(uint64_t *)out = avg;
@@ -596,6 +641,7 @@ EXPORT void fake_amdsmi_set_power_w(unsigned index, double watts)
         int64_t t = now_ns();
         g->base_uj = true_uj(g, t);
         g->base_ns = t;
+        g->square = 0;
         g->power_w = g->instant_w = watts;
     }
     pthread_mutex_unlock(&lock);

@@ -413,6 +413,36 @@ static void test_amd_setters_not_sent_to_zeusd(void **state)
     zeus_devices_destroy(devs);
 }
 
+/*
+ * A varying load (a 1 Hz square wave, 400 W / 100 W): the counter GPU and the GPU whose
+ * rejected counter is replaced by integrated power both measure the trace's energy.
+ */
+static void test_amd_square_trace_counter_and_integrated_agree(void **state)
+{
+    zeus_monitor_options o;
+    zeus_monitor *mon = NULL;
+    zeus_measurement m;
+    unsigned none = 0;
+    (void)state;
+
+    zt_fake_amdsmi_use("gpus=2;trace=square;power_w=400;low_w=100;trace_period_ms=400;"
+                       "gpu1.counter_scale=30");
+    zeus_monitor_options_init(&o);
+    o.cpu_indices = &none;
+    o.cpu_index_count = 0;
+    if (zeus_monitor_create(&o, &mon) != ZEUS_OK)
+        fail_msg("zeus_monitor_create: %s", zeus_last_error());
+    assert_int_equal(zeus_monitor_begin_window(mon, "w", 0), ZEUS_OK);
+    sleep_s(0.8); /* two whole periods: 250 W on average */
+    assert_int_equal(zeus_monitor_end_window(mon, "w", ZEUS_WINDOW_WAIT_FINAL, &m), ZEUS_OK);
+    assert_true(m.gpu_flags[0] & ZEUS_ENERGY_COUNTER);
+    assert_true(m.gpu_flags[1] & ZEUS_ENERGY_COUNTER_REJECTED);
+    assert_near(m.gpu_energy_j[0], 250 * m.time_s, 250 * 0.8 * 0.05);
+    /* sampled power is integrated at ~50 ms steps: each edge of the square costs a bit */
+    assert_near(m.gpu_energy_j[1], 250 * m.time_s, 250 * 0.8 * 0.12);
+    zeus_monitor_destroy(mon);
+}
+
 /* ---- HIP numbering and visible devices ----------------------------------------------------- */
 
 /* GPU k is the handle whose HIP index is k: from KFD node ids (6.3) or hip_id (6.4). */
@@ -632,6 +662,7 @@ int main(void)
         T(test_amd_counter_within_10x_is_kept),
         T(test_amd_zero_power_counter_not_used),
         T(test_amd_broken_counter_window_is_integrated),
+        T(test_amd_square_trace_counter_and_integrated_agree),
         T(test_amd_mi250_odd_die_has_no_readings),
         T(test_amd_setters_not_sent_to_zeusd),
         T(test_amd_hip_order),
