@@ -207,6 +207,7 @@ struct amd_backend {
     enum layout layout;
     int initialized; /* amdsmi_init succeeded: close pairs it with amdsmi_shut_down */
     char version[48];
+    char rocm_path[512]; /* the library under ROCm's folder, when it came from there */
     struct amd_gpu gpus[MAX_GPUS]; /* framework order */
 };
 
@@ -266,13 +267,38 @@ static zeus_status amd_fail(amdsmi_status_t r, const char *what)
     return zeus__fail(s, "%s failed: AMD SMI status %u", what, (unsigned)r);
 }
 
+/*
+ * ZEUS_AMDSMI_LIBRARY, else libamd_smi.so on the loader's path, else under $ROCM_PATH or
+ * /opt/rocm (ROCm installs there and does not always register it with ldconfig).
+ */
+static void *open_library(const char **path, char *rocm, size_t len)
+{
+    const char *env = getenv("ZEUS_AMDSMI_LIBRARY"), *root = getenv("ROCM_PATH");
+    void *lib;
+
+    if (env != NULL && env[0] != '\0') {
+        *path = env;
+        return dlopen(env, RTLD_NOW | RTLD_LOCAL);
+    }
+    *path = "libamd_smi.so";
+    lib = dlopen(*path, RTLD_NOW | RTLD_LOCAL);
+    if (lib != NULL)
+        return lib;
+    snprintf(rocm, len, "%s/lib/libamd_smi.so",
+             root != NULL && root[0] != '\0' ? root : "/opt/rocm");
+    lib = dlopen(rocm, RTLD_NOW | RTLD_LOCAL);
+    if (lib != NULL)
+        *path = rocm;
+    else
+        dlopen(*path, RTLD_NOW | RTLD_LOCAL); /* leave the first failure in dlerror() */
+    return lib;
+}
+
 static zeus_status load_library(struct amd_backend *a)
 {
-    const char *path = getenv("ZEUS_AMDSMI_LIBRARY");
+    const char *path;
 
-    if (path == NULL || path[0] == '\0')
-        path = "libamd_smi.so";
-    a->lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    a->lib = open_library(&path, a->rocm_path, sizeof a->rocm_path);
     if (a->lib == NULL)
         return zeus__fail(ZEUS_ERR_LIBRARY_NOT_FOUND,
                           "cannot load AMD SMI (%s): %s (install ROCm 6.3 or 6.4, or set "
