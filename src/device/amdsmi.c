@@ -216,54 +216,36 @@ static struct amd_backend *amd(struct zeus_backend *b)
     return (struct amd_backend *)b;
 }
 
-/* AMD SMI's status in zeus terms; `what` names the call in the message. */
+/* AMD SMI's statuses in zeus terms (Zeus's amd.py maps the same codes); others: unknown. */
+static const struct {
+    amdsmi_status_t amd;
+    zeus_status zeus;
+} status_map[] = {
+    {AMDSMI_STATUS_INVAL, ZEUS_ERR_INVALID_ARGUMENT},
+    {AMDSMI_STATUS_ARG_PTR_NULL, ZEUS_ERR_INVALID_ARGUMENT},
+    {AMDSMI_STATUS_NOT_SUPPORTED, ZEUS_ERR_NOT_SUPPORTED},
+    {AMDSMI_STATUS_NOT_YET_IMPLEMENTED, ZEUS_ERR_NOT_SUPPORTED},
+    {AMDSMI_STATUS_TIMEOUT, ZEUS_ERR_TIMEOUT},
+    {AMDSMI_STATUS_NO_PERM, ZEUS_ERR_NO_PERMISSION},
+    {AMDSMI_STATUS_OUT_OF_RESOURCES, ZEUS_ERR_NO_MEMORY},
+    {AMDSMI_STATUS_INIT_ERROR, ZEUS_ERR_UNINITIALIZED},
+    {AMDSMI_STATUS_NOT_INIT, ZEUS_ERR_UNINITIALIZED},
+    {AMDSMI_STATUS_NOT_FOUND, ZEUS_ERR_NOT_FOUND},
+    {AMDSMI_STATUS_DRIVER_NOT_LOADED, ZEUS_ERR_DRIVER_NOT_LOADED},
+    {AMDSMI_STATUS_IO, ZEUS_ERR_IO},
+    {AMDSMI_STATUS_NO_DATA, ZEUS_ERR_NO_DATA},
+    {AMDSMI_STATUS_INSUFFICIENT_SIZE, ZEUS_ERR_INSUFFICIENT_SIZE},
+    {AMDSMI_STATUS_FILE_NOT_FOUND, ZEUS_ERR_LIBRARY_NOT_FOUND},
+};
+
+/* Fail with AMD SMI's status `r` in zeus terms; `what` names the call in the message. */
 static zeus_status amd_fail(amdsmi_status_t r, const char *what)
 {
-    zeus_status s;
+    zeus_status s = ZEUS_ERR_UNKNOWN;
 
-    switch (r) {
-    case AMDSMI_STATUS_INVAL:
-    case AMDSMI_STATUS_ARG_PTR_NULL:
-        s = ZEUS_ERR_INVALID_ARGUMENT;
-        break;
-    case AMDSMI_STATUS_NOT_SUPPORTED:
-    case AMDSMI_STATUS_NOT_YET_IMPLEMENTED:
-        s = ZEUS_ERR_NOT_SUPPORTED;
-        break;
-    case AMDSMI_STATUS_TIMEOUT:
-        s = ZEUS_ERR_TIMEOUT;
-        break;
-    case AMDSMI_STATUS_NO_PERM:
-        s = ZEUS_ERR_NO_PERMISSION;
-        break;
-    case AMDSMI_STATUS_OUT_OF_RESOURCES:
-        s = ZEUS_ERR_NO_MEMORY;
-        break;
-    case AMDSMI_STATUS_INIT_ERROR:
-    case AMDSMI_STATUS_NOT_INIT:
-        s = ZEUS_ERR_UNINITIALIZED;
-        break;
-    case AMDSMI_STATUS_NOT_FOUND:
-        s = ZEUS_ERR_NOT_FOUND;
-        break;
-    case AMDSMI_STATUS_DRIVER_NOT_LOADED:
-        s = ZEUS_ERR_DRIVER_NOT_LOADED;
-        break;
-    case AMDSMI_STATUS_IO:
-        s = ZEUS_ERR_IO;
-        break;
-    case AMDSMI_STATUS_NO_DATA:
-        s = ZEUS_ERR_NO_DATA;
-        break;
-    case AMDSMI_STATUS_INSUFFICIENT_SIZE:
-        s = ZEUS_ERR_INSUFFICIENT_SIZE;
-        break;
-    case AMDSMI_STATUS_FILE_NOT_FOUND:
-        s = ZEUS_ERR_LIBRARY_NOT_FOUND;
-        break;
-    default:
-        s = ZEUS_ERR_UNKNOWN;
-    }
+    for (size_t i = 0; i < sizeof status_map / sizeof status_map[0]; i++)
+        if (status_map[i].amd == r)
+            s = status_map[i].zeus;
     return zeus__fail(s, "%s failed: AMD SMI status %u", what, (unsigned)r);
 }
 
