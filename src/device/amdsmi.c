@@ -351,45 +351,65 @@ static zeus_status all_handles(struct amd_backend *a, amdsmi_handle *out, unsign
     return ZEUS_OK;
 }
 
-/* The HIP index of each handle: ROCm 6.4's hip_id, else the rank of its KFD node id. */
-static zeus_status hip_indices(struct amd_backend *a, const amdsmi_handle *h, unsigned n,
-                               unsigned *hip)
+/* ROCm 6.4: each handle's hip_id. 0 when any handle has none (then KFD order is used). */
+static int hip_from_enumeration(struct amd_backend *a, const amdsmi_handle *h, unsigned n,
+                                unsigned *hip)
+{
+    if (a->layout != LAYOUT_ROCM64 || a->fn.get_gpu_enumeration_info == NULL)
+        return 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t buf[STRUCT_ROOM / 8] = {0};
+        if (a->fn.get_gpu_enumeration_info(h[i], buf) != AMDSMI_STATUS_SUCCESS)
+            return 0;
+        hip[i] = u32_at(buf, offsetof(enumeration_info_head, hip_id));
+    }
+    return 1;
+}
+
+/* ROCm 6.3: HIP numbers GPUs in KFD topology order, so a handle's rank by node id. */
+static zeus_status hip_from_kfd(struct amd_backend *a, const amdsmi_handle *h, unsigned n,
+                                unsigned *hip)
 {
     uint32_t node[MAX_GPUS];
 
+    if (a->fn.get_gpu_kfd_info == NULL)
+        return zeus__fail(ZEUS_ERR_FUNCTION_NOT_FOUND,
+                          "AMD SMI has neither amdsmi_get_gpu_enumeration_info nor "
+                          "amdsmi_get_gpu_kfd_info: cannot number GPUs as HIP does");
     for (unsigned i = 0; i < n; i++) {
         uint64_t buf[STRUCT_ROOM / 8] = {0};
-        if (a->layout == LAYOUT_ROCM64 && a->fn.get_gpu_enumeration_info != NULL &&
-            a->fn.get_gpu_enumeration_info(h[i], buf) == AMDSMI_STATUS_SUCCESS) {
-            hip[i] = u32_at(buf, offsetof(enumeration_info_head, hip_id));
-            if (hip[i] >= n)
-                return zeus__fail(ZEUS_ERR_UNKNOWN, "AMD SMI gives GPU %u HIP index %u of %u",
-                                  i, hip[i], n);
-            continue;
-        }
-        if (a->fn.get_gpu_kfd_info == NULL)
-            return zeus__fail(ZEUS_ERR_FUNCTION_NOT_FOUND,
-                              "AMD SMI has neither amdsmi_get_gpu_enumeration_info nor "
-                              "amdsmi_get_gpu_kfd_info: cannot number GPUs as HIP does");
         amdsmi_status_t r = a->fn.get_gpu_kfd_info(h[i], buf);
         if (r != AMDSMI_STATUS_SUCCESS)
             return amd_fail(r, "amdsmi_get_gpu_kfd_info");
         node[i] = u32_at(buf, offsetof(amdsmi_kfd_info_t, node_id));
-        hip[i] = NA32;
     }
     for (unsigned i = 0; i < n; i++) {
-        if (hip[i] != NA32)
-            continue;
         hip[i] = 0;
         for (unsigned j = 0; j < n; j++)
             if (node[j] < node[i] || (node[j] == node[i] && j < i))
                 hip[i]++;
     }
-    for (unsigned i = 0; i < n; i++)
+    return ZEUS_OK;
+}
+
+/* The HIP index of each handle (note 2), checked to be a permutation of 0..n-1. */
+static zeus_status hip_indices(struct amd_backend *a, const amdsmi_handle *h, unsigned n,
+                               unsigned *hip)
+{
+    if (!hip_from_enumeration(a, h, n, hip)) {
+        zeus_status s = hip_from_kfd(a, h, n, hip);
+        if (s != ZEUS_OK)
+            return s;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (hip[i] >= n)
+            return zeus__fail(ZEUS_ERR_UNKNOWN, "AMD SMI gives GPU %u HIP index %u of %u", i,
+                              hip[i], n);
         for (unsigned j = i + 1; j < n; j++)
             if (hip[i] == hip[j])
                 return zeus__fail(ZEUS_ERR_UNKNOWN, "AMD SMI gives GPUs %u and %u HIP index %u",
                                   i, j, hip[i]);
+    }
     return ZEUS_OK;
 }
 
