@@ -448,14 +448,17 @@ static void test_amd_square_trace_counter_and_integrated_agree(void **state)
 /* GPU k is the handle whose HIP index is k: from KFD node ids (6.3) or hip_id (6.4). */
 static void test_amd_hip_order(void **state)
 {
-    const char *specs[] = {"gpus=3;hip_order=2,0,1", "gpus=3;rocm=6.4;hip_order=2,0,1"};
+    const char *specs[] = {"gpus=3;hip_order=2,0,1", "gpus=3;rocm=6.4;hip_order=2,0,1",
+                           "gpus=3;rocm=6.4;hip_order=2,0,1"};
     (void)state;
 
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         zeus_devices *devs;
         zeus_gpu_info info;
+        const struct zt_fake_amdsmi *fake = zt_fake_amdsmi_use(specs[k]);
 
-        zt_fake_amdsmi_use(specs[k]);
+        if (k == 2) /* 6.4 without hip_id for one GPU: KFD order for all */
+            (fake->fail)("amdsmi_get_gpu_enumeration_info", 1, 2, -1);
         devs = open_devices();
         assert_int_equal(zeus_devices_gpu_count(devs), 3);
         /* handle 1 has HIP index 0, handle 2 HIP 1, handle 0 HIP 2 */
