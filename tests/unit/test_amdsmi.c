@@ -468,6 +468,8 @@ static void test_amd_hip_order(void **state)
         assert_int_equal(zeus_gpu_get_info(devs, 2, &info), ZEUS_OK);
         assert_non_null(strstr(info.uuid, "-8000-"));
         assert_int_equal(info.physical_index, 2);
+        /* the source of the numbering: KFD for 6.3 and the fallback, hip_id for 6.4 */
+        assert_int_equal(fake->call_count("amdsmi_get_gpu_kfd_info") > 0, k != 1);
         zeus_devices_destroy(devs);
     }
 }
