@@ -443,6 +443,51 @@ static void test_amd_square_trace_counter_and_integrated_agree(void **state)
     zeus_monitor_destroy(mon);
 }
 
+static zeus_monitor *amd_monitor(void)
+{
+    zeus_monitor_options o;
+    zeus_monitor *mon = NULL;
+    unsigned none = 0;
+
+    zeus_monitor_options_init(&o);
+    o.cpu_indices = &none;
+    o.cpu_index_count = 0;
+    if (zeus_monitor_create(&o, &mon) != ZEUS_OK)
+        fail_msg("zeus_monitor_create: %s", zeus_last_error());
+    return mon;
+}
+
+/* Windows over AMD GPUs: nested, restarted and cancelled, each the energy of its own span. */
+static void test_amd_windows_nested_restart_cancel(void **state)
+{
+    zeus_monitor *mon;
+    zeus_measurement m;
+    (void)state;
+
+    zt_fake_amdsmi_use("gpus=2;power_w=200;gpu1.power_w=350");
+    mon = amd_monitor();
+    assert_int_equal(zeus_monitor_begin_window(mon, "outer", 0), ZEUS_OK);
+    assert_int_equal(zeus_monitor_begin_window(mon, "inner", 0), ZEUS_OK);
+    sleep_s(0.2);
+    /* restart: the window counts from here, not from its first begin */
+    assert_int_equal(zeus_monitor_begin_window(mon, "inner", ZEUS_WINDOW_RESTART), ZEUS_OK);
+    assert_int_equal(zeus_monitor_begin_window(mon, "dropped", 0), ZEUS_OK);
+    sleep_s(0.2);
+    assert_int_equal(zeus_monitor_end_window(mon, "dropped", ZEUS_WINDOW_CANCEL, &m), ZEUS_OK);
+    assert_true(m.flags & ZEUS_MEASUREMENT_CANCELLED);
+    assert_true(m.gpu_energy_j[0] == 0 && m.gpu_energy_j[1] == 0);
+    assert_int_equal(zeus_monitor_end_window(mon, "inner", ZEUS_WINDOW_WAIT_FINAL, &m), ZEUS_OK);
+    assert_near(m.time_s, 0.2, 0.05);
+    assert_near(m.gpu_energy_j[0], 200 * m.time_s, 200 * m.time_s * 0.05);
+    assert_near(m.gpu_energy_j[1], 350 * m.time_s, 350 * m.time_s * 0.05);
+    assert_int_equal(zeus_monitor_end_window(mon, "outer", ZEUS_WINDOW_WAIT_FINAL, &m), ZEUS_OK);
+    assert_true(m.time_s >= 0.4);
+    assert_near(m.gpu_energy_j[0], 200 * m.time_s, 200 * m.time_s * 0.05);
+    assert_near(m.gpu_energy_j[1], 350 * m.time_s, 350 * m.time_s * 0.05);
+    assert_true(m.gpu_flags[0] & ZEUS_ENERGY_COUNTER);
+    zeus_monitor_destroy(mon);
+}
+
 /* ---- HIP numbering and visible devices ----------------------------------------------------- */
 
 /* GPU k is the handle whose HIP index is k: from KFD node ids (6.3) or hip_id (6.4). */
@@ -667,6 +712,7 @@ int main(void)
         T(test_amd_counter_within_10x_is_kept),
         T(test_amd_zero_power_counter_not_used),
         T(test_amd_broken_counter_window_is_integrated),
+        T(test_amd_windows_nested_restart_cancel),
         T(test_amd_square_trace_counter_and_integrated_agree),
         T(test_amd_mi250_odd_die_has_no_readings),
         T(test_amd_setters_not_sent_to_zeusd),
