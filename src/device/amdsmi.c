@@ -5,7 +5,7 @@
  * struct layouts declared here, numbers the GPUs as HIP does (HIP_VISIBLE_DEVICES, else
  * CUDA_VISIBLE_DEVICES, over HIP indices), checks each GPU's energy counter against its power
  * as Zeus does, and fills the backend table of backend.h. AMD SMI's units (uJ, W, uW,
- * millidegrees, MHz) are converted here, at the edge.
+ * degrees C, MHz) are converted here, at the edge.
  *
  * DESIGN NOTES
  *
@@ -29,6 +29,10 @@
  * 4. Unsupported power readings: AMD SMI writes 0xFFFF (ROCm 6.3) or UINT32_MAX (6.4) in a
  *    member it cannot read; such a domain is not supported, never a reading of 65535 W.
  * 5. Whatever a method decides is fixed at open, so methods read backend state without locks.
+ * 6. Temperature: amdsmi.h documents amdsmi_get_temp_metric in millidegrees, and Zeus divides
+ *    by 1000. The library itself (src/amd_smi/amd_smi.cc) already divides ROCm SMI's
+ *    millidegrees by 1000, so the value is whole degrees C and is used as it is; Zeus's
+ *    second division reads 0 C for any GPU below 1000 C.
  */
 #include <dlfcn.h>
 #include <stddef.h>
@@ -631,13 +635,14 @@ static zeus_status amd_open(struct zeus_backend **out)
         return zeus__fail(ZEUS_ERR_NO_MEMORY, "out of memory opening AMD SMI");
     a->base.ops = &zeus__amdsmi_backend;
     s = load_library(a);
-    if (s == ZEUS_OK)
-        s = check_version(a);
+    /* amdsmi_get_lib_version answers only after amdsmi_init, which takes no struct. */
     if (s == ZEUS_OK) {
         r = a->fn.init(AMDSMI_INIT_AMD_GPUS);
         a->initialized = r == AMDSMI_STATUS_SUCCESS;
-        s = a->initialized ? enumerate(a) : amd_fail(r, "amdsmi_init");
+        s = a->initialized ? check_version(a) : amd_fail(r, "amdsmi_init");
     }
+    if (s == ZEUS_OK)
+        s = enumerate(a);
     if (s != ZEUS_OK) {
         char why[256];
         snprintf(why, sizeof why, "%s", zeus_last_error());
@@ -699,16 +704,16 @@ static zeus_status amd_gpu_power(struct zeus_backend *b, unsigned dev, zeus_powe
 
 static zeus_status amd_gpu_temperature(struct zeus_backend *b, unsigned dev, double *temp_c)
 {
-    int64_t milli = 0;
+    int64_t value = 0;
     amdsmi_status_t r;
 
     if (amd(b)->fn.get_temp_metric == NULL)
         return zeus__fail(ZEUS_ERR_NOT_SUPPORTED, "AMD SMI has no amdsmi_get_temp_metric");
     r = amd(b)->fn.get_temp_metric(amd(b)->gpus[dev].h, AMDSMI_TEMPERATURE_TYPE_HOTSPOT,
-                                   AMDSMI_TEMP_CURRENT, &milli);
+                                   AMDSMI_TEMP_CURRENT, &value);
     if (r != AMDSMI_STATUS_SUCCESS)
         return amd_fail(r, "amdsmi_get_temp_metric");
-    *temp_c = (double)milli / 1000.0; /* millidegrees, as amdsmi.h and Zeus read it */
+    *temp_c = (double)value;
     return ZEUS_OK;
 }
 

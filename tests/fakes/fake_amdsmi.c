@@ -33,7 +33,8 @@
  *   limit_min_w     200                   power cap info (uW in the ABI)
  *   limit_max_w     750
  *   limit_default_w 750                   also the cap at reset
- *   temp_c          45                    hotspot temperature (millidegrees in the ABI)
+ *   temp_c          45                    hotspot temperature (whole degrees C in the ABI, as
+ *                                         the library returns it, whatever amdsmi.h says)
  *   gfx_min_mhz     500, gfx_max_mhz 2100 amdsmi_get_clock_info(GFX)
  *   mem_min_mhz     900, mem_max_mhz 1300 amdsmi_get_clock_info(MEM)
  *   root            1                     0: setters answer AMDSMI_STATUS_NO_PERM
@@ -42,8 +43,9 @@
  * CLOCK_MONOTONIC) at the last update boundary, times counter_scale, divided by the
  * resolution and rounded down. Power readings are the configured values at once.
  *
- * Every call counts; calls other than amdsmi_init and amdsmi_get_lib_version answer
- * AMDSMI_STATUS_NOT_INIT before amdsmi_init. One mutex guards all state.
+ * Every call counts; every call but amdsmi_init answers AMDSMI_STATUS_NOT_INIT before
+ * amdsmi_init (amdsmi_get_lib_version too, as the library's AMDSMI_CHECK_INIT does). One
+ * mutex guards all state.
  */
 #include <math.h>
 #include <pthread.h>
@@ -348,9 +350,11 @@ EXPORT amdsmi_status_t amdsmi_get_lib_version(void *out)
     uint32_t *w = out;
 
     pthread_mutex_lock(&lock);
-    if (!st.configured && configure(getenv("ZEUS_FAKE_AMDSMI")) != 0)
-        configure(NULL);
     count_call("amdsmi_get_lib_version");
+    if (st.inits == 0) { /* AMDSMI_CHECK_INIT(), as the library does */
+        pthread_mutex_unlock(&lock);
+        return NOT_INIT;
+    }
     if (strcmp(st.rocm, "6.3") == 0 || strcmp(st.rocm, "6.2") == 0) {
         int is63 = st.rocm[2] == '3';
         w[0] = 24, w[1] = is63 ? 7 : 6, w[2] = is63 ? 1 : 3, w[3] = 0;
@@ -517,7 +521,7 @@ EXPORT amdsmi_status_t amdsmi_get_temp_metric(void *h, int type, int metric, int
     if (type != 1 || metric != 0) {
         END(NOT_SUPPORTED);
     }
-    *temp = llround(g->temp_c * 1000);
+    *temp = llround(g->temp_c); /* whole degrees: the library divides ROCm SMI's millidegrees */
     END(OK);
 }
 
