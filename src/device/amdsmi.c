@@ -20,7 +20,8 @@
  *    reports each GPU's HIP index (amdsmi_get_gpu_enumeration_info); before it, sorting the
  *    handles by KFD node id reconstructs the order (Zeus does the same). "Physical index"
  *    below is the HIP index.
- * 3. The counter check (Zeus, after ROCm/amdsmi#38): at open, every GPU's counter is read
+ * 3. The counter check (Zeus, after ROCm/amdsmi#38): at the first open in the process (the
+ *    verdict is kept per GPU UUID after that, as Zeus checks once), every GPU's counter is read
  *    twice ZEUS_AMDSMI_CHECK_SECONDS (default 0.5) apart, one sleep for all GPUs, and compared
  *    with average (else instant) power times that time. A GPU whose counter disagrees by 10x or
  *    more, or whose power is ~0 (nothing to compare with), does not report
@@ -37,6 +38,7 @@
 #include <dlfcn.h>
 #include <stddef.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -568,30 +570,92 @@ static void judge_counter(struct amd_gpu *g, double power_w, double measured_j, 
     }
 }
 
-/* One sleep for all GPUs: read every counter, wait, read again, judge each. */
+/*
+ * Verdicts of the counter check, once per GPU per process as in Zeus (whose get_gpus() is a
+ * singleton): a monitor opens devices twice (its own and the sampler's), and each open would
+ * otherwise sleep again. Keyed by library path and UUID; GPUs without a UUID are checked
+ * every time.
+ */
+static pthread_mutex_t verdict_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct verdict {
+    char key[256];
+    uint32_t supports;
+    char check[160];
+} verdicts[MAX_GPUS];
+static unsigned verdict_count;
+
+static void verdict_key(const struct amd_backend *a, const struct amd_gpu *g, char *key,
+                        size_t len)
+{
+    snprintf(key, len, "%.150s|%.96s", a->base.detail, g->uuid);
+}
+
+/* Take a GPU's earlier verdict; 0 when there is none. */
+static int recall_verdict(const struct amd_backend *a, struct amd_gpu *g)
+{
+    char key[256];
+    int found = 0;
+
+    if (g->uuid[0] == '\0')
+        return 0;
+    verdict_key(a, g, key, sizeof key);
+    pthread_mutex_lock(&verdict_lock);
+    for (unsigned i = 0; i < verdict_count && !found; i++) {
+        if (strcmp(verdicts[i].key, key) != 0)
+            continue;
+        g->supports = verdicts[i].supports;
+        memcpy(g->check, verdicts[i].check, sizeof g->check);
+        found = 1;
+    }
+    pthread_mutex_unlock(&verdict_lock);
+    return found;
+}
+
+static void keep_verdict(const struct amd_backend *a, const struct amd_gpu *g)
+{
+    if (g->uuid[0] == '\0')
+        return;
+    pthread_mutex_lock(&verdict_lock);
+    if (verdict_count < MAX_GPUS) {
+        struct verdict *v = &verdicts[verdict_count++];
+        verdict_key(a, g, v->key, sizeof v->key);
+        v->supports = g->supports;
+        memcpy(v->check, g->check, sizeof v->check);
+    }
+    pthread_mutex_unlock(&verdict_lock);
+}
+
+/* One sleep for every GPU not judged before: read each counter, wait, read again, judge. */
 static void check_counters(struct amd_backend *a)
 {
-    unsigned n = a->base.device_count;
+    unsigned n = a->base.device_count, todo = 0;
     double before[MAX_GPUS], power[MAX_GPUS], wait_s = check_seconds();
-    int ok[MAX_GPUS];
+    int ok[MAX_GPUS], known[MAX_GPUS];
 
     for (unsigned k = 0; k < n; k++) {
         double cur, avg;
+        known[k] = recall_verdict(a, &a->gpus[k]);
+        if (known[k])
+            continue;
+        todo++;
         power[k] = 0;
         if (read_power(a, a->gpus[k].h, &cur, &avg) == ZEUS_OK)
             power[k] = !isnan(avg) ? avg : !isnan(cur) ? cur : 0;
         ok[k] = read_energy(a, a->gpus[k].h, &before[k]) == ZEUS_OK;
     }
-    if (n > 0)
+    if (todo > 0)
         sleep_s(wait_s);
     for (unsigned k = 0; k < n; k++) {
         double after = 0;
+        if (known[k])
+            continue;
         if (!ok[k] || read_energy(a, a->gpus[k].h, &after) != ZEUS_OK) {
             snprintf(a->gpus[k].check, sizeof a->gpus[k].check,
                      "energy counter unreadable, energy from integrated power");
-            continue;
+            continue; /* perhaps passing: checked again at the next open */
         }
         judge_counter(&a->gpus[k], power[k], after - before[k], wait_s);
+        keep_verdict(a, &a->gpus[k]);
     }
 }
 

@@ -14,7 +14,10 @@
  *                                         (global); 6.3 reports it through KFD node ids
  *                                         (node = HIP index + 2), 6.4 as hip_id
  *   name            AMD Instinct MI300X   market_name of amdsmi_get_gpu_asic_info
- *   uuid            <8 hex>-...-<index>   amdsmi_get_gpu_device_uuid
+ *   uuid            a3ff74a1-<G>-1000-80<NN>-5ad3c1a0b<NNN>, G the number of resets in
+ *                                         hex (a fresh GPU for libzeus's per-process
+ *                                         counter verdicts), NN/NNN the index
+ *                                         amdsmi_get_gpu_device_uuid
  *   trace           constant              constant: power_w all the time; square: power_w
  *                                         for the first half of each trace_period_ms and
  *                                         low_w for the second half (from the reset)
@@ -93,6 +96,7 @@ struct gpu {
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     int configured, inits;
+    unsigned generation; /* resets so far: part of the default UUIDs */
     unsigned gpus;
     char rocm[8];
     unsigned hip[MAX_GPUS];
@@ -121,6 +125,7 @@ static int64_t now_ns(void)
 
 static void defaults(void)
 {
+    st.generation++;
     memset(&st.g, 0, sizeof st.g);
     memset(st.fails, 0, sizeof st.fails);
     memset(st.counts, 0, sizeof st.counts);
@@ -132,7 +137,8 @@ static void defaults(void)
         st.hip[i] = i;
         g->index = i;
         snprintf(g->name, sizeof g->name, "AMD Instinct MI300X");
-        snprintf(g->uuid, sizeof g->uuid, "a3ff74a1-0000-1000-80%02u-5ad3c1a0b%03u", i, i);
+        snprintf(g->uuid, sizeof g->uuid, "a3ff74a1-%04x-1000-80%02u-5ad3c1a0b%03u",
+                 st.generation & 0xffff, i, i);
         g->power_w = 300;
         g->instant_w = NAN;
         g->low_w = 100;

@@ -91,7 +91,8 @@ static void test_amd_identity_power_and_temperature(void **state)
     assert_int_equal(info.index, 1);
     assert_int_equal(info.physical_index, 1);
     assert_string_equal(info.name, "AMD Instinct MI300X");
-    assert_string_equal(info.uuid, "GPU-a3ff74a1-0000-1000-8001-5ad3c1a0b001");
+    assert_true(strncmp(info.uuid, "GPU-a3ff74a1-", 13) == 0);
+    assert_string_equal(info.uuid + 17, "-1000-8001-5ad3c1a0b001");
     assert_int_equal(info.supports & (ZEUS_GPU_ENERGY_COUNTER | ZEUS_GPU_POWER_INSTANT |
                                       ZEUS_GPU_POWER_AVERAGE | ZEUS_GPU_TEMPERATURE |
                                       ZEUS_GPU_POWER_LIMIT | ZEUS_GPU_COUNTER_REJECTED),
@@ -294,6 +295,30 @@ static void test_amd_broken_counter_is_rejected(void **state)
         assert_non_null(strstr(amd_backend(devs).detail, "HIP GPU 2: counter rejected"));
         zeus_devices_destroy(devs);
     }
+}
+
+/* The check runs once per GPU per process (Zeus checks once): a second open reuses it. */
+static void test_amd_counter_check_once_per_process(void **state)
+{
+    const struct zt_fake_amdsmi *fake;
+    zeus_devices *a, *b;
+    zeus_gpu_info info;
+    unsigned long long reads;
+    (void)state;
+
+    fake = zt_fake_amdsmi_use("gpus=2;gpu1.counter_scale=100");
+    a = open_devices();
+    reads = fake->call_count("amdsmi_get_energy_count");
+    assert_true(reads == 4); /* two reads per GPU */
+    b = open_devices();
+    assert_true(fake->call_count("amdsmi_get_energy_count") == reads);
+    assert_int_equal(zeus_gpu_get_info(b, 0, &info), ZEUS_OK);
+    assert_true(info.supports & ZEUS_GPU_ENERGY_COUNTER);
+    assert_int_equal(zeus_gpu_get_info(b, 1, &info), ZEUS_OK);
+    assert_true(info.supports & ZEUS_GPU_COUNTER_REJECTED);
+    assert_non_null(strstr(amd_backend(b).detail, "HIP GPU 1: counter rejected"));
+    zeus_devices_destroy(b);
+    zeus_devices_destroy(a);
 }
 
 /* A counter within 10x of power is kept: the check rules out gross errors only (Zeus). */
@@ -554,7 +579,8 @@ static void test_amd_visible_devices(void **state)
     unsigned p[8], n;
     (void)state;
 
-    zt_fake_amdsmi_use("gpus=4;hip_order=3,2,1,0");
+    zt_fake_amdsmi_use("gpus=4;hip_order=3,2,1,0;"
+                       "gpu0.uuid=5d1c7e2a-0000-1000-8000-000000000000");
     assert_int_equal(visible(NULL, NULL, p, &n), ZEUS_OK);
     assert_int_equal(n, 4);
     assert_int_equal(p[3], 3);
@@ -574,7 +600,7 @@ static void test_amd_visible_devices(void **state)
     assert_int_equal(visible("4", NULL, p, &n), ZEUS_ERR_NOT_FOUND);
     assert_int_equal(visible("0,0", NULL, p, &n), ZEUS_ERR_INVALID_ARGUMENT);
     /* a UUID, as HIP accepts them: handle 0's UUID is HIP index 3 */
-    assert_int_equal(visible("GPU-a3ff74a1-0000-1000-8000", NULL, p, &n), ZEUS_OK);
+    assert_int_equal(visible("GPU-5d1c7e2a-0000", NULL, p, &n), ZEUS_OK);
     assert_int_equal(n, 1);
     assert_int_equal(p[0], 3);
 }
@@ -711,6 +737,7 @@ int main(void)
         T(test_amd_unknown_library_version_is_refused),
         T(test_amd_missing_library),
         T(test_amd_broken_counter_is_rejected),
+        T(test_amd_counter_check_once_per_process),
         T(test_amd_counter_within_10x_is_kept),
         T(test_amd_zero_power_counter_not_used),
         T(test_amd_broken_counter_window_is_integrated),
