@@ -299,7 +299,7 @@ static zeus_status load_library(struct amd_backend *a)
                               fn_table[i].name);
         memcpy((char *)&a->fn + fn_table[i].offset, &sym, sizeof sym);
     }
-    snprintf(a->base.detail, sizeof a->base.detail, "%s", path);
+    snprintf(a->base.detail, sizeof a->base.detail, "%.200s", path);
     return ZEUS_OK;
 }
 
