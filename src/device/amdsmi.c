@@ -96,13 +96,17 @@ typedef struct {
     uint32_t reserved[11];
 } power_info_63;
 
-/* amdsmi_power_info_t, ROCm 6.4: a uint64_t socket_power first. */
+/*
+ * amdsmi_power_info_t, ROCm 6.4 (docs-6.4.1): a uint64_t socket_power (host only) first. ROCm
+ * 7.0 widens the voltages after it; only the two socket powers are read, at offsets 8 and 12
+ * in both.
+ */
 typedef struct {
     uint64_t socket_power;
     uint32_t current_socket_power, average_socket_power;
-    uint64_t gfx_voltage, soc_voltage, mem_voltage;
+    uint32_t gfx_voltage, soc_voltage, mem_voltage;
     uint32_t power_limit;
-    uint64_t reserved[18];
+    uint32_t reserved[2];
 } power_info_64;
 
 /* amdsmi_clk_info_t (MHz). */
@@ -126,6 +130,7 @@ typedef struct {
 
 _Static_assert(sizeof(power_info_63) == 68, "ROCm 6.3 amdsmi_power_info_t");
 _Static_assert(offsetof(power_info_64, current_socket_power) == 8, "ROCm 6.4 layout");
+_Static_assert(sizeof(power_info_64) == 40, "ROCm 6.4 amdsmi_power_info_t");
 _Static_assert(sizeof(amdsmi_power_cap_info_t) == 64, "amdsmi_power_cap_info_t");
 _Static_assert(sizeof(amdsmi_kfd_info_t) == 64, "amdsmi_kfd_info_t");
 _Static_assert(sizeof(void *) == sizeof(void (*)(void)), "dlsym needs data-sized functions");

@@ -464,7 +464,7 @@ EXPORT amdsmi_status_t amdsmi_get_power_info(void *h, void *out)
     avg = g->no_average ? na
                         : (uint32_t)lround(g->square ? (g->power_w + g->low_w) / 2 : g->power_w);
     if (is64()) { /* uint64_t socket_power first */
-        memset(out, 0, 8 + 8 + 24 + 4 + 8 * 18 + 4);
+        memset(out, 0, 40); /* ROCm 6.4's size */
         *(uint64_t *)out = avg;
         ((uint32_t *)out)[2] = cur;
         ((uint32_t *)out)[3] = avg;
