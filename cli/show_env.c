@@ -21,9 +21,10 @@ static const char usage[] =
     "    zeus show-env [--json]\n"
     "\n"
     "DESCRIPTION\n"
-    "    Prints the Zeus-C version, CUDA_VISIBLE_DEVICES, each backend (nvml for NVIDIA\n"
-    "    GPUs, rapl for CPU packages) and whether it opened or why not, then each GPU (its\n"
-    "    framework and physical index, name, UUID, architecture, energy counter, power\n"
+    "    Prints the Zeus-C version, CUDA_VISIBLE_DEVICES and HIP_VISIBLE_DEVICES, each\n"
+    "    backend (nvml for NVIDIA GPUs, amdsmi for AMD GPUs, rapl for CPU packages) and\n"
+    "    whether it opened or why not, then each GPU (its framework and physical index,\n"
+    "    name, vendor, UUID, architecture, energy counter, power\n"
     "    domains, temperature, power limit and range, persistence mode) and each CPU package\n"
     "    (name, sysfs folder, whether it has a DRAM zone), then the SoC (an NVIDIA Jetson's\n"
     "    INA3221 rails: cpu, gpu, total). Apple Silicon and Windows are not supported by\n"
@@ -32,6 +33,7 @@ static const char usage[] =
     "OPTIONS\n"
     "    --json        Print the same content as one JSON object on stdout:\n"
     "                  {\"version\", \"cuda_visible_devices\" (null when not set),\n"
+    "                   \"hip_visible_devices\" (likewise),\n"
     "                   \"backends\": [{\"name\", \"kind\", \"found\", \"status\", \"error\",\n"
     "                   \"detail\", \"device_count\"}], \"gpus\": [...], \"cpus\": [...],\n"
     "                   \"socs\": [{\"index\", \"name\", \"period_s\", \"rails\": {\"cpu\":\n"
@@ -44,13 +46,15 @@ static const char usage[] =
     "    could not be opened; 2 for a bad option.\n"
     "\n"
     "ENVIRONMENT\n"
-    "    CUDA_VISIBLE_DEVICES, ZEUS_NVML_LIBRARY, ZEUS_SYSFS_ROOT (see README.md).\n";
+    "    CUDA_VISIBLE_DEVICES, HIP_VISIBLE_DEVICES, ZEUS_NVML_LIBRARY, ZEUS_AMDSMI_LIBRARY,\n"
+    "    ZEUS_SYSFS_ROOT (see README.md). GPUs are numbered NVIDIA first, then AMD.\n";
 
 /* ---- What one GPU supports ---------------------------------------------------------------- */
 
 /* Everything show-env reports about a GPU; *_ok says whether the query answered. */
 struct gpu_facts {
     zeus_gpu_info info;
+    const char *backend; /* "nvml", "amdsmi"; NULL when unknown */
     char pci[ZEUS_PCI_BUS_ID_LEN]; /* "" when unknown */
     int limit_ok, range_ok, default_ok, persistence_ok;
     double limit_w, min_w, max_w, default_w;
@@ -64,6 +68,7 @@ static void query_gpu(zeus_devices *devs, unsigned i, struct gpu_facts *g)
         g->info.index = i;
         snprintf(g->info.name, sizeof g->info.name, "(unreadable: %s)", zeus_last_error());
     }
+    g->backend = zeus_gpu_get_backend(devs, i);
     zeus_gpu_get_pci_bus_id(devs, i, g->pci, sizeof g->pci);
     g->limit_ok = zeus_gpu_get_power_limit(devs, i, &g->limit_w) == ZEUS_OK;
     g->range_ok = zeus_gpu_get_power_limit_constraints(devs, i, &g->min_w, &g->max_w) == ZEUS_OK;
@@ -180,16 +185,33 @@ static void print_power_limit(const struct gpu_facts *g)
     printf("%s\n", g->range_ok ? ")" : "");
 }
 
+/* The vendor of a GPU from the backend that supplies it. */
+static const char *vendor_name(const char *backend)
+{
+    if (backend == NULL)
+        return "unknown";
+    if (strcmp(backend, "nvml") == 0)
+        return "NVIDIA";
+    if (strcmp(backend, "amdsmi") == 0)
+        return "AMD";
+    return backend;
+}
+
 static void print_gpu(const struct gpu_facts *g)
 {
     uint32_t s = g->info.supports;
 
     printf("GPU %u (physical %u): %s\n", g->info.index, g->info.physical_index, g->info.name);
+    printf("  vendor:           %s (%s)\n", vendor_name(g->backend),
+           g->backend != NULL ? g->backend : "unknown");
     printf("  uuid:             %s\n", g->info.uuid[0] != '\0' ? g->info.uuid : "unknown");
     printf("  PCI bus id:       %s\n", g->pci[0] != '\0' ? g->pci : "unknown");
     printf("  architecture:     %s (%u)\n", architecture_name(g->info.architecture),
            g->info.architecture);
-    printf("  energy counter:   %s\n", s & ZEUS_GPU_ENERGY_COUNTER ? "yes" : "no");
+    printf("  energy counter:   %s\n", s & ZEUS_GPU_ENERGY_COUNTER     ? "yes"
+                                      : s & ZEUS_GPU_COUNTER_REJECTED ? "rejected at open (power is "
+                                                                        "integrated instead)"
+                                                                      : "no");
     printf("  power domains:   ");
     for (size_t k = 0; k < POWER_BIT_COUNT; k++)
         if (s & power_bits[k].bit)
@@ -213,12 +235,13 @@ static void print_cpu(const zeus_cpu_info *c)
 
 static int print_text(zeus_devices *devs)
 {
-    const char *cvd = getenv("CUDA_VISIBLE_DEVICES");
+    const char *cvd = getenv("CUDA_VISIBLE_DEVICES"), *hvd = getenv("HIP_VISIBLE_DEVICES");
     unsigned ngpu = zeus_devices_gpu_count(devs), ncpu = zeus_devices_cpu_count(devs);
 
     printf("## Zeus-C\nzeus %s (library %s)\n\n", ZEUS_VERSION, zeus_version());
     print_backends(devs);
     printf("\n## GPUs\nCUDA_VISIBLE_DEVICES=%s\n", cvd != NULL ? cvd : "[NOT SET]");
+    printf("HIP_VISIBLE_DEVICES=%s\n", hvd != NULL ? hvd : "[NOT SET]");
     if (ngpu == 0)
         printf("No GPUs available.\n");
     for (unsigned i = 0; i < ngpu; i++) {
@@ -310,6 +333,10 @@ static cJSON *gpu_json(const struct gpu_facts *g)
     CHECK(ok, cJSON_AddNumberToObject(o, "physical_index", g->info.physical_index));
     CHECK(ok, cJSON_AddStringToObject(o, "name", g->info.name));
     CHECK(ok, cJSON_AddStringToObject(o, "uuid", g->info.uuid));
+    CHECK(ok, cJSON_AddStringToObject(o, "vendor", vendor_name(g->backend)));
+    CHECK(ok, cJSON_AddStringToObject(o, "backend", g->backend != NULL ? g->backend : ""));
+    CHECK(ok, cJSON_AddBoolToObject(o, "counter_rejected",
+                                    (s & ZEUS_GPU_COUNTER_REJECTED) != 0));
     if (g->pci[0] != '\0')
         CHECK(ok, cJSON_AddStringToObject(o, "pci_bus_id", g->pci));
     else
@@ -429,7 +456,7 @@ static int add_devices_json(cJSON *root, zeus_devices *devs)
 
 static int print_json(zeus_devices *devs)
 {
-    const char *cvd = getenv("CUDA_VISIBLE_DEVICES");
+    const char *cvd = getenv("CUDA_VISIBLE_DEVICES"), *hvd = getenv("HIP_VISIBLE_DEVICES");
     cJSON *root = cJSON_CreateObject();
     int ok = root != NULL;
 
@@ -439,6 +466,10 @@ static int print_json(zeus_devices *devs)
             CHECK(ok, cJSON_AddStringToObject(root, "cuda_visible_devices", cvd));
         else
             CHECK(ok, cJSON_AddNullToObject(root, "cuda_visible_devices"));
+        if (hvd != NULL)
+            CHECK(ok, cJSON_AddStringToObject(root, "hip_visible_devices", hvd));
+        else
+            CHECK(ok, cJSON_AddNullToObject(root, "hip_visible_devices"));
         ok = ok && add_devices_json(root, devs);
         ok = ok && add_socs_json(root, devs);
     }

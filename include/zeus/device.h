@@ -101,6 +101,9 @@ ZEUS_API const char *zeus_power_domain_name(zeus_power_domain domain);
 /* MIG mode on (or the GPU was named by a MIG slice): energy and power are for the whole
  * physical GPU, every slice on it included. Since 0.1 (GH200/MIG pass). */
 #define ZEUS_GPU_MIG (1u << 7)
+/* The GPU has a counter, but it failed the check at open (AMD: it disagreed with power by
+ * 10x or more, or power read ~0); its energy comes from integrated power. Since: 0.2. */
+#define ZEUS_GPU_COUNTER_REJECTED (1u << 8)
 
 typedef struct zeus_gpu_info {
     unsigned index;          /* framework index (position in CUDA_VISIBLE_DEVICES) */
@@ -289,6 +292,13 @@ typedef struct zeus_soc_energy {
  * out or a size smaller than the first release's struct. Safe from any thread.
  */
 ZEUS_API zeus_status zeus_soc_get_energy(zeus_devices *devs, unsigned soc, zeus_soc_energy *out);
+/*
+ * The backend that supplies GPU `gpu`: "nvml" (NVIDIA) or "amdsmi" (AMD); static, NULL for
+ * an index outside the visible GPUs. GPUs are numbered NVIDIA first, then AMD, each in its
+ * vendor's visible-device order (CUDA_VISIBLE_DEVICES; HIP_VISIBLE_DEVICES, else
+ * CUDA_VISIBLE_DEVICES). Since: 0.2.
+ */
+ZEUS_API const char *zeus_gpu_get_backend(zeus_devices *devs, unsigned gpu);
 
 #ifdef __cplusplus
 }

@@ -129,6 +129,9 @@ ZEUS_API void zeus_monitor_options_init(zeus_monitor_options *opts);
 #define ZEUS_ENERGY_MODULE_SCOPE (1u << 14) /* the GPU reports power only for its whole module
                                                (Grace Hopper: CPU + GPU + memory) */
 #define ZEUS_ENERGY_WHOLE_GPU (1u << 15) /* MIG: the whole physical GPU, every slice on it */
+#define ZEUS_ENERGY_COUNTER_REJECTED (1u << 16) /* the GPU's counter failed its check at open
+                                                   (ZEUS_GPU_COUNTER_REJECTED): the value is
+                                                   INTEGRATED from power instead. Since: 0.2 */
 
 /* Bits of zeus_measurement.flags. */
 #define ZEUS_MEASUREMENT_CANCELLED (1u << 0) /* ended with ZEUS_WINDOW_CANCEL: all zeros */

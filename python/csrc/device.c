@@ -160,10 +160,11 @@ static PyObject *Devices_gpu_info(Devices *self, PyObject *arg)
     Py_END_ALLOW_THREADS
     if (s != ZEUS_OK)
         return dev_raise(self->gpu_errors, s);
-    return Py_BuildValue("{sIsIsNsNsIsk}", "index", info.index, "physical_index",
+    return Py_BuildValue("{sIsIsNsNsIsksz}", "index", info.index, "physical_index",
                          info.physical_index, "name", text(info.name, sizeof info.name),
                          "uuid", text(info.uuid, sizeof info.uuid), "architecture",
-                         info.architecture, "supports", (unsigned long)info.supports);
+                         info.architecture, "supports", (unsigned long)info.supports,
+                         "backend", zeus_gpu_get_backend(devs, gpu));
 }
 
 static PyObject *Devices_cpu_info(Devices *self, PyObject *arg)

@@ -347,7 +347,10 @@ static PyObject *gpu_info_dict(zeus_devices *devs, unsigned i)
         set_new(d, "uuid", PyUnicode_DecodeUTF8(info.uuid, (Py_ssize_t)strnlen(info.uuid,
                                                 sizeof info.uuid), "replace")) < 0 ||
         set_new(d, "architecture", PyLong_FromUnsignedLong(info.architecture)) < 0 ||
-        set_new(d, "supports", PyLong_FromUnsignedLong(info.supports)) < 0) {
+        set_new(d, "supports", PyLong_FromUnsignedLong(info.supports)) < 0 ||
+        set_new(d, "backend", PyUnicode_FromString(zeus_gpu_get_backend(devs, i) != NULL
+                                                       ? zeus_gpu_get_backend(devs, i)
+                                                       : "")) < 0) {
         Py_DECREF(d);
         return NULL;
     }
@@ -575,7 +578,10 @@ PyMODINIT_FUNC PyInit__zeusc(void)
         add_int(m, "GPU_MODULE_SCOPE", ZEUS_GPU_MODULE_SCOPE) < 0 ||
         add_int(m, "GPU_MIG", ZEUS_GPU_MIG) < 0 ||
         add_int(m, "ENERGY_MODULE_SCOPE", ZEUS_ENERGY_MODULE_SCOPE) < 0 ||
-        add_int(m, "ENERGY_WHOLE_GPU", ZEUS_ENERGY_WHOLE_GPU) < 0) {
+        add_int(m, "ENERGY_WHOLE_GPU", ZEUS_ENERGY_WHOLE_GPU) < 0 ||
+
+        add_int(m, "ENERGY_COUNTER_REJECTED", ZEUS_ENERGY_COUNTER_REJECTED) < 0 ||
+        add_int(m, "GPU_COUNTER_REJECTED", ZEUS_GPU_COUNTER_REJECTED) < 0) {
         Py_DECREF(m);
         return NULL;
     }

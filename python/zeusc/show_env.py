@@ -90,10 +90,13 @@ def report() -> str:
         out.append(f"{var}={os.environ.get(var, '[NOT SET]')}")
     if os.environ.get("ZEUS_NVML_LIBRARY"):
         out.append(f"ZEUS_NVML_LIBRARY={os.environ['ZEUS_NVML_LIBRARY']} (simulated or overridden NVML)")
+    if os.environ.get("ZEUS_AMDSMI_LIBRARY"):
+        out.append(f"ZEUS_AMDSMI_LIBRARY={os.environ['ZEUS_AMDSMI_LIBRARY']} (simulated or overridden AMD SMI)")
     if not info["gpus"]:
         out.append("No GPUs available.")
     for g in info["gpus"]:
-        out.append(f"GPU {g['physical_index']} (Zeus index {g['index']}): {g['name']}")
+        vendor = {"nvml": " [NVIDIA, nvml]", "amdsmi": " [AMD, amdsmi]"}.get(g.get("backend", ""), "")
+        out.append(f"GPU {g['physical_index']} (Zeus index {g['index']}): {g['name']}{vendor}")
     out.append(_line())
 
     out.append("## CPU availability")

@@ -87,5 +87,6 @@ extern const struct zeus_backend_ops zeus__nvml_backend;
 extern const struct zeus_backend_ops zeus__rapl_backend;
 extern const struct zeus_backend_ops zeus__zeusd_backend; /* zeusd_client.c */
 extern const struct zeus_backend_ops zeus__jetson_backend; /* jetson.c */
+extern const struct zeus_backend_ops zeus__amdsmi_backend; /* amdsmi.c */
 
 #endif /* ZEUS_DEVICE_BACKEND_H */

@@ -2,6 +2,10 @@
  * devices.c - The public device API: opens the backends in registry order and forwards each
  * call to the backend that owns the device, after checking the handle and the index.
  *
+ * GPU numbering: every GPU backend that opens contributes its GPUs, in registry order (NVIDIA,
+ * then AMD), each in its own visible-device order; a global GPU index is mapped here to the
+ * owning backend and its local index, so backends only ever see their own numbering.
+ *
  * Vendor-neutral rules live here rather than in each backend: an index outside the visible
  * devices is ZEUS_ERR_NOT_FOUND with the valid range in the message, a NULL method is
  * ZEUS_ERR_NOT_SUPPORTED, setting a power limit to its current value sends nothing, and a
@@ -40,7 +44,9 @@ struct zeus_devices {
     unsigned magic;
     unsigned backend_count;
     struct backend_slot slots[MAX_BACKENDS];
-    struct zeus_backend *gpu; /* the backend supplying GPUs, or NULL */
+    struct zeus_backend *gpu; /* the first backend supplying GPUs, or NULL */
+    struct zeus_backend *gpus[MAX_BACKENDS]; /* every backend supplying GPUs, in order */
+    unsigned gpu_backends;
     struct zeus_backend *cpu;
     struct zeus_backend *soc; /* the backend supplying the SoC (Jetson), or NULL */
     int zeusd_setters;                    /* 1: GPU setters go to zeusd (env set) */
@@ -122,15 +128,19 @@ zeus_status zeus_devices_create(zeus_devices **out)
 
         slot->ops = zeus__backends[i];
         owner = owner_of(devs, slot->ops->kind);
-        if (*owner != NULL) {
+        if (*owner != NULL && slot->ops->kind != ZEUS_DEVICE_GPU) {
             slot->status = ZEUS_ERR_NOT_SUPPORTED;
             snprintf(slot->detail, sizeof slot->detail, "not used: %s supplies the %s",
                      (*owner)->ops->name, kind_plural(slot->ops->kind));
             continue;
         }
         open_slot(slot);
-        if (slot->b != NULL)
+        if (slot->b == NULL)
+            continue;
+        if (*owner == NULL)
             *owner = slot->b;
+        if (slot->ops->kind == ZEUS_DEVICE_GPU)
+            devs->gpus[devs->gpu_backends++] = slot->b;
     }
     open_zeusd_setters(devs);
     *out = devs;
@@ -154,9 +164,18 @@ static int devices_ok(const zeus_devices *devs)
     return devs != NULL && devs->magic == DEVICES_MAGIC;
 }
 
+static unsigned gpu_total(const zeus_devices *devs)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < devs->gpu_backends; i++)
+        n += devs->gpus[i]->device_count;
+    return n;
+}
+
 unsigned zeus_devices_gpu_count(const zeus_devices *devs)
 {
-    return devices_ok(devs) && devs->gpu != NULL ? devs->gpu->device_count : 0;
+    return devices_ok(devs) ? gpu_total(devs) : 0;
 }
 
 unsigned zeus_devices_cpu_count(const zeus_devices *devs)
@@ -208,9 +227,12 @@ const char *zeus_power_domain_name(zeus_power_domain domain)
 
 /* ---- Dispatch --------------------------------------------------------------------------- */
 
-/* Check the handle and the index; on success *b is the backend owning the device. */
+/*
+ * Check the handle and the index; on success *b is the backend owning the device and *local
+ * the device's number within it.
+ */
 static zeus_status lookup(const zeus_devices *devs, zeus_device_kind kind, unsigned dev,
-                          struct zeus_backend **b)
+                          struct zeus_backend **b, unsigned *local)
 {
     const char *what = kind == ZEUS_DEVICE_SOC ? "SoC" : kind == ZEUS_DEVICE_GPU ? "GPU" : "CPU";
     struct zeus_backend *owner;
@@ -219,7 +241,7 @@ static zeus_status lookup(const zeus_devices *devs, zeus_device_kind kind, unsig
     if (!devices_ok(devs))
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "invalid or destroyed zeus_devices handle");
     owner = *owner_of((zeus_devices *)devs, kind);
-    n = owner != NULL ? owner->device_count : 0;
+    n = kind == ZEUS_DEVICE_GPU ? gpu_total(devs) : owner != NULL ? owner->device_count : 0;
     if (dev >= n) {
         if (n == 0)
             return zeus__fail(ZEUS_ERR_NOT_FOUND, "%s %u not found: no %ss are available", what,
@@ -228,6 +250,14 @@ static zeus_status lookup(const zeus_devices *devs, zeus_device_kind kind, unsig
                           dev, n, what, n == 1 ? " is" : "s are", n - 1);
     }
     *b = owner;
+    *local = dev;
+    for (unsigned i = 0; kind == ZEUS_DEVICE_GPU && i < devs->gpu_backends; i++) {
+        if (*local < devs->gpus[i]->device_count) {
+            *b = devs->gpus[i];
+            break;
+        }
+        *local -= devs->gpus[i]->device_count;
+    }
     return ZEUS_OK;
 }
 
@@ -238,13 +268,14 @@ static zeus_status lookup(const zeus_devices *devs, zeus_device_kind kind, unsig
 /* Resolve the backend and method, or return the reason; `method` names an ops member. */
 #define DISPATCH(kind, method, ...)                                          \
     do {                                                                     \
-        struct zeus_backend *b_;                                             \
-        zeus_status s_ = lookup(devs, (kind), dev, &b_);                     \
+        struct zeus_backend *b_ = NULL;                                      \
+        unsigned l_ = 0;                                                     \
+        zeus_status s_ = lookup(devs, (kind), dev, &b_, &l_);                \
         if (s_ != ZEUS_OK)                                                   \
             return s_;                                                       \
         if (b_->ops->method == NULL)                                         \
             return NOT_SUPPORTED(b_, #method);                               \
-        return b_->ops->method(b_, dev, ##__VA_ARGS__);                      \
+        return b_->ops->method(b_, l_, ##__VA_ARGS__);                       \
     } while (0)
 
 #define CHECK_OUT(p)                                                                        \
@@ -268,6 +299,12 @@ static zeus_status zeusd_set(zeus_devices *devs, struct zeus_backend *b, unsigne
     char extra[128] = "";
     unsigned physical = dev;
 
+    /* zeusd numbers NVIDIA GPUs only: an AMD index sent there would set an NVIDIA GPU. */
+    if (strcmp(b->ops->name, "nvml") != 0)
+        return zeus__fail(ZEUS_ERR_NOT_SUPPORTED,
+                          "%s GPU %u: zeusd controls NVIDIA GPUs only; unset ZEUSD_SOCK_PATH "
+                          "and ZEUSD_HOST_PORT to set it directly (needs root)",
+                          b->ops->name, dev);
     if (devs->zeusd == NULL)
         return zeus__fail(devs->zeusd_status, "%s", devs->zeusd_detail);
     if (b->ops->gpu_info != NULL && b->ops->gpu_info(b, dev, &info) == ZEUS_OK)
@@ -284,15 +321,16 @@ static zeus_status zeusd_set(zeus_devices *devs, struct zeus_backend *b, unsigne
 /* A setter: zeusd when configured, else the backend's method (NULL: not supported). */
 #define SETTER(method, route, ...)                                                  \
     do {                                                                            \
-        struct zeus_backend *b_;                                                    \
-        zeus_status s_ = lookup(devs, ZEUS_DEVICE_GPU, dev, &b_);                   \
+        struct zeus_backend *b_ = NULL;                                             \
+        unsigned l_ = 0;                                                            \
+        zeus_status s_ = lookup(devs, ZEUS_DEVICE_GPU, dev, &b_, &l_);              \
         if (s_ != ZEUS_OK)                                                          \
             return s_;                                                              \
         if (devs->zeusd_setters)                                                    \
-            return zeusd_set(devs, b_, dev, route, __VA_ARGS__);                    \
+            return zeusd_set(devs, b_, l_, route, __VA_ARGS__);                     \
         if (b_->ops->method == NULL)                                                \
             return NOT_SUPPORTED(b_, #method);                                      \
-        return b_->ops->method(b_, dev ZEUS__ARGS_##method);                        \
+        return b_->ops->method(b_, l_ ZEUS__ARGS_##method);                         \
     } while (0)
 
 #define ZEUS__ARGS_gpu_set_locked_clocks , min_mhz, max_mhz
@@ -300,10 +338,30 @@ static zeus_status zeusd_set(zeus_devices *devs, struct zeus_backend *b, unsigne
 #define ZEUS__ARGS_gpu_reset_locked_clocks
 #define ZEUS__ARGS_gpu_reset_memory_locked_clocks
 
-zeus_status zeus_gpu_get_info(zeus_devices *devs, unsigned dev, zeus_gpu_info *out)
+/* The backend numbers its own GPUs; the caller sees the global index. */
+static zeus_status gpu_info_global(zeus_devices *devs, unsigned dev, zeus_gpu_info *out)
 {
     CHECK_OUT(out);
     DISPATCH(ZEUS_DEVICE_GPU, gpu_info, out);
+}
+
+zeus_status zeus_gpu_get_info(zeus_devices *devs, unsigned dev, zeus_gpu_info *out)
+{
+    zeus_status s = gpu_info_global(devs, dev, out);
+
+    if (s == ZEUS_OK)
+        out->index = dev;
+    return s;
+}
+
+const char *zeus_gpu_get_backend(zeus_devices *devs, unsigned gpu)
+{
+    struct zeus_backend *b = NULL;
+    unsigned local = 0;
+
+    if (lookup(devs, ZEUS_DEVICE_GPU, gpu, &b, &local) != ZEUS_OK)
+        return NULL;
+    return b->ops->name;
 }
 
 zeus_status zeus_gpu_get_energy(zeus_devices *devs, unsigned dev, double *energy_j)
@@ -362,11 +420,12 @@ static long long to_mw(double w)
     return llround(w * 1000.0);
 }
 
-zeus_status zeus_gpu_set_power_limit(zeus_devices *devs, unsigned dev, double limit_w)
+zeus_status zeus_gpu_set_power_limit(zeus_devices *devs, unsigned gpu, double limit_w)
 {
-    struct zeus_backend *b;
+    struct zeus_backend *b = NULL;
     double min_w, max_w, now_w;
-    zeus_status s = lookup(devs, ZEUS_DEVICE_GPU, dev, &b);
+    unsigned dev = 0;
+    zeus_status s = lookup(devs, ZEUS_DEVICE_GPU, gpu, &b, &dev);
 
     if (s != ZEUS_OK)
         return s;
@@ -380,7 +439,7 @@ zeus_status zeus_gpu_set_power_limit(zeus_devices *devs, unsigned dev, double li
         (to_mw(limit_w) < to_mw(min_w) || to_mw(limit_w) > to_mw(max_w)))
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
                           "power limit %.3f W for GPU %u is outside its range %.3f-%.3f W",
-                          limit_w, dev, min_w, max_w);
+                          limit_w, gpu, min_w, max_w);
     /* Zeus sends nothing when the limit is already set: setting needs privileges. */
     if (b->ops->gpu_power_limit != NULL && b->ops->gpu_power_limit(b, dev, &now_w) == ZEUS_OK &&
         to_mw(now_w) == to_mw(limit_w))
@@ -407,11 +466,12 @@ zeus_status zeus_gpu_get_persistence_mode(zeus_devices *devs, unsigned dev, int 
     DISPATCH(ZEUS_DEVICE_GPU, gpu_persistence_mode, enabled);
 }
 
-zeus_status zeus_gpu_set_persistence_mode(zeus_devices *devs, unsigned dev, int enabled)
+zeus_status zeus_gpu_set_persistence_mode(zeus_devices *devs, unsigned gpu, int enabled)
 {
-    struct zeus_backend *b;
+    struct zeus_backend *b = NULL;
     int now;
-    zeus_status s = lookup(devs, ZEUS_DEVICE_GPU, dev, &b);
+    unsigned dev = 0;
+    zeus_status s = lookup(devs, ZEUS_DEVICE_GPU, gpu, &b, &dev);
 
     if (s != ZEUS_OK)
         return s;

@@ -2,7 +2,8 @@
  * visible.c - Parse CUDA_VISIBLE_DEVICES-style lists into physical GPU indices.
  *
  * Frameworks number GPUs by their position in CUDA_VISIBLE_DEVICES (HIP_VISIBLE_DEVICES on
- * AMD), while vendor libraries number them physically; this file turns one into the other.
+ * AMD, where HIP_VISIBLE_DEVICES wins over CUDA_VISIBLE_DEVICES), while vendor libraries number
+ * them physically; this file turns one into the other.
  *
  * Concept: accept what CUDA accepts. Reality: CUDA silently stops reading the list at the
  * first entry it cannot use ("0,1,-1,2" means GPUs 0 and 1), and quietly drops unknown
@@ -235,6 +236,11 @@ zeus_status zeus__visible_parse_mig(const char *var, const char *value,
     }
     *count = n;
     return ZEUS_OK;
+}
+
+const char *zeus__visible_hip_var(void)
+{
+    return getenv("HIP_VISIBLE_DEVICES") != NULL ? "HIP_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES";
 }
 
 zeus_status zeus__visible_from_env(const char *var, const char *const *uuids,

@@ -32,6 +32,12 @@
 zeus_status zeus__visible_parse(const char *var, const char *value, const char *const *uuids,
                                 unsigned physical_count, unsigned *out, unsigned *count);
 
+/*
+ * The variable that chooses AMD GPUs, as HIP reads it: "HIP_VISIBLE_DEVICES" when it is set
+ * (even empty), else "CUDA_VISIBLE_DEVICES" (which HIP also honours). Zeus does the same.
+ */
+const char *zeus__visible_hip_var(void);
+
 /* zeus__visible_parse() on getenv(var). */
 zeus_status zeus__visible_from_env(const char *var, const char *const *uuids,
                                    unsigned physical_count, unsigned *out, unsigned *count);

@@ -72,7 +72,7 @@ static void fill_soc(const struct zeus__window *w, unsigned k, zeus_measurement 
 }
 
 #define SOURCE_FLAGS (ZEUS_ENERGY_COUNTER | ZEUS_ENERGY_INTEGRATED | ZEUS_ENERGY_INTERPOLATED | \
-                      ZEUS_ENERGY_PROVISIONAL)
+                      ZEUS_ENERGY_PROVISIONAL | ZEUS_ENERGY_COUNTER_REJECTED)
 
 /* GPU i's energy from its start and end readings; returns the device's status. */
 static zeus_status fill_gpu(const struct zeus_monitor *mon, const struct zeus__window *w,

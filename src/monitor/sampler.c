@@ -24,8 +24,9 @@
  *    its last value then holds as final.
  * 3. Windows longer than the ring stay exact because their edges are tracked: the thread
  *    resolves each tracked edge at the first update after it and drops it from the list.
- * 4. A GPU without a counter (pre-Volta) gets its points from integrating polled power by
- *    the trapezoid rule; everything downstream is the same, flagged INTEGRATED.
+ * 4. A GPU without a counter (pre-Volta, or an AMD counter that failed its check at open)
+ *    gets its points from integrating polled power by the trapezoid rule; everything
+ *    downstream is the same, flagged INTEGRATED (and COUNTER_REJECTED for the latter).
  * 5. Device calls happen without the channel lock; the lock guards the rings, the pending
  *    edges and the statistics. Lock order: registry_lock, then a channel's lock.
  * 6. on_final callbacks run on the channel's thread without its lock, after the edge's
@@ -77,6 +78,7 @@ struct zeus__channel {
     zeus_devices *devs; /* the registry's devices, stable while the channel exists */
     unsigned gpu;       /* index in devs */
     int has_counter;
+    uint32_t integrated_flags; /* INTEGRATED, with COUNTER_REJECTED when the check refused it */
     zeus_power_domain integrate_domain; /* power domain integrated when there is no counter */
 
     pthread_t thread;
@@ -284,7 +286,7 @@ static int before_first_update(const struct zeus__channel *ch, int64_t t_ns)
 static void energy_before_first_update(const struct zeus__channel *ch, int64_t t_ns,
                                        zeus__energy_reading *r)
 {
-    uint32_t source = ch->has_counter ? ZEUS_ENERGY_COUNTER : ZEUS_ENERGY_INTEGRATED;
+    uint32_t source = ch->has_counter ? ZEUS_ENERGY_COUNTER : ch->integrated_flags;
     const struct point *a = point_at(ch, 0);
 
     if (ch->point_count < 2) {
@@ -302,7 +304,7 @@ static void energy_before_first_update(const struct zeus__channel *ch, int64_t t
 
 static void energy_at_locked(const struct zeus__channel *ch, int64_t t_ns, zeus__energy_reading *r)
 {
-    uint32_t source = ch->has_counter ? ZEUS_ENERGY_COUNTER : ZEUS_ENERGY_INTEGRATED;
+    uint32_t source = ch->has_counter ? ZEUS_ENERGY_COUNTER : ch->integrated_flags;
     long k;
 
     r->status = ZEUS_OK;
@@ -756,6 +758,9 @@ static zeus_status new_channel(const zeus_gpu_info *mine, struct zeus__channel *
     ch->devs = shared_devs;
     ch->start_ns = zeus__now_ns();
     ch->has_counter = (info.supports & ZEUS_GPU_ENERGY_COUNTER) != 0;
+    ch->integrated_flags = ZEUS_ENERGY_INTEGRATED | (info.supports & ZEUS_GPU_COUNTER_REJECTED
+                                                         ? ZEUS_ENERGY_COUNTER_REJECTED
+                                                         : 0);
     ch->integrate_domain = (info.supports & ZEUS_GPU_POWER_INSTANT) ? ZEUS_POWER_DEVICE_INSTANT
                                                                     : ZEUS_POWER_DEVICE_AVERAGE;
     ch->stats.has_counter = ch->has_counter;

@@ -4,7 +4,9 @@
     gpus = get_gpus()
     gpus.get_power_management_limit(0)         # mW
 
-Zeus-C has no AMD backend yet, so get_gpus() returns NVIDIAGPUs or raises ZeusGPUInitError.
+get_gpus() returns AMDGPUs when every GPU is an AMD GPU, else NVIDIAGPUs (whose entries are
+AMDGPU objects for the AMD GPUs of a process that has both: NVIDIA GPUs are numbered first), or
+raises ZeusGPUInitError.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import threading
 
 from zeusc.device.gpu.common import *  # noqa: F403
 from zeusc.device.gpu.common import GPUs, ZeusGPUInitError, __all__ as _common_all
-from zeusc.device.gpu.amd import AMDGPUs, amdsmi_is_available
+from zeusc.device.gpu.amd import AMDGPU, AMDGPUs, amdsmi_is_available
 from zeusc.device.gpu.nvidia import NVIDIAGPUs, _init_error, nvml_is_available
 
 __all__ = [*_common_all, "AMDGPUs", "NVIDIAGPUs", "amdsmi_is_available", "get_gpus", "nvml_is_available"]
@@ -35,6 +37,8 @@ def get_gpus(ensure_homogeneous: bool = False) -> GPUs:
         if not nvml_is_available():
             raise _init_error()
         _gpus = NVIDIAGPUs(ensure_homogeneous)
+        if all(isinstance(g, AMDGPU) for g in _gpus.gpus):
+            _gpus = AMDGPUs(ensure_homogeneous)
         return _gpus
 
 

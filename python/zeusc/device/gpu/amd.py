@@ -1,42 +1,59 @@
-"""Zeus's AMD GPU names (zeus.device.gpu.amd). Zeus-C has no AMD SMI backend yet, so
-``amdsmi_is_available()`` is False and the classes raise ZeusGPUInitError when built; they
-exist so that code importing them keeps importing."""
+"""AMD GPUs over Zeus-C (Zeus's zeus.device.gpu.amd).
+
+The C library reads AMD GPUs through AMD SMI (libamd_smi.so of ROCm 6.3 or 6.4, loaded with
+dlopen; ZEUS_AMDSMI_LIBRARY overrides the path), numbers them as HIP does
+(HIP_VISIBLE_DEVICES, else CUDA_VISIBLE_DEVICES), and checks each energy counter at start as
+Zeus does: a GPU whose counter disagrees with its power reports
+supports_get_total_energy_consumption() False, and monitors integrate its power instead.
+AMDGPU is the C device API under Zeus's AMD name; units are Zeus's (mW, mJ, degrees).
+"""
 
 from __future__ import annotations
 
-from zeusc.device.gpu.common import GPUs, ZeusGPUInitError
+from typing import Sequence
+
+from zeusc.device._handle import devices
+from zeusc.device.gpu.common import GPUs
 from zeusc.device.gpu.nvidia import NVIDIAGPU
 
 __all__ = ["AMDGPU", "AMDGPUs", "ZeusdAMDGPU", "amdsmi_is_available"]
 
-_WHY = "Zeus-C has no AMD SMI backend yet (only NVML)."
-
 
 def amdsmi_is_available() -> bool:
-    """Always False: Zeus-C cannot read AMD GPUs yet."""
-    return False
+    """Whether the library opened AMD SMI and sees at least one AMD GPU."""
+    try:
+        devs = devices()
+        return any(devs.gpu_info(i)["backend"] == "amdsmi" for i in range(devs.gpu_count()))
+    except Exception:
+        return False
 
 
 class AMDGPU(NVIDIAGPU):
-    """Not available: raises ZeusGPUInitError."""
+    """One AMD GPU, by framework index. Persistence mode and memory power are not supported
+    (the library raises ZeusGPUNotSupportedError, as Zeus does)."""
 
-    def __init__(self, gpu_index: int) -> None:
-        raise ZeusGPUInitError(_WHY)
+    def reset_locked_clocks(self, block: bool = True) -> None:
+        """Zeus's AMD reset: performance level back to auto (both clock ranges)."""
+        self._devs.gpu_reset_gpu_locked_clocks(self.gpu_index)
 
 
 class ZeusdAMDGPU(AMDGPU):
-    """Not available: raises ZeusGPUInitError."""
+    """Zeus's zeusd-backed AMD GPU: AMDGPU under that name; `client` is kept for code that
+    reads it."""
 
     def __init__(self, gpu_index: int, client=None) -> None:
-        raise ZeusGPUInitError(_WHY)
+        super().__init__(gpu_index)
+        self.zeusd = client
 
 
 class AMDGPUs(GPUs):
-    """Not available: raises ZeusGPUInitError."""
+    """Every GPU the library sees when all of them are AMD GPUs."""
 
     def __init__(self, ensure_homogeneous: bool = False) -> None:
-        raise ZeusGPUInitError(_WHY)
+        self._gpus = [AMDGPU(i) for i in range(devices().gpu_count())]
+        if ensure_homogeneous:
+            self._ensure_homogeneous()
 
     @property
-    def gpus(self):
-        return []
+    def gpus(self) -> Sequence[AMDGPU]:
+        return self._gpus

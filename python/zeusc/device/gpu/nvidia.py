@@ -28,7 +28,7 @@ def _mw(watts: float) -> int:
 
 
 def nvml_is_available() -> bool:
-    """Whether the library opened NVML and sees at least one GPU."""
+    """Whether the library opened a GPU backend (NVML or AMD SMI) and sees at least one GPU."""
     try:
         return devices().gpu_count() > 0
     except Exception:
@@ -126,8 +126,11 @@ class NVIDIAGPUs(GPUs):
         devs = devices()
         n = devs.gpu_count()
         use_zeusd = bool(os.environ.get("ZEUSD_SOCK_PATH") or os.environ.get("ZEUSD_HOST_PORT"))
-        cls = ZeusdNVIDIAGPU if use_zeusd else NVIDIAGPU
-        self._gpus = [cls(i) for i in range(n)]
+        from zeusc.device.gpu.amd import AMDGPU, ZeusdAMDGPU  # amd.py imports this module
+
+        nvidia = ZeusdNVIDIAGPU if use_zeusd else NVIDIAGPU
+        amd = ZeusdAMDGPU if use_zeusd else AMDGPU
+        self._gpus = [amd(i) if devs.gpu_info(i)["backend"] == "amdsmi" else nvidia(i) for i in range(n)]
         if ensure_homogeneous:
             self._ensure_homogeneous()
 
