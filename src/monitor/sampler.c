@@ -42,8 +42,10 @@
  *    back under the budget itself. A sparse lock wakes before update k = skip, takes one
  *    baseline read (the value the skipped updates brought, no point), then brackets update k
  *    as note 1 does; a baseline that came late, or an update that came before it, moves on
- *    to the following update. k grows at most 4x per lock (1, 4, 16, 64) since each longer
- *    span measures the step finer, and the wake-up allowance grows with k. A tracked edge
+ *    to the following update. The step is measured from an anchor (the first narrowly
+ *    bracketed update) over the whole span since, so its error is one bracket over span_k
+ *    updates; k is at most 4 x span_k (1, 4, 16, 64...), and the wake-up allowance is the
+ *    jitter plus k / span_k brackets. A tracked edge
  *    (a window's end, or its start not yet passed by an update) asks for the first update
  *    after it at once: each window edge costs one lock whatever the budget, so final values
  *    come within a step or two as before (get_final, destroy), and the budget governs the
@@ -55,7 +57,7 @@
  *    the energy went. Readings that rest on such a segment carry ZEUS_ENERGY_INTEGRATED
  *    besides ZEUS_ENERGY_COUNTER; updates_between counts counter points only. Without
  *    power samples covering the interval, or with none drawn, the segment stays linear.
- *    A counter stepping faster than 20 `fine` intervals (fakes only) is always read every
+ *    A counter stepping faster than 10 `fine` intervals (fakes only) is always read every
  *    update. A channel whose reads are cheap never leaves note 1's path.
  *
  *   acquire (first) -> thread: learn (poll every `fine`) -> locked (sleep to next update,
@@ -153,8 +155,10 @@ struct zeus__channel {
     unsigned skip;         /* updates per counter point: 1 reads every update (note 7) */
     int baseline_next;     /* the next read re-bases the value before a bracket (note 7) */
     int replan;            /* an edge was tracked: plan the next lock again (note 7) */
-    unsigned last_k;       /* updates spanned by the latest interval between points */
+    int64_t anchor_ns;     /* a narrowly bracketed update the step is measured from */
+    unsigned span_k;       /* updates between the anchor and the latest point */
     int reaimed;           /* this lock already moved on to the following update */
+    int64_t expect_unc_ns; /* how far the update may stray from expect_ns */
     int64_t expect_ns;     /* when the update being waited for should come */
     unsigned lock_reads;   /* reads since the last recorded update */
     double reads_per_lock; /* smoothed reads per recorded update */
@@ -633,30 +637,45 @@ static void shape_drop_before(struct zeus__channel *ch, int64_t t)
     ch->shape_count -= keep;
 }
 
+/*
+ * Note 7: the step measured from the anchor, the first narrowly bracketed point, over the
+ * whole span since: its error is a bracket over span_k updates, so skipping predicts far.
+ */
+static void measure_step_span(struct zeus__channel *ch, int64_t t)
+{
+    int64_t k;
+
+    if (ch->anchor_ns == 0) {
+        ch->anchor_ns = t;
+        ch->span_k = 1;
+        return;
+    }
+    k = (t - ch->anchor_ns + ch->step_ns / 2) / ch->step_ns;
+    if (k < 4)
+        return;
+    ch->step_ns = (t - ch->anchor_ns) / k;
+    ch->stats.counter_step_ns = ch->step_ns;
+    ch->span_k = k > 1000000 ? 1000000 : (unsigned)k;
+}
+
 /* A new counter value v, read by a call that ended at t1; called with the lock held. */
 static void record_change(struct zeus__channel *ch, double v, int64_t t1)
 {
     int64_t t = update_time(ch, ch->prev_poll_t0, t1);
+    int narrow = t1 - ch->prev_poll_t0 <= 4 * fine_ns(ch) + 2 * ch->read_ns;
     int kind;
 
     if (ch->point_count > 0) {
         int64_t interval = t - ch->last_change_ns;
-        if (interval <= 0) {
+        if (interval <= 0)
             t = ch->last_change_ns + 1; /* keep times strictly increasing */
-        } else {
-            /* k updates apart when some were skipped (note 7): the step is the k-th part,
-             * and over a long span far more precise than one bracketed interval */
-            int64_t k = ch->step_ns > 0 ? (interval + ch->step_ns / 2) / ch->step_ns : 1;
-            if (k >= 4) {
-                update_step(ch, interval / k);
-                ch->step_ns = interval / k;
-                ch->stats.counter_step_ns = ch->step_ns;
-            } else if (ch->skip <= 1) {
-                update_step(ch, interval);
-            }
-            ch->last_k = k > 0 ? (unsigned)k : 1;
-        }
+        else if (ch->skip <= 1 && interval < 2 * ch->step_ns)
+            update_step(ch, interval);
+        else if (ch->step_ns == 0)
+            update_step(ch, interval);
     }
+    if (narrow && ch->step_ns > 0 && ch->point_count >= 2)
+        measure_step_span(ch, t);
     kind = shape_to(ch, t, v);
     shape_drop_before(ch, t);
     push_point(ch, t, v, kind);
@@ -689,9 +708,9 @@ static unsigned choose_skip(const struct zeus__channel *ch)
      */
     if (ch->step_ns <= 0 || per_lock <= (ch->skip > 1 ? allowed : 2 * allowed))
         return 1;
-    /* a lock polls every `fine` (>= 1 ms) around the update: a counter stepping faster
-     * (only fakes do) has no room for it, so it keeps being read every update */
-    if (ch->step_ns < 20 * fine_ns(ch))
+    /* a lock polls every `fine` (1-5 ms) around the update: a counter stepping faster than
+     * 10 of those (only fakes do) has no room for it, so it keeps being read every update */
+    if (ch->step_ns < 10 * fine_ns(ch))
         return 1;
     n = ceil(per_lock / allowed);
     return n < 2 ? 2 : n > MAX_SKIP ? MAX_SKIP : (unsigned)n;
@@ -724,14 +743,15 @@ static void plan_lock(struct zeus__channel *ch, int64_t now)
     }
     /* Predict at most 4x further than the step was last measured over: its error grows
      * with k, and each longer span measures it finer (1, 4, 16, 64 updates...). */
-    if (k > 4 * (int64_t)(ch->last_k ? ch->last_k : 1))
-        k = 4 * (int64_t)(ch->last_k ? ch->last_k : 1);
+    if (k > 4 * (int64_t)(ch->span_k ? ch->span_k : 1))
+        k = 4 * (int64_t)(ch->span_k ? ch->span_k : 1);
     ch->reaimed = 0;
-    /* The prediction k steps ahead strays more: widen the allowance with k, and by the
-     * error of a step measured over k/4 updates with a bracket of fine + read. */
-    guard = ch->jitter_ns * (1 + k / 16) + fine + ch->read_ns;
+    /* The prediction k steps ahead strays more: by the jitter, and by k times the error of
+     * a step measured over span_k updates with a bracket of fine + read. */
+    ch->expect_unc_ns = ch->jitter_ns * (1 + k / 16);
     if (k > 1)
-        guard += 4 * (fine + ch->read_ns);
+        ch->expect_unc_ns += k * (fine + ch->read_ns) / (ch->span_k ? ch->span_k : 1);
+    guard = ch->expect_unc_ns + fine + ch->read_ns;
     ch->expect_ns = ch->last_change_ns + k * ch->step_ns;
     at = ch->expect_ns - guard;
     ch->baseline_next = k > 1;
@@ -755,7 +775,7 @@ static void schedule_energy(struct zeus__channel *ch, int64_t now, int changed)
         return;
     }
     if (ch->skip > 1 && !ch->reaimed && ch->expect_ns > ch->last_change_ns &&
-        now > ch->expect_ns + 2 * ch->jitter_ns + fine) {
+        now > ch->expect_ns + ch->expect_unc_ns + fine) {
         /* note 7: the update came before the baseline read; aim at the following one */
         ch->reaimed = 1;
         ch->baseline_next = 1; /* and re-base, so that the bracket stays narrow */
@@ -852,7 +872,8 @@ static void poll_energy(struct zeus__channel *ch, zeus_devices *devs)
         ch->expect_ns = 0;
         ch->reads_per_lock = 0;
         ch->lock_reads = 0;
-        ch->last_k = 0;
+        ch->anchor_ns = 0;
+        ch->span_k = 0;
     }
     if (ch->have_value && ch->baseline_next && v >= ch->last_value) {
         take_baseline(ch, v, t0, t1);
