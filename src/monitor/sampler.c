@@ -164,6 +164,7 @@ struct zeus__channel {
     double reads_per_lock; /* smoothed reads per recorded update */
     struct power_sample shape[SHAPE_MAX]; /* power since the last counter point (note 7) */
     size_t shape_count;
+    int64_t shape_seen_ns; /* the latest power poll for shaping */
     int64_t next_energy_ns;
     int64_t next_power_ns;
     unsigned consecutive_failures;
@@ -590,7 +591,7 @@ static int shape_to(struct zeus__channel *ch, int64_t tb, double eb)
         return POINT_COUNTER;
     for (size_t i = 0; i < ch->shape_count; i++)
         inside += ch->shape[i].t_ns > a->t_ns && ch->shape[i].t_ns < tb;
-    if (inside < 2 || ch->shape[0].t_ns > a->t_ns + step)
+    if (inside < 1 || ch->shape[0].t_ns > a->t_ns + step)
         return POINT_COUNTER; /* the power samples do not cover the interval */
     /* First pass: the whole integral; the second places the points on it. */
     for (int pass = 0; pass < 2; pass++) {
@@ -924,18 +925,36 @@ static void integrate_power(struct zeus__channel *ch, int64_t t, double power_w)
     ch->last_value = e;
 }
 
-/*
- * Note 7: keep every power poll. Readings hold each value for a step, so linear between
- * polls 20 ms apart is the staircase they show, with 20 ms ramps; linear between changes
- * alone would smear a half-second level into a ramp.
- */
-static void shape_sample(struct zeus__channel *ch, int64_t t, double power_w)
+/* Append a shaping sample; the oldest goes when full (longer than any interval). */
+static void shape_push(struct zeus__channel *ch, int64_t t, double power_w)
 {
     if (ch->shape_count == SHAPE_MAX) { /* longer than any interval: drop the oldest */
         memmove(ch->shape, ch->shape + 1, (SHAPE_MAX - 1) * sizeof *ch->shape);
         ch->shape_count--;
     }
     ch->shape[ch->shape_count++] = (struct power_sample){.t_ns = t, .power_w = power_w};
+}
+
+/*
+ * Note 7: a power reading is the power when it last changed, and it changes on its own ~step
+ * clock, so the staircase the polls see lags the energy by up to a step (a square wave's
+ * edge placed 100 ms late: 60 J misplaced at 600 W). Keep the changes instead, each at the
+ * middle of the polls around it, and take power as linear between them, the way the counter
+ * is interpolated; a value held for longer than a step holds until a step before the next.
+ */
+static void shape_sample(struct zeus__channel *ch, int64_t t, double power_w)
+{
+    int64_t prev = ch->shape_seen_ns, step = ch->step_ns ? ch->step_ns : 100000000, at = t;
+    const struct power_sample *last = ch->shape_count ? &ch->shape[ch->shape_count - 1] : NULL;
+
+    ch->shape_seen_ns = t;
+    if (last != NULL && last->power_w == power_w)
+        return;
+    if (last != NULL && prev > last->t_ns)
+        at = prev + (t - prev) / 2;
+    if (last != NULL && at - last->t_ns > step + step / 2)
+        shape_push(ch, at - step, last->power_w);
+    shape_push(ch, at, power_w);
 }
 
 static void poll_power(struct zeus__channel *ch, zeus_devices *devs)
