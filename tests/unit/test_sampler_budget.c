@@ -64,7 +64,7 @@ static unsigned long long energy_reads(void)
 /* With reads that burn 2 ms of CPU, a held-open window costs at most the budget's reads. */
 static void test_spinning_reads_stay_within_budget(void **state)
 {
-    const double span_s = 4.0;
+    const double span_s = 3.0;
     unsigned long long r0, r1;
     double allowed;
     zeus_measurement m;
@@ -82,7 +82,7 @@ static void test_spinning_reads_stay_within_budget(void **state)
      * reads/s <= budget / CPU per read, plus the locks of the first seconds: the sampler
      * stretches the gap between locks 4x at a time (1, 4, 16, 64 updates) as it measures
      * the step finer, so a young channel's first locks come closer than the budget's.
-     * Every-update polling would read ~26 times a second, 104 times here.
+     * Every-update polling would read ~26 times a second, 78 times here.
      */
     allowed = BUDGET * span_s / (SPIN_US * 1e-6) + 3 * LOCK_READS;
     print_message("energy reads in %.1f s: %llu (allowed %.1f; every update: ~%.0f)\n", span_s,
