@@ -55,7 +55,9 @@
  *    apart, on the trapezoid integral of those polls scaled so that it equals the counter's
  *    delta: the counter stays the truth over the interval, power only says when inside it
  *    the energy went. Readings that rest on such a segment carry ZEUS_ENERGY_INTEGRATED
- *    besides ZEUS_ENERGY_COUNTER; updates_between counts counter points only. Without
+ *    besides ZEUS_ENERGY_COUNTER; updates_between counts counter points only. Past the last
+ *    point a provisional value integrates those polls (scaled as the last interval was)
+ *    instead of extending the last slope over seconds. Without
  *    power samples covering the interval, or with none drawn, the segment stays linear.
  *    A counter stepping faster than 10 `fine` intervals (fakes only) is always read every
  *    update. A channel whose reads are cheap never leaves note 1's path.
@@ -165,6 +167,7 @@ struct zeus__channel {
     struct power_sample shape[SHAPE_MAX]; /* power since the last counter point (note 7) */
     size_t shape_count;
     int64_t shape_seen_ns; /* the latest power poll for shaping */
+    double shape_scale;    /* counter J per power-integral J, from the last shaped interval */
     int64_t next_energy_ns;
     int64_t next_power_ns;
     unsigned consecutive_failures;
@@ -281,6 +284,41 @@ static int64_t fine_ns(const struct zeus__channel *ch)
     if (f > 5000000)
         f = 5000000;
     return f;
+}
+
+/* Power at t from the shaping samples: linear between them, held beyond them. */
+static double shape_power_at(const struct zeus__channel *ch, int64_t t)
+{
+    const struct power_sample *s = ch->shape;
+    size_t i = 0, n = ch->shape_count;
+
+    if (t <= s[0].t_ns)
+        return s[0].power_w;
+    while (i + 1 < n && s[i + 1].t_ns < t)
+        i++;
+    if (i + 1 == n)
+        return s[n - 1].power_w;
+    return s[i].power_w + (s[i + 1].power_w - s[i].power_w) *
+                              (double)(t - s[i].t_ns) / (double)(s[i + 1].t_ns - s[i].t_ns);
+}
+
+/* Energy (J, unscaled) of the shaping samples' power over [t0, t1] (trapezoids). */
+static double shape_integral_j(const struct zeus__channel *ch, int64_t t0, int64_t t1)
+{
+    double e = 0, p0 = shape_power_at(ch, t0);
+    int64_t prev = t0;
+
+    for (size_t i = 0; i < ch->shape_count; i++) {
+        int64_t t = ch->shape[i].t_ns;
+        if (t <= prev)
+            continue;
+        if (t >= t1)
+            break;
+        e += (p0 + ch->shape[i].power_w) / 2 * (double)(t - prev) * 1e-9;
+        prev = t;
+        p0 = ch->shape[i].power_w;
+    }
+    return e + (p0 + shape_power_at(ch, t1)) / 2 * (double)(t1 - prev) * 1e-9;
 }
 
 /* ---- Resolving energy at a time (callers hold ch->lock) ---------------------------------- */
@@ -413,6 +451,13 @@ static void energy_at_locked(const struct zeus__channel *ch, int64_t t_ns, zeus_
             r->energy_j = NAN;
             r->flags = ZEUS_ENERGY_FAILED;
             r->status = ch->stats.last_error != ZEUS_OK ? ch->stats.last_error : ZEUS_ERR_NO_DATA;
+            return;
+        }
+        if (ch->skip > 1 && ch->shape_count > 0) {
+            /* note 7: sparse points; power since the last one says more than its slope */
+            r->energy_j = a->energy_j + ch->shape_scale * shape_integral_j(ch, a->t_ns, t_ns);
+            r->flags = ZEUS_ENERGY_VALID | source | ZEUS_ENERGY_INTEGRATED |
+                       ZEUS_ENERGY_PROVISIONAL;
             return;
         }
         if (k > 0) {
@@ -558,21 +603,6 @@ static int64_t update_time(const struct zeus__channel *ch, int64_t lo, int64_t h
     return t;
 }
 
-/* Power at t from the shaping samples: linear between them, held beyond them. */
-static double shape_power_at(const struct zeus__channel *ch, int64_t t)
-{
-    const struct power_sample *s = ch->shape;
-    size_t i = 0, n = ch->shape_count;
-
-    if (t <= s[0].t_ns)
-        return s[0].power_w;
-    while (i + 1 < n && s[i + 1].t_ns < t)
-        i++;
-    if (i + 1 == n)
-        return s[n - 1].power_w;
-    return s[i].power_w + (s[i + 1].power_w - s[i].power_w) *
-                              (double)(t - s[i].t_ns) / (double)(s[i + 1].t_ns - s[i].t_ns);
-}
 
 /*
  * Note 7: between counter points A (the last one) and B = (tb, eb) more than one step apart,
@@ -624,6 +654,8 @@ static int shape_to(struct zeus__channel *ch, int64_t tb, double eb)
             return POINT_COUNTER; /* no power drawn by the readings: nothing to shape by */
     }
     ch->stats.shaped++;
+    if (scale > 0 && isfinite(scale))
+        ch->shape_scale = scale; /* provisional values past B use it (note 7) */
     return POINT_SHAPED;
 }
 
@@ -1124,6 +1156,7 @@ static zeus_status new_channel(const zeus_gpu_info *mine, struct zeus__channel *
                                                                     : ZEUS_POWER_DEVICE_AVERAGE;
     ch->stats.has_counter = ch->has_counter;
     ch->skip = 1;
+    ch->shape_scale = 1;
     pthread_mutex_init(&ch->lock, NULL);
     zeus__cond_init_monotonic(&ch->cond);
     *out = ch;
