@@ -583,8 +583,9 @@ static void run_callbacks(zeus__edge *done)
 
 /*
  * Where in [lo, hi] the update happened. A narrow bracket (the usual case, note 1) gives its
- * middle. A wide one (a missed wake-up, the first update after idling) gives the time the
- * update step predicts, kept inside the bracket, since updates are regular to a few ms.
+ * middle. A wide one (a missed wake-up, the first update after idling, a lock after skipped
+ * updates) gives the time the step predicts for the latest update before the read ended,
+ * kept inside the bracket, since updates are regular to a few ms.
  */
 static int64_t update_time(const struct zeus__channel *ch, int64_t lo, int64_t hi)
 {
@@ -592,8 +593,9 @@ static int64_t update_time(const struct zeus__channel *ch, int64_t lo, int64_t h
     int64_t t = lo + (hi - lo) / 2;
 
     if (hi - lo > narrow && ch->step_ns > 0 && ch->point_count > 0) {
-        /* the update nearest the bracket's middle, k steps on (k > 1 after skipping) */
-        int64_t k = (t - ch->last_change_ns + ch->step_ns / 2) / ch->step_ns;
+        /* the value is the latest update's: the last one predicted before the read ended,
+         * k steps on (k > 1 when several passed unseen: skipping, or an edge's late lock) */
+        int64_t k = (hi - ch->last_change_ns) / ch->step_ns;
         t = ch->last_change_ns + (k > 1 ? k : 1) * ch->step_ns;
         if (t < lo)
             t = lo;
