@@ -824,8 +824,11 @@ static void schedule_energy(struct zeus__channel *ch, int64_t now, int changed)
                                                    : ch->last_change_ns + ch->step_ns) +
                   ch->step_ns / 2)
         ch->next_energy_ns = now + fine; /* the update is due: watch closely */
-    else if (ch->skip > 1)
-        ch->next_energy_ns = now + ch->step_ns * ch->skip / 2; /* idle, reads dear: sparse */
+    else if (ch->skip > 1) {
+        /* idle, reads dear: sparse, and the next read re-bases (an edge may replan it) */
+        ch->baseline_next = 1;
+        ch->next_energy_ns = now + ch->step_ns * ch->skip / 2;
+    }
     else
         ch->next_energy_ns = now + ch->step_ns / 4; /* late or idle: coarse */
 }
@@ -845,8 +848,9 @@ static void take_baseline(struct zeus__channel *ch, double v, int64_t t0, int64_
     ch->last_poll_t0 = t0;
     ch->next_energy_ns = t1 + fine; /* bracket from here, every `fine` (note 1) */
     if (t0 > ch->expect_ns - ch->jitter_ns) {
-        /* late: re-base again just before the following update */
-        ch->expect_ns += ch->step_ns;
+        /* late: re-base again just before the next update predicted after this read */
+        int64_t k = (t0 - ch->last_change_ns) / ch->step_ns + 1;
+        ch->expect_ns = ch->last_change_ns + k * ch->step_ns;
         ch->baseline_next = 1;
         ch->next_energy_ns = ch->expect_ns - ch->jitter_ns - 2 * fine - ch->read_ns;
         if (ch->next_energy_ns < t1 + fine)
