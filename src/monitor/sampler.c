@@ -35,7 +35,8 @@
  * 7. Expensive reads. A real driver's energy read spins the CPU: 3.6-3.9 ms of CPU per read
  *    on an H200 (driver 580), so note 1's ~26 reads/s cost 15% of a core per GPU. The thread
  *    times each read on its own CPU clock (CLOCK_THREAD_CPUTIME_ID: it owns the channel) and
- *    keeps energy reads within CPU_BUDGET (0.25% of a core per GPU): while every-update
+ *    keeps energy reads within CPU_BUDGET (0.25% of a core per GPU; ZEUS_SAMPLER_CPU_BUDGET
+ *    overrides it, 1 keeps note 1's polling whatever a read costs): while every-update
  *    polling would cost more than twice that (a sleeping read's own wake-up, ~80 us on a
  *    loaded VM, must not flip cheap reads), it locks onto only every `skip`-th update, skip =
  *    reads per lock (measured) x CPU per read / (budget x step), at most MAX_SKIP; it goes
@@ -168,6 +169,7 @@ struct zeus__channel {
     size_t shape_count;
     int64_t shape_seen_ns; /* the latest power poll for shaping */
     double shape_scale;    /* counter J per power-integral J, from the last shaped interval */
+    double cpu_budget;     /* fraction of a core energy reads may take (note 7) */
     int64_t next_energy_ns;
     int64_t next_power_ns;
     unsigned consecutive_failures;
@@ -731,7 +733,7 @@ static void record_change(struct zeus__channel *ch, double v, int64_t t1)
  */
 static unsigned choose_skip(const struct zeus__channel *ch)
 {
-    double allowed = CPU_BUDGET * (double)ch->step_ns; /* CPU ns per step */
+    double allowed = ch->cpu_budget * (double)ch->step_ns; /* CPU ns per step */
     double per_lock = (ch->reads_per_lock > 2 ? ch->reads_per_lock : CHEAP_READS_PER_UPDATE) *
                       (double)ch->read_cpu_ns;
     double n;
@@ -1141,6 +1143,23 @@ static zeus_status find_shared_gpu(const char *uuid, unsigned *gpu, zeus_gpu_inf
     return zeus__fail(ZEUS_ERR_NOT_FOUND, "GPU %s is not visible to the sampler", uuid);
 }
 
+/*
+ * ZEUS_SAMPLER_CPU_BUDGET: the fraction of a core each GPU's energy reads may take (note 7),
+ * default 0.0025; 1 keeps every-update polling whatever a read costs. Unset or not a number
+ * in (0, 1]: the default.
+ */
+static double cpu_budget_from_env(void)
+{
+    const char *v = getenv("ZEUS_SAMPLER_CPU_BUDGET");
+    char *end;
+    double b;
+
+    if (v == NULL || *v == '\0')
+        return CPU_BUDGET;
+    b = strtod(v, &end);
+    return *end == '\0' && b > 0 && b <= 1 ? b : CPU_BUDGET;
+}
+
 static zeus_status new_channel(const zeus_gpu_info *mine, struct zeus__channel **out)
 {
     struct zeus__channel *ch = calloc(1, sizeof *ch);
@@ -1163,6 +1182,7 @@ static zeus_status new_channel(const zeus_gpu_info *mine, struct zeus__channel *
     ch->stats.has_counter = ch->has_counter;
     ch->skip = 1;
     ch->shape_scale = 1;
+    ch->cpu_budget = cpu_budget_from_env();
     pthread_mutex_init(&ch->lock, NULL);
     zeus__cond_init_monotonic(&ch->cond);
     *out = ch;

@@ -3,7 +3,7 @@
  * note 7): with a fake whose energy read spins on the CPU as a real H200's driver does, the
  * sampler reads the counter at most as often as its budget allows, and windows stay accurate
  * on a varying power trace because polled power places the counter's energy in time. With
- * cheap reads it keeps reading every update, as before.
+ * cheap reads, or with ZEUS_SAMPLER_CPU_BUDGET=1, it keeps reading every update, as before.
  *
  * Counts come from the fake's call counters, not from timing the CPU: CPU percentages are
  * benchmark targets (`zeus bench sampler`), not assertions.
@@ -182,12 +182,33 @@ static void test_cheap_reads_poll_every_update(void **state)
     zeus_monitor_destroy(mon);
 }
 
+/* ZEUS_SAMPLER_CPU_BUDGET=1: every update is read again, however dear the read. */
+static void test_budget_override_restores_every_update_polling(void **state)
+{
+    unsigned long long r0, r1;
+    zeus_monitor *mon;
+    (void)state;
+
+    zt_fake_nvml_reset("gpus=1;power_w=300;phase_ms=37;energy_spin_us=2000");
+    assert_int_equal(setenv("ZEUS_SAMPLER_CPU_BUDGET", "1", 1), 0);
+    mon = sampled_monitor();
+    unsetenv("ZEUS_SAMPLER_CPU_BUDGET"); /* read when the channel starts */
+    assert_int_equal(zeus_monitor_begin_window(mon, "w", 0), ZEUS_OK);
+    sleep_s(0.5);
+    r0 = energy_reads();
+    sleep_s(1.0);
+    r1 = energy_reads();
+    assert_true(r1 - r0 >= 10); /* at least one read per 100 ms update */
+    zeus_monitor_destroy(mon);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spinning_reads_stay_within_budget),
         cmocka_unit_test(test_spinning_reads_keep_windows_accurate_on_a_square_wave),
         cmocka_unit_test(test_cheap_reads_poll_every_update),
+        cmocka_unit_test(test_budget_override_restores_every_update_polling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
