@@ -48,7 +48,7 @@ static const char usage[] =
     "\n"
     "SYNOPSIS\n"
     "    zeus bench accuracy [--trials N] [--lengths MS,...] [--latency-us U]\n"
-    "                        [--jitter-ms J] [--seed S] [--json]\n"
+    "                        [--spin-us U] [--jitter-ms J] [--seed S] [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "    Runs windows on simulated GPUs (the fake NVML, which ZEUS_NVML_LIBRARY must name)\n"
@@ -73,6 +73,9 @@ static const char usage[] =
     "                      50 ms, 100 of 200 ms, 25 of 1 s, 3 of 10 s).\n"
     "    --lengths LIST    window lengths in milliseconds (default 10,50,200,1000,10000).\n"
     "    --latency-us U    time one energy counter read takes (default 2700, an H100).\n"
+    "    --spin-us U       CPU time one energy read also burns, busy-waiting as the real\n"
+    "                      driver does (default 0; 3800 with --latency-us 0 models an\n"
+    "                      H200 on driver 580, where the sampler reads the counter less).\n"
     "    --jitter-ms J     counter updates off the 100 ms grid by up to J ms (default 3;\n"
     "                      0: exactly every 100 ms, where windows of whole steps always\n"
     "                      see as many updates as they have steps).\n"
@@ -115,6 +118,7 @@ struct accuracy_args {
     unsigned lengths_ms[MAX_LENGTHS];
     size_t length_count;
     unsigned latency_us;
+    unsigned spin_us; /* CPU an energy read burns, as the real driver's does */
     unsigned jitter_ms;
     unsigned seed;
     int json;
@@ -202,6 +206,9 @@ static int parse_option(int argc, char **argv, int *i, struct accuracy_args *a)
         return r < 0 ? CLI_EXIT_USAGE : parse_lengths(v, a);
     if ((r = cli_option_value(CMD, argc, argv, i, "--latency-us", &v)) != 0)
         return r < 0 || cli_parse_unsigned(CMD, "--latency-us", v, 0, 1000000, &a->latency_us)
+                   ? CLI_EXIT_USAGE : 0;
+    if ((r = cli_option_value(CMD, argc, argv, i, "--spin-us", &v)) != 0)
+        return r < 0 || cli_parse_unsigned(CMD, "--spin-us", v, 0, 100000, &a->spin_us)
                    ? CLI_EXIT_USAGE : 0;
     if ((r = cli_option_value(CMD, argc, argv, i, "--jitter-ms", &v)) != 0)
         return r < 0 || cli_parse_unsigned(CMD, "--jitter-ms", v, 0, 49, &a->jitter_ms)
@@ -481,7 +488,8 @@ static void print_table(const struct accuracy_args *a, struct series *all, size_
         step = all[i].step_seen_s > 0 ? all[i].step_seen_s : step;
     }
     printf("accuracy: window energy against the true integral; counter step 100 ms +- %u ms, "
-           "energy read %u us\n", a->jitter_ms, a->latency_us);
+           "energy read %u us asleep, %u us spinning\n", a->jitter_ms, a->latency_us,
+           a->spin_us);
     for (size_t i = 0; i < TRACE_COUNT; i++)
         printf("  %-9s %s\n", traces[i].name, traces[i].about);
     if (step > 0)
@@ -540,6 +548,7 @@ static int print_json(const struct accuracy_args *a, struct series *all, size_t 
     ok = o != NULL && cJSON_AddNumberToObject(o, "counter_step_ms", COUNTER_STEP_S * 1000) &&
          cJSON_AddNumberToObject(o, "counter_jitter_ms", a->jitter_ms) &&
          cJSON_AddNumberToObject(o, "energy_latency_us", a->latency_us) &&
+         cJSON_AddNumberToObject(o, "energy_spin_us", a->spin_us) &&
          cJSON_AddNumberToObject(o, "seed", a->seed) &&
          cJSON_AddNumberToObject(o, "counter_step_seen_ms", cli_bench_round(step * 1000, 2)) &&
          (results = cJSON_AddArrayToObject(o, "results")) != NULL;
@@ -572,8 +581,9 @@ static int print_json(const struct accuracy_args *a, struct series *all, size_t 
 static int build_spec(const struct accuracy_args *a, char *spec, size_t len)
 {
     size_t used = (size_t)snprintf(spec, len, "gpus=%zu;period_ms=%g;phase_ms=37;"
-                                   "period_jitter_ms=%u;energy_latency_us=%u", TRACE_COUNT,
-                                   COUNTER_STEP_S * 1000, a->jitter_ms, a->latency_us);
+                                   "period_jitter_ms=%u;energy_latency_us=%u;"
+                                   "energy_spin_us=%u", TRACE_COUNT, COUNTER_STEP_S * 1000,
+                                   a->jitter_ms, a->latency_us, a->spin_us);
 
     for (size_t i = 0; i < TRACE_COUNT && used < len; i++) {
         char keys[256], *save = NULL;

@@ -7,10 +7,12 @@
  * system, all threads, from getrusage and CLOCK_PROCESS_CPUTIME_ID) is the sampler's. The
  * result is a percentage of one core.
  *
- * On the fake NVML (ZEUS_NVML_LIBRARY) the bench sets up N simulated H100s itself, each
- * energy read taking 2.7 ms, and also reports how often the sampler read each counter. Its
- * latency is a sleep, so it costs no CPU; the real library's reads may, which is why the
- * bench also runs on real GPUs (then --gpus N takes GPUs 0..N-1).
+ * On the fake NVML (ZEUS_NVML_LIBRARY) the bench sets up N simulated GPUs itself and also
+ * reports how often the sampler read each counter. By default each energy read busy-waits
+ * 3.8 ms of CPU, as nvmlDeviceGetTotalEnergyConsumption does on a real H200 (driver 580,
+ * bench/README.md), so the simulated cost is the real one; --latency-us adds a sleeping
+ * latency instead (what the fake modelled before). The bench also runs on real GPUs (then
+ * --gpus N takes GPUs 0..N-1).
  */
 #include <math.h>
 #include <stdio.h>
@@ -26,7 +28,8 @@ static const char usage[] =
     "    zeus bench sampler - CPU use of the background sampler\n"
     "\n"
     "SYNOPSIS\n"
-    "    zeus bench sampler [--gpus N] [--seconds S] [--latency-us U] [--json]\n"
+    "    zeus bench sampler [--gpus N] [--seconds S] [--spin-us U] [--latency-us U]\n"
+    "                       [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "    Creates a sampled monitor over N GPUs, holds a window open, lets the sampler run\n"
@@ -34,19 +37,23 @@ static const char usage[] =
     "    thread) over S seconds while the main thread sleeps, and prints it as a\n"
     "    percentage of one core.\n"
     "\n"
-    "    When ZEUS_NVML_LIBRARY names the fake NVML, the bench sets it to N simulated H100s\n"
-    "    (ZEUS_FAKE_NVML='gpus=N;energy_latency_us=U'), ignores CUDA_VISIBLE_DEVICES, and\n"
-    "    also reports how many energy counter reads the sampler made per GPU per second.\n"
+    "    When ZEUS_NVML_LIBRARY names the fake NVML, the bench sets it to N simulated GPUs\n"
+    "    (ZEUS_FAKE_NVML='gpus=N;energy_latency_us=L;energy_spin_us=S'), ignores\n"
+    "    CUDA_VISIBLE_DEVICES, and also reports how many energy counter reads the sampler\n"
+    "    made per GPU per second.\n"
     "    Otherwise it samples real GPUs 0..N-1 (all visible GPUs without --gpus).\n"
     "\n"
     "OPTIONS\n"
     "    --gpus N          GPUs to sample (default 8 simulated, or every real GPU; 1-64).\n"
     "    --seconds S       measured span (default 5, at least 0.1).\n"
-    "    --latency-us U    simulated GPUs: time one energy read takes (default 2700).\n"
+    "    --spin-us U       simulated GPUs: CPU time one energy read burns, busy-waiting\n"
+    "                      as the real driver does (default 3800, an H200 on driver 580).\n"
+    "    --latency-us U    simulated GPUs: time one energy read sleeps (default 0).\n"
     "    --json            print one JSON object: {\"mode\": \"sampled\", \"gpus\": 8,\n"
     "                      \"seconds\": 5, \"simulated\": true, \"cpu_percent\": 0.4,\n"
     "                      \"user_s\": 0.012, \"sys_s\": 0.008,\n"
-    "                      \"energy_reads_per_gpu_s\": 10.0}\n"
+    "                      \"energy_reads_per_gpu_s\": 10.0, \"energy_spin_us\": 3800,\n"
+    "                      \"energy_latency_us\": 0}\n"
     "                      (energy_reads_per_gpu_s is null on real GPUs).\n"
     "    -h, --help        Print this text.\n"
     "\n"
@@ -61,7 +68,7 @@ static const char usage[] =
 struct sampler_args {
     unsigned gpus; /* 0: default */
     double seconds;
-    unsigned latency_us;
+    unsigned latency_us, spin_us;
     int json;
 };
 
@@ -94,6 +101,9 @@ static int parse_option(int argc, char **argv, int *i, struct sampler_args *a)
     if ((r = cli_option_value(CMD, argc, argv, i, "--latency-us", &v)) != 0)
         return r < 0 || cli_parse_unsigned(CMD, "--latency-us", v, 0, 1000000, &a->latency_us)
                    ? CLI_EXIT_USAGE : 0;
+    if ((r = cli_option_value(CMD, argc, argv, i, "--spin-us", &v)) != 0)
+        return r < 0 || cli_parse_unsigned(CMD, "--spin-us", v, 0, 100000, &a->spin_us)
+                   ? CLI_EXIT_USAGE : 0;
     return cli_usage_error(CMD, "unknown option '%s'", argv[*i]);
 }
 
@@ -101,7 +111,8 @@ static int parse_args(int argc, char **argv, struct sampler_args *a)
 {
     memset(a, 0, sizeof *a);
     a->seconds = 5;
-    a->latency_us = 2700;
+    a->latency_us = 0;
+    a->spin_us = 3800;
     for (int i = 1; i < argc; i++) {
         int rc = parse_option(argc, argv, &i, a);
         if (rc != 0)
@@ -140,14 +151,15 @@ static void take_usage(const struct cli_fake_nvml *fake, struct usage *u)
 static int set_up_devices(struct sampler_args *a, struct cli_fake_nvml *store,
                           const struct cli_fake_nvml **fake)
 {
-    char why[512], spec[128];
+    char why[512], spec[160];
 
     *fake = NULL;
     if (cli_bench_fake_nvml(store, why, sizeof why) != 0)
         return 0; /* real GPUs */
     if (a->gpus == 0)
         a->gpus = 8;
-    snprintf(spec, sizeof spec, "gpus=%u;energy_latency_us=%u", a->gpus, a->latency_us);
+    snprintf(spec, sizeof spec, "gpus=%u;energy_latency_us=%u;energy_spin_us=%u", a->gpus,
+             a->latency_us, a->spin_us);
     if (setenv("ZEUS_FAKE_NVML", spec, 1) != 0 || store->reset(spec) != 0) {
         fprintf(stderr, "zeus %s: the fake NVML refused '%s': %s\n", CMD, spec,
                 store->last_error());
@@ -200,8 +212,9 @@ static int report(const struct sampler_args *a, unsigned gpus, int simulated,
         printf("CPU: %.2f%% of one core (%.3f s: user %.3f s, system %.3f s)\n", pct, cpu,
                user, sys);
         if (simulated)
-            printf("energy counter reads: %.1f per GPU per second (energy read %u us)\n", reads,
-                   a->latency_us);
+            printf("energy counter reads: %.1f per GPU per second (energy read: %u us "
+                   "spinning, %u us asleep)\n",
+                   reads, a->spin_us, a->latency_us);
         return fflush(stdout) == 0 ? 0 : -1;
     }
     o = cJSON_CreateObject();
@@ -215,6 +228,8 @@ static int report(const struct sampler_args *a, unsigned gpus, int simulated,
          (simulated ? cJSON_AddNumberToObject(o, "energy_reads_per_gpu_s",
                                               cli_bench_round(reads, 2)) != NULL
                     : cJSON_AddNullToObject(o, "energy_reads_per_gpu_s") != NULL) &&
+         cJSON_AddNumberToObject(o, "energy_spin_us", a->spin_us) &&
+         cJSON_AddNumberToObject(o, "energy_latency_us", a->latency_us) &&
          cli_print_json(o) == 0;
     cJSON_Delete(o);
     return ok ? 0 : -1;

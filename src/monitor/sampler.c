@@ -33,10 +33,42 @@
  *    reading is written; the thread never touches an edge after its callback. An edge
  *    without a callback is never touched once the lock is released: its owner sees it final
  *    (untrack) and may free it at once.
+ * 7. Expensive reads. A real driver's energy read spins the CPU: 3.6-3.9 ms of CPU per read
+ *    on an H200 (driver 580), so note 1's ~26 reads/s cost 15% of a core per GPU. The thread
+ *    times each read on its own CPU clock (CLOCK_THREAD_CPUTIME_ID: it owns the channel) and
+ *    keeps energy reads within CPU_BUDGET (0.25% of a core per GPU; ZEUS_SAMPLER_CPU_BUDGET
+ *    overrides it, 1 keeps note 1's polling whatever a read costs): while every-update
+ *    polling would cost more than twice that (a sleeping read's own wake-up, ~80 us on a
+ *    loaded VM, must not flip cheap reads), it locks onto only every `skip`-th update, skip =
+ *    reads per lock (measured) x CPU per read / (budget x step), at most MAX_SKIP; it goes
+ *    back under the budget itself. A sparse lock wakes before update k = skip, takes one
+ *    baseline read (the value the skipped updates brought, no point), then brackets update k
+ *    as note 1 does; a baseline that came late, or an update that came before it, moves on
+ *    to the following update. The step is measured from an anchor (the first narrowly
+ *    bracketed update) over the whole span since, so its error is one bracket over span_k
+ *    updates; k is at most 4 x span_k (1, 4, 16, 64...), and the wake-up allowance is the
+ *    jitter plus k / span_k brackets. A tracked edge
+ *    (a window's end, or its start not yet passed by an update) asks for the first update
+ *    after it at once: each window edge costs one lock whatever the budget, so final values
+ *    come within a step or two as before (get_final, destroy), and the budget governs the
+ *    background. Between two counter points more than a step apart the counter's delta is
+ *    placed in time by power: the channel polls its power (the integrate domain) every
+ *    SHAPE_PERIOD_NS (0.3 us a read on an H200), and shape_to adds points, about half a step
+ *    apart, on the trapezoid integral of those polls scaled so that it equals the counter's
+ *    delta: the counter stays the truth over the interval, power only says when inside it
+ *    the energy went. Readings that rest on such a segment carry ZEUS_ENERGY_INTEGRATED
+ *    besides ZEUS_ENERGY_COUNTER; updates_between counts counter points only. Past the last
+ *    point a provisional value integrates those polls (scaled as the last interval was)
+ *    instead of extending the last slope over seconds. Without
+ *    power samples covering the interval, or with none drawn, the segment stays linear.
+ *    A counter stepping faster than 10 `fine` intervals (fakes only) is always read every
+ *    update. A channel whose reads are cheap never leaves note 1's path.
  *
  *   acquire (first) -> thread: learn (poll every `fine`) -> locked (sleep to next update,
  *   then poll every `fine` until it changes) -> ... ; no change for 1.5 steps -> coarse
- *   polling (step/4) until changes resume; release (last) -> stop, join.
+ *   polling (step/4) until changes resume; release (last) -> stop, join. Expensive reads
+ *   (note 7): locked -> sleep to before update `skip` (or the first after a tracked edge)
+ *   -> baseline read -> poll every `fine` until it changes -> ...
  */
 #include <math.h>
 #include <pthread.h>
@@ -57,10 +89,27 @@
 #define READY_TIMEOUT_NS 600000000 /* acquire waits at most this for two updates */
 #define STUCK_STEPS 4             /* no change for this many steps: the counter holds */
 #define FAIL_LIMIT 3              /* consecutive failures before pending edges fail */
+#define CPU_BUDGET 0.0025         /* energy reads may take 0.25% of a core per GPU (note 7) */
+#define CHEAP_READS_PER_UPDATE 3  /* reads per locked update until measured (2.6 on an H200) */
+#define MAX_SKIP 100              /* at most this many updates between counter points */
+#define SHAPE_PERIOD_NS 20000000  /* power poll that shapes energy between counter points */
+#define SHAPE_MAX 1024            /* power samples kept for shaping: 20 s at 20 ms */
+
+enum point_kind {
+    POINT_COUNTER,  /* a counter update; the segment before it is linear */
+    POINT_SHAPED,   /* a counter update; the segment before it was shaped by power (note 7) */
+    POINT_BETWEEN,  /* not an update: the counter delta distributed by power (note 7) */
+};
 
 struct point {
     int64_t t_ns;
     double energy_j;
+    int kind; /* enum point_kind */
+};
+
+struct power_sample {
+    int64_t t_ns;
+    double power_w;
 };
 
 struct series {
@@ -107,6 +156,22 @@ struct zeus__channel {
     int64_t step_ns;       /* median update step; 0 while learning */
     int64_t jitter_ns;     /* how far intervals stray from the step (1 ms .. step/10) */
     int64_t read_ns;       /* smoothed cost of one energy read */
+    int64_t read_cpu_ns;   /* smoothed CPU time of one energy read, this thread's clock */
+    unsigned skip;         /* updates per counter point: 1 reads every update (note 7) */
+    int baseline_next;     /* the next read re-bases the value before a bracket (note 7) */
+    int replan;            /* an edge was tracked: plan the next lock again (note 7) */
+    int64_t anchor_ns;     /* a narrowly bracketed update the step is measured from */
+    unsigned span_k;       /* updates between the anchor and the latest point */
+    int reaimed;           /* this lock already moved on to the following update */
+    int64_t expect_unc_ns; /* how far the update may stray from expect_ns */
+    int64_t expect_ns;     /* when the update being waited for should come */
+    unsigned lock_reads;   /* reads since the last recorded update */
+    double reads_per_lock; /* smoothed reads per recorded update */
+    struct power_sample shape[SHAPE_MAX]; /* power since the last counter point (note 7) */
+    size_t shape_count;
+    int64_t shape_seen_ns; /* the latest power poll for shaping */
+    double shape_scale;    /* counter J per power-integral J, from the last shaped interval */
+    double cpu_budget;     /* fraction of a core energy reads may take (note 7) */
     int64_t next_energy_ns;
     int64_t next_power_ns;
     unsigned consecutive_failures;
@@ -136,7 +201,7 @@ static const struct point *point_at(const struct zeus__channel *ch, size_t i)
     return &ch->points[(ch->point_head + i) % POINT_RING];
 }
 
-static void push_point(struct zeus__channel *ch, int64_t t_ns, double energy_j)
+static void push_point(struct zeus__channel *ch, int64_t t_ns, double energy_j, int kind)
 {
     if (ch->point_count == 0)
         ch->first_points = ch->stats.resets == 0;
@@ -146,7 +211,7 @@ static void push_point(struct zeus__channel *ch, int64_t t_ns, double energy_j)
         ch->first_points = 0;
     }
     ch->points[(ch->point_head + ch->point_count) % POINT_RING] =
-        (struct point){.t_ns = t_ns, .energy_j = energy_j};
+        (struct point){.t_ns = t_ns, .energy_j = energy_j, .kind = kind};
     ch->point_count++;
 }
 
@@ -225,6 +290,41 @@ static int64_t fine_ns(const struct zeus__channel *ch)
     return f;
 }
 
+/* Power at t from the shaping samples: linear between them, held beyond them. */
+static double shape_power_at(const struct zeus__channel *ch, int64_t t)
+{
+    const struct power_sample *s = ch->shape;
+    size_t i = 0, n = ch->shape_count;
+
+    if (t <= s[0].t_ns)
+        return s[0].power_w;
+    while (i + 1 < n && s[i + 1].t_ns < t)
+        i++;
+    if (i + 1 == n)
+        return s[n - 1].power_w;
+    return s[i].power_w + (s[i + 1].power_w - s[i].power_w) *
+                              (double)(t - s[i].t_ns) / (double)(s[i + 1].t_ns - s[i].t_ns);
+}
+
+/* Energy (J, unscaled) of the shaping samples' power over [t0, t1] (trapezoids). */
+static double shape_integral_j(const struct zeus__channel *ch, int64_t t0, int64_t t1)
+{
+    double e = 0, p0 = shape_power_at(ch, t0);
+    int64_t prev = t0;
+
+    for (size_t i = 0; i < ch->shape_count; i++) {
+        int64_t t = ch->shape[i].t_ns;
+        if (t <= prev)
+            continue;
+        if (t >= t1)
+            break;
+        e += (p0 + ch->shape[i].power_w) / 2 * (double)(t - prev) * 1e-9;
+        prev = t;
+        p0 = ch->shape[i].power_w;
+    }
+    return e + (p0 + shape_power_at(ch, t1)) / 2 * (double)(t1 - prev) * 1e-9;
+}
+
 /* ---- Resolving energy at a time (callers hold ch->lock) ---------------------------------- */
 
 /* Index of the last point with t <= t_ns, or -1. Binary search over the ring. */
@@ -251,6 +351,9 @@ static int counter_holds(const struct zeus__channel *ch, int64_t t_ns)
 
     if (ch->point_count == 0)
         return 0; /* not a single update seen: nothing is known to hold */
+    /* a baseline read (note 7) that moved is no stuck counter, however long ago the point */
+    if (ch->last_value != point_at(ch, ch->point_count - 1)->energy_j)
+        return 0;
     return ch->last_poll_t0 - ch->last_change_ns > STUCK_STEPS * step &&
            t_ns >= ch->last_change_ns && t_ns <= ch->last_poll_t0;
 }
@@ -334,6 +437,8 @@ static void energy_at_locked(const struct zeus__channel *ch, int64_t t_ns, zeus_
         double frac = (double)(t_ns - a->t_ns) / (double)(b->t_ns - a->t_ns);
         r->energy_j = a->energy_j + (b->energy_j - a->energy_j) * frac;
         r->flags = ZEUS_ENERGY_VALID | source | (t_ns > a->t_ns ? ZEUS_ENERGY_INTERPOLATED : 0);
+        if (b->kind != POINT_COUNTER && (t_ns > a->t_ns || a->kind == POINT_BETWEEN))
+            r->flags |= ZEUS_ENERGY_INTEGRATED; /* note 7: power placed it in time */
         return;
     }
     /* At or past the last point. */
@@ -350,6 +455,13 @@ static void energy_at_locked(const struct zeus__channel *ch, int64_t t_ns, zeus_
             r->energy_j = NAN;
             r->flags = ZEUS_ENERGY_FAILED;
             r->status = ch->stats.last_error != ZEUS_OK ? ch->stats.last_error : ZEUS_ERR_NO_DATA;
+            return;
+        }
+        if (ch->skip > 1 && ch->shape_count > 0) {
+            /* note 7: sparse points; power since the last one says more than its slope */
+            r->energy_j = a->energy_j + ch->shape_scale * shape_integral_j(ch, a->t_ns, t_ns);
+            r->flags = ZEUS_ENERGY_VALID | source | ZEUS_ENERGY_INTEGRATED |
+                       ZEUS_ENERGY_PROVISIONAL;
             return;
         }
         if (k > 0) {
@@ -386,6 +498,10 @@ void zeus__channel_track(struct zeus__channel *ch, zeus__edge *edge)
     pthread_mutex_lock(&ch->lock);
     edge->next = ch->pending;
     ch->pending = edge;
+    if (ch->skip > 1) { /* note 7: the edge may need an update before the planned one */
+        ch->replan = 1;
+        pthread_cond_broadcast(&ch->cond);
+    }
     pthread_mutex_unlock(&ch->lock);
 }
 
@@ -471,8 +587,9 @@ static void run_callbacks(zeus__edge *done)
 
 /*
  * Where in [lo, hi] the update happened. A narrow bracket (the usual case, note 1) gives its
- * middle. A wide one (a missed wake-up, the first update after idling) gives the time the
- * update step predicts, kept inside the bracket, since updates are regular to a few ms.
+ * middle. A wide one (a missed wake-up, the first update after idling, a lock after skipped
+ * updates) gives the time the step predicts for the latest update before the read ended,
+ * kept inside the bracket, since updates are regular to a few ms.
  */
 static int64_t update_time(const struct zeus__channel *ch, int64_t lo, int64_t hi)
 {
@@ -480,7 +597,10 @@ static int64_t update_time(const struct zeus__channel *ch, int64_t lo, int64_t h
     int64_t t = lo + (hi - lo) / 2;
 
     if (hi - lo > narrow && ch->step_ns > 0 && ch->point_count > 0) {
-        t = ch->last_change_ns + ch->step_ns;
+        /* the value is the latest update's: the last one predicted before the read ended,
+         * k steps on (k > 1 when several passed unseen: skipping, or an edge's late lock) */
+        int64_t k = (hi - ch->last_change_ns) / ch->step_ns;
+        t = ch->last_change_ns + (k > 1 ? k : 1) * ch->step_ns;
         if (t < lo)
             t = lo;
         if (t > hi)
@@ -489,22 +609,192 @@ static int64_t update_time(const struct zeus__channel *ch, int64_t lo, int64_t h
     return t;
 }
 
+
+/*
+ * Note 7: between counter points A (the last one) and B = (tb, eb) more than one step apart,
+ * place the counter's delta in time as the polled power drew it: points at the power
+ * samples, spaced about half a step, on the integral of power scaled to equal eb - ea. Without
+ * enough power samples (or with none drawn) the segment stays linear. Returns the kind of B.
+ */
+static int shape_to(struct zeus__channel *ch, int64_t tb, double eb)
+{
+    const struct point *a = ch->point_count > 0 ? point_at(ch, ch->point_count - 1) : NULL;
+    int64_t step = ch->step_ns, prev_t, last_kept;
+    double cum = 0, prev_p, total = 0, scale, ea;
+    size_t inside = 0;
+
+    if (a == NULL || step == 0 || tb - a->t_ns < step + step / 2 || ch->shape_count < 2)
+        return POINT_COUNTER;
+    for (size_t i = 0; i < ch->shape_count; i++)
+        inside += ch->shape[i].t_ns > a->t_ns && ch->shape[i].t_ns < tb;
+    if (inside < 1 || ch->shape[0].t_ns > a->t_ns + step)
+        return POINT_COUNTER; /* the power samples do not cover the interval */
+    /* First pass: the whole integral; the second places the points on it. */
+    for (int pass = 0; pass < 2; pass++) {
+        prev_t = a->t_ns;
+        prev_p = shape_power_at(ch, prev_t);
+        last_kept = a->t_ns;
+        ea = a->energy_j;
+        scale = pass == 0 ? 1 : (eb - ea) / total;
+        cum = 0;
+        for (size_t i = 0; i <= ch->shape_count; i++) {
+            int64_t t = i < ch->shape_count ? ch->shape[i].t_ns : tb;
+            double p;
+            if (t <= prev_t)
+                continue;
+            if (t > tb)
+                t = tb;
+            p = t == tb ? shape_power_at(ch, tb) : ch->shape[i].power_w;
+            cum += (prev_p + p) / 2 * (double)(t - prev_t) * 1e-9;
+            prev_t = t;
+            prev_p = p;
+            if (pass == 1 && t < tb - step / 4 && t - last_kept >= step / 2) {
+                push_point(ch, t, ea + scale * cum, POINT_BETWEEN);
+                last_kept = t;
+            }
+            if (t == tb)
+                break;
+        }
+        total = cum;
+        if (pass == 0 && !(total > 0))
+            return POINT_COUNTER; /* no power drawn by the readings: nothing to shape by */
+    }
+    ch->stats.shaped++;
+    if (scale > 0 && isfinite(scale))
+        ch->shape_scale = scale; /* provisional values past B use it (note 7) */
+    return POINT_SHAPED;
+}
+
+/* Keep only the power samples the next interval needs: the last one before t, and later. */
+static void shape_drop_before(struct zeus__channel *ch, int64_t t)
+{
+    size_t keep = 0;
+
+    while (keep + 1 < ch->shape_count && ch->shape[keep + 1].t_ns <= t)
+        keep++;
+    memmove(ch->shape, ch->shape + keep, (ch->shape_count - keep) * sizeof *ch->shape);
+    ch->shape_count -= keep;
+}
+
+/*
+ * Note 7: the step measured from the anchor, the first narrowly bracketed point, over the
+ * whole span since: its error is a bracket over span_k updates, so skipping predicts far.
+ */
+static void measure_step_span(struct zeus__channel *ch, int64_t t)
+{
+    int64_t k;
+
+    if (ch->anchor_ns == 0) {
+        ch->anchor_ns = t;
+        ch->span_k = 1;
+        return;
+    }
+    k = (t - ch->anchor_ns + ch->step_ns / 2) / ch->step_ns;
+    if (k < 4)
+        return;
+    ch->step_ns = (t - ch->anchor_ns) / k;
+    ch->stats.counter_step_ns = ch->step_ns;
+    ch->span_k = k > 1000000 ? 1000000 : (unsigned)k;
+}
+
 /* A new counter value v, read by a call that ended at t1; called with the lock held. */
 static void record_change(struct zeus__channel *ch, double v, int64_t t1)
 {
     int64_t t = update_time(ch, ch->prev_poll_t0, t1);
+    int narrow = t1 - ch->prev_poll_t0 <= 4 * fine_ns(ch) + 2 * ch->read_ns;
+    int kind;
 
     if (ch->point_count > 0) {
         int64_t interval = t - ch->last_change_ns;
         if (interval <= 0)
             t = ch->last_change_ns + 1; /* keep times strictly increasing */
-        else
+        else if (ch->skip <= 1 && interval < 2 * ch->step_ns)
+            update_step(ch, interval);
+        else if (ch->step_ns == 0)
             update_step(ch, interval);
     }
-    push_point(ch, t, v);
+    if (narrow && ch->step_ns > 0 && ch->point_count >= 2)
+        measure_step_span(ch, t);
+    kind = shape_to(ch, t, v);
+    shape_drop_before(ch, t);
+    push_point(ch, t, v, kind);
+    if (ch->expect_ns > 0) /* a planned lock: learning's reads are no lock's */
+        ch->reads_per_lock = ch->reads_per_lock > 0
+                                 ? (ch->reads_per_lock * 7 + ch->lock_reads) / 8
+                                 : ch->lock_reads;
+    ch->lock_reads = 0;
     ch->last_change_ns = t;
     ch->stats.last_update_ns = t;
     ch->stats.updates++;
+}
+
+/*
+ * Note 7: how many updates apart counter points may be so that energy reads stay within
+ * CPU_BUDGET: 1 (every update, note 1) while reads are cheap, else enough to spread a lock's
+ * reads (measured) over as many steps. Switches back only when well under the budget.
+ */
+static unsigned choose_skip(const struct zeus__channel *ch)
+{
+    double allowed = ch->cpu_budget * (double)ch->step_ns; /* CPU ns per step */
+    double per_lock = (ch->reads_per_lock > 2 ? ch->reads_per_lock : CHEAP_READS_PER_UPDATE) *
+                      (double)ch->read_cpu_ns;
+    double n;
+
+    /*
+     * per_lock is also what every-update polling costs per step. Switch at twice the budget,
+     * back under it: a sleeping read's own wake-up (~80 us of CPU on a loaded VM) must not
+     * flip cheap reads, while a spinning driver (3.8 ms, 40x over) always does.
+     */
+    if (ch->step_ns <= 0 || per_lock <= (ch->skip > 1 ? allowed : 2 * allowed))
+        return 1;
+    /* a lock polls every `fine` (1-5 ms) around the update: a counter stepping faster than
+     * 10 of those (only fakes do) has no room for it, so it keeps being read every update */
+    if (ch->step_ns < 10 * fine_ns(ch))
+        return 1;
+    n = ceil(per_lock / allowed);
+    return n < 2 ? 2 : n > MAX_SKIP ? MAX_SKIP : (unsigned)n;
+}
+
+/* Earliest unresolved edge after the last point, or INT64_MAX (called with the lock). */
+static int64_t earliest_pending(const struct zeus__channel *ch)
+{
+    int64_t t = INT64_MAX;
+
+    for (const zeus__edge *e = ch->pending; e != NULL; e = e->next)
+        if (e->t_ns < t)
+            t = e->t_ns;
+    return t;
+}
+
+/*
+ * Note 7: plan the next locked update k steps after the last point, k = skip, or sooner when
+ * a tracked edge waits for the first update after it. Reading k > 1 updates ahead starts with
+ * a baseline read just before the k-th, then brackets it as note 1 does.
+ */
+static void plan_lock(struct zeus__channel *ch, int64_t now)
+{
+    int64_t fine = fine_ns(ch), edge = earliest_pending(ch), k = ch->skip, guard, at;
+
+    if (edge != INT64_MAX) {
+        int64_t ke = (edge - ch->last_change_ns + ch->step_ns - 1) / ch->step_ns;
+        if (ke < k)
+            k = ke < 1 ? 1 : ke;
+    }
+    /* Predict at most 4x further than the step was last measured over: its error grows
+     * with k, and each longer span measures it finer (1, 4, 16, 64 updates...). */
+    if (k > 4 * (int64_t)(ch->span_k ? ch->span_k : 1))
+        k = 4 * (int64_t)(ch->span_k ? ch->span_k : 1);
+    ch->reaimed = 0;
+    /* The prediction k steps ahead strays more: by the jitter, and by k times the error of
+     * a step measured over span_k updates with a bracket of fine + read. */
+    ch->expect_unc_ns = ch->jitter_ns * (1 + k / 16);
+    if (k > 1)
+        ch->expect_unc_ns += k * (fine + ch->read_ns) / (ch->span_k ? ch->span_k : 1);
+    guard = ch->expect_unc_ns + fine + ch->read_ns;
+    ch->expect_ns = ch->last_change_ns + k * ch->step_ns;
+    at = ch->expect_ns - guard;
+    ch->baseline_next = k > 1;
+    ch->next_energy_ns = at < now + fine ? now + fine : at;
 }
 
 static void schedule_energy(struct zeus__channel *ch, int64_t now, int changed)
@@ -515,37 +805,91 @@ static void schedule_energy(struct zeus__channel *ch, int64_t now, int changed)
         ch->next_energy_ns = now + fine; /* learning */
         return;
     }
+    ch->skip = choose_skip(ch);
     if (changed) {
         /* Wake just before the next expected update (note 1), early enough for the
          * update's jitter (97-103 ms intervals on an H100) and our own wake-up delay. A
          * larger guard costs a read per extra `fine` interval on every update. */
-        int64_t guard = ch->jitter_ns + fine + ch->read_ns;
-        ch->next_energy_ns = ch->last_change_ns + ch->step_ns - guard;
+        plan_lock(ch, now);
+        return;
+    }
+    if (ch->skip > 1 && !ch->reaimed && ch->expect_ns > ch->last_change_ns &&
+        now > ch->expect_ns + ch->expect_unc_ns + fine) {
+        /* note 7: the update came before the baseline read; aim at the following one */
+        ch->reaimed = 1;
+        ch->baseline_next = 1; /* and re-base, so that the bracket stays narrow */
+        ch->expect_ns += ch->step_ns;
+        ch->next_energy_ns = ch->expect_ns - ch->jitter_ns - fine - ch->read_ns;
         if (ch->next_energy_ns < now + fine)
             ch->next_energy_ns = now + fine;
         return;
     }
-    if (now - ch->last_change_ns < ch->step_ns + ch->step_ns / 2)
+    if (now < (ch->expect_ns > ch->last_change_ns ? ch->expect_ns
+                                                   : ch->last_change_ns + ch->step_ns) +
+                  ch->step_ns / 2)
         ch->next_energy_ns = now + fine; /* the update is due: watch closely */
+    else if (ch->skip > 1) {
+        /* idle, reads dear: sparse, and the next read re-bases (an edge may replan it) */
+        ch->baseline_next = 1;
+        ch->next_energy_ns = now + ch->step_ns * ch->skip / 2;
+    }
     else
         ch->next_energy_ns = now + ch->step_ns / 4; /* late or idle: coarse */
+}
+
+/*
+ * Note 7: a baseline read takes the value the skipped updates brought, without a point; the
+ * reads after it bracket the expected update. A baseline that came late (the update it waits
+ * for may be in it) waits for the following update instead of watching one whole step.
+ */
+static void take_baseline(struct zeus__channel *ch, double v, int64_t t0, int64_t t1)
+{
+    int64_t fine = fine_ns(ch);
+
+    ch->baseline_next = 0;
+    ch->last_value = v;
+    ch->prev_poll_t0 = t0;
+    ch->last_poll_t0 = t0;
+    ch->next_energy_ns = t1 + fine; /* bracket from here, every `fine` (note 1) */
+    if (t0 > ch->expect_ns - ch->jitter_ns) {
+        /* late: re-base again just before the next update predicted after this read */
+        int64_t k = (t0 - ch->last_change_ns) / ch->step_ns + 1;
+        ch->expect_ns = ch->last_change_ns + k * ch->step_ns;
+        ch->baseline_next = 1;
+        ch->next_energy_ns = ch->expect_ns - ch->jitter_ns - 2 * fine - ch->read_ns;
+        if (ch->next_energy_ns < t1 + fine)
+            ch->next_energy_ns = t1 + fine;
+    }
+}
+
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void poll_energy(struct zeus__channel *ch, zeus_devices *devs)
 {
     zeus__edge *done = NULL;
-    int64_t t0, t1;
+    int64_t t0, t1, cpu0, cpu;
     double v = 0;
     zeus_status s;
     int changed = 0;
 
+    cpu0 = thread_cpu_ns(); /* note 7: the thread is this channel's alone */
     t0 = zeus__now_ns();
     s = zeus_gpu_get_energy(devs, ch->gpu, &v);
     t1 = zeus__now_ns();
+    cpu = thread_cpu_ns() - cpu0;
 
     pthread_mutex_lock(&ch->lock);
     ch->stats.energy_reads++;
+    ch->lock_reads++;
     ch->read_ns = ch->read_ns ? (ch->read_ns * 7 + (t1 - t0)) / 8 : t1 - t0;
+    if (ch->stats.energy_reads > 1) /* the first read also pays the library's warm-up */
+        ch->read_cpu_ns = ch->read_cpu_ns ? (ch->read_cpu_ns * 7 + cpu) / 8 : cpu;
     if (s != ZEUS_OK) {
         ch->stats.failures++;
         ch->stats.last_error = s;
@@ -565,6 +909,20 @@ static void poll_energy(struct zeus__channel *ch, zeus_devices *devs)
         ch->interval_count = 0;
         ch->step_ns = 0;
         ch->have_value = 0;
+        ch->skip = 1;
+        ch->baseline_next = 0;
+        ch->shape_count = 0;
+        ch->expect_ns = 0;
+        ch->reads_per_lock = 0;
+        ch->lock_reads = 0;
+        ch->anchor_ns = 0;
+        ch->span_k = 0;
+    }
+    if (ch->have_value && ch->baseline_next && v >= ch->last_value) {
+        take_baseline(ch, v, t0, t1);
+        pthread_cond_broadcast(&ch->cond);
+        pthread_mutex_unlock(&ch->lock);
+        return;
     }
     if (!ch->have_value) {
         ch->have_value = 1;
@@ -598,7 +956,7 @@ static void integrate_power(struct zeus__channel *ch, int64_t t, double power_w)
         /* An integrated point is exact at t: no bracket to split. */
         if (ch->point_count > 0)
             update_step(ch, t - ch->last_change_ns);
-        push_point(ch, t, e);
+        push_point(ch, t, e, POINT_COUNTER);
         ch->last_change_ns = t;
         ch->stats.last_update_ns = t;
         ch->stats.updates++;
@@ -609,21 +967,54 @@ static void integrate_power(struct zeus__channel *ch, int64_t t, double power_w)
     ch->last_value = e;
 }
 
+/* Append a shaping sample; the oldest goes when full (longer than any interval). */
+static void shape_push(struct zeus__channel *ch, int64_t t, double power_w)
+{
+    if (ch->shape_count == SHAPE_MAX) { /* longer than any interval: drop the oldest */
+        memmove(ch->shape, ch->shape + 1, (SHAPE_MAX - 1) * sizeof *ch->shape);
+        ch->shape_count--;
+    }
+    ch->shape[ch->shape_count++] = (struct power_sample){.t_ns = t, .power_w = power_w};
+}
+
+/*
+ * Note 7: a power reading is the power when it last changed, and it changes on its own ~step
+ * clock, so the staircase the polls see lags the energy by up to a step (a square wave's
+ * edge placed 100 ms late: 60 J misplaced at 600 W). Keep the changes instead, each at the
+ * middle of the polls around it, and take power as linear between them, the way the counter
+ * is interpolated; a value held for longer than a step holds until a step before the next.
+ */
+static void shape_sample(struct zeus__channel *ch, int64_t t, double power_w)
+{
+    int64_t prev = ch->shape_seen_ns, step = ch->step_ns ? ch->step_ns : 100000000, at = t;
+    const struct power_sample *last = ch->shape_count ? &ch->shape[ch->shape_count - 1] : NULL;
+
+    ch->shape_seen_ns = t;
+    if (last != NULL && last->power_w == power_w)
+        return;
+    if (last != NULL && prev > last->t_ns)
+        at = prev + (t - prev) / 2;
+    if (last != NULL && at - last->t_ns > step + step / 2)
+        shape_push(ch, at - step, last->power_w);
+    shape_push(ch, at, power_w);
+}
+
 static void poll_power(struct zeus__channel *ch, zeus_devices *devs)
 {
     double value[4];
     zeus_status status[4];
     unsigned domains;
-    int temperature, need_integration;
-    int64_t t;
+    int temperature, need_integration, shaping;
+    int64_t t, period;
     zeus__edge *done = NULL;
 
     pthread_mutex_lock(&ch->lock);
     domains = ch->power_domains;
     temperature = ch->temperature;
     need_integration = !ch->has_counter;
+    shaping = ch->has_counter && ch->skip > 1;
     pthread_mutex_unlock(&ch->lock);
-    if (need_integration)
+    if (need_integration || shaping)
         domains |= 1u << ch->integrate_domain;
 
     t = zeus__now_ns();
@@ -661,7 +1052,12 @@ static void poll_power(struct zeus__channel *ch, zeus_devices *devs)
         }
         pthread_cond_broadcast(&ch->cond);
     }
-    ch->next_power_ns = t + ch->power_period_ns;
+    if (shaping && status[ch->integrate_domain] == ZEUS_OK)
+        shape_sample(ch, t, value[ch->integrate_domain]);
+    period = ch->power_period_ns;
+    if (shaping && (period <= 0 || period > SHAPE_PERIOD_NS))
+        period = SHAPE_PERIOD_NS;
+    ch->next_power_ns = t + period;
     pthread_mutex_unlock(&ch->lock);
     run_callbacks(done);
 }
@@ -685,7 +1081,15 @@ static void *channel_main(void *arg)
     pthread_mutex_lock(&ch->lock);
     while (!ch->stop) {
         int64_t now = zeus__now_ns(), next;
-        int want_power = ch->power_domains != 0 || ch->temperature || !ch->has_counter;
+        int want_power = ch->power_domains != 0 || ch->temperature || !ch->has_counter ||
+                         ch->skip > 1;
+
+        if (ch->replan) {
+            /* an edge was tracked while reads are sparse: it may need an update sooner */
+            ch->replan = 0;
+            if (ch->skip > 1 && ch->baseline_next && ch->point_count >= 2)
+                plan_lock(ch, now);
+        }
 
         if (ch->has_counter && now >= ch->next_energy_ns) {
             pthread_mutex_unlock(&ch->lock);
@@ -741,6 +1145,23 @@ static zeus_status find_shared_gpu(const char *uuid, unsigned *gpu, zeus_gpu_inf
     return zeus__fail(ZEUS_ERR_NOT_FOUND, "GPU %s is not visible to the sampler", uuid);
 }
 
+/*
+ * ZEUS_SAMPLER_CPU_BUDGET: the fraction of a core each GPU's energy reads may take (note 7),
+ * default 0.0025; 1 keeps every-update polling whatever a read costs. Unset or not a number
+ * in (0, 1]: the default.
+ */
+static double cpu_budget_from_env(void)
+{
+    const char *v = getenv("ZEUS_SAMPLER_CPU_BUDGET");
+    char *end;
+    double b;
+
+    if (v == NULL || *v == '\0')
+        return CPU_BUDGET;
+    b = strtod(v, &end);
+    return *end == '\0' && b > 0 && b <= 1 ? b : CPU_BUDGET;
+}
+
 static zeus_status new_channel(const zeus_gpu_info *mine, struct zeus__channel **out)
 {
     struct zeus__channel *ch = calloc(1, sizeof *ch);
@@ -764,6 +1185,9 @@ static zeus_status new_channel(const zeus_gpu_info *mine, struct zeus__channel *
     ch->integrate_domain = (info.supports & ZEUS_GPU_POWER_INSTANT) ? ZEUS_POWER_DEVICE_INSTANT
                                                                     : ZEUS_POWER_DEVICE_AVERAGE;
     ch->stats.has_counter = ch->has_counter;
+    ch->skip = 1;
+    ch->shape_scale = 1;
+    ch->cpu_budget = cpu_budget_from_env();
     pthread_mutex_init(&ch->lock, NULL);
     zeus__cond_init_monotonic(&ch->cond);
     *out = ch;
@@ -1020,6 +1444,8 @@ void zeus__channel_stats_get(struct zeus__channel *ch, zeus__channel_stats *out)
 {
     pthread_mutex_lock(&ch->lock);
     *out = ch->stats;
+    out->skip = ch->skip;
+    out->read_cpu_ns = ch->read_cpu_ns;
     pthread_mutex_unlock(&ch->lock);
 }
 
@@ -1032,7 +1458,7 @@ uint32_t zeus__channel_updates_between(struct zeus__channel *ch, int64_t t0_ns, 
         int64_t t = point_at(ch, i - 1)->t_ns;
         if (t <= t0_ns)
             break;
-        if (t <= t1_ns)
+        if (t <= t1_ns && point_at(ch, i - 1)->kind != POINT_BETWEEN)
             n++;
     }
     pthread_mutex_unlock(&ch->lock);

@@ -141,6 +141,10 @@ typedef struct zeus__channel_stats {
     zeus_status last_error;   /* ZEUS_OK, or the last failure */
     int has_counter;          /* 0: energy integrated from power (pre-Volta) */
     int64_t last_update_ns;   /* time of the latest counter update seen; 0 none */
+    /* Appended: the expensive-read path (sampler.c, note 7). */
+    unsigned skip;            /* updates per counter point: 1 reads every update */
+    int64_t read_cpu_ns;      /* smoothed CPU time of one energy read */
+    uint64_t shaped;          /* intervals between counter points shaped by power */
 } zeus__channel_stats;
 
 void zeus__channel_stats_get(struct zeus__channel *ch, zeus__channel_stats *out);

@@ -40,7 +40,11 @@
  *                                              which J = 3 reproduces
  *   energy_mj         0                        counter value at reset
  *   energy_latency_us 0                        time nvmlDeviceGetTotalEnergyConsumption
- *                                              takes (2697 us p50 on an H100)
+ *                                              takes (2697 us p50 on an H100), asleep
+ *   energy_spin_us    0                        CPU time the energy read burns: it busy-waits
+ *                                              this long (after any energy_latency_us), as
+ *                                              a real driver does (3.6-3.9 ms of CPU per
+ *                                              read on an H200, driver 580)
  *   power_latency_us  0                        time GetPowerUsage and GetFieldValues take
  *   limit_min_w       200                      power limit constraints
  *   limit_max_w       700
@@ -233,6 +237,7 @@ struct fake_gpu {
     int manual;       /* counter set by hand: manual_mj */
     unsigned long long manual_mj;
     unsigned energy_latency_us, power_latency_us;
+    unsigned energy_spin_us; /* energy read busy-waits this long, as the real driver does */
     /* capabilities */
     int memory_power, module_scope, power_fields, root;
     int mig;             /* MIG mode on */
@@ -305,6 +310,25 @@ static void pause_us(unsigned us)
     struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
     if (us > 0)
         nanosleep(&ts, NULL);
+}
+
+/*
+ * Burn `us` of this thread's CPU time, outside the fake's lock: the real driver spins in the
+ * kernel for its whole 3.8 ms read, so a sleep would hide the cost the sampler must budget.
+ * The thread's CPU clock, not the wall clock, so a descheduled thread still burns it all.
+ */
+static void spin_us(unsigned us)
+{
+    struct timespec ts;
+    int64_t end;
+
+    if (us == 0)
+        return;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    end = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + (int64_t)us * 1000;
+    do {
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    } while ((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec < end);
 }
 
 /* The trace's power at offset u (ms) into its periods. */
@@ -445,6 +469,7 @@ static const struct spec_key gpu_keys[] = {
     KEY("period_jitter_ms", K_DOUBLE, period_jitter_ms),
     KEY("energy_mj", K_DOUBLE, base_mj),
     KEY("energy_latency_us", K_UINT, energy_latency_us),
+    KEY("energy_spin_us", K_UINT, energy_spin_us),
     KEY("power_latency_us", K_UINT, power_latency_us),
     KEY("limit_min_w", K_LIMIT_W, limit_min_mw),
     KEY("limit_max_w", K_LIMIT_W, limit_max_mw),
@@ -1120,7 +1145,7 @@ nvmlReturn_t nvmlDeviceGetArchitecture(nvmlDevice_t device, unsigned int *arch)
 nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned long long *energy)
 {
     struct fake_gpu *g;
-    unsigned latency_us;
+    unsigned latency_us, spin;
     nvmlReturn_t r = enter_device(FN_nvmlDeviceGetTotalEnergyConsumption, device, &g);
 
     if (r != NVML_SUCCESS)
@@ -1130,9 +1155,12 @@ nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, unsigned l
     if (g->arch < ARCH_VOLTA)
         return leave(NVML_ERROR_NOT_SUPPORTED);
     latency_us = g->energy_latency_us;
+    spin = g->energy_spin_us;
     first_half(latency_us);
     *energy = counter_mj(g, now_ms());
-    return leave_late(NVML_SUCCESS, latency_us);
+    r = leave_late(NVML_SUCCESS, latency_us);
+    spin_us(spin);
+    return r;
 }
 
 nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t device, unsigned int *power)
