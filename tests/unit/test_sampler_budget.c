@@ -2,8 +2,9 @@
  * test_sampler_budget.c - The sampler's CPU budget for expensive energy reads (sampler.c,
  * note 7): with a fake whose energy read spins on the CPU as a real H200's driver does, the
  * sampler reads the counter at most as often as its budget allows, and windows stay accurate
- * on a varying power trace because polled power places the counter's energy in time. With
- * cheap reads, or with ZEUS_SAMPLER_CPU_BUDGET=1, it keeps reading every update, as before.
+ * on a varying power trace because polled power places the counter's energy in time. The
+ * budget is opt-in (ZEUS_SAMPLER_CPU_BUDGET=0.0025 here); without it, and with cheap reads,
+ * the sampler keeps reading every update, as before.
  *
  * Counts come from the fake's call counters, not from timing the CPU: CPU percentages are
  * benchmark targets (`zeus bench sampler`), not assertions.
@@ -25,7 +26,8 @@
 
 #define ENERGY_READ "nvmlDeviceGetTotalEnergyConsumption"
 #define SPIN_US 2000      /* CPU per energy read in these tests: cheaper than an H200's */
-#define BUDGET 0.0025     /* sampler.c's CPU_BUDGET: 0.25% of a core per GPU */
+#define BUDGET 0.0025     /* ZEUS_SAMPLER_CPU_BUDGET in these tests: 0.25% of a core per GPU */
+#define BUDGET_TEXT "0.0025"
 #define LOCK_READS 8      /* reads one lock may take (baseline, bracket, a late wake-up) */
 
 static void sleep_s(double s)
@@ -61,6 +63,17 @@ static unsigned long long energy_reads(void)
     return zt_fake_nvml()->call_count(ENERGY_READ);
 }
 
+/* A sampled monitor whose channels keep energy reads within BUDGET (read as they start). */
+static zeus_monitor *budgeted_monitor(void)
+{
+    zeus_monitor *mon;
+
+    assert_int_equal(setenv("ZEUS_SAMPLER_CPU_BUDGET", BUDGET_TEXT, 1), 0);
+    mon = sampled_monitor();
+    unsetenv("ZEUS_SAMPLER_CPU_BUDGET");
+    return mon;
+}
+
 /* With reads that burn 2 ms of CPU, a held-open window costs at most the budget's reads. */
 static void test_spinning_reads_stay_within_budget(void **state)
 {
@@ -72,7 +85,7 @@ static void test_spinning_reads_stay_within_budget(void **state)
     (void)state;
 
     zt_fake_nvml_reset("gpus=1;power_w=300;phase_ms=37;energy_spin_us=2000");
-    mon = sampled_monitor();
+    mon = budgeted_monitor();
     assert_int_equal(zeus_monitor_begin_window(mon, "long", 0), ZEUS_OK);
     sleep_s(1.0); /* learning the step and the read's cost, then the first sparse lock */
     r0 = energy_reads();
@@ -135,7 +148,7 @@ static void test_spinning_reads_keep_windows_accurate_on_a_square_wave(void **st
     zt_fake_nvml_reset("gpus=1;trace=square;power_w=600;low_w=150;phase_ms=37;"
                        "energy_spin_us=2000");
     t_reset = mono_s(); /* the fake's trace starts at its reset, within microseconds */
-    mon = sampled_monitor();
+    mon = budgeted_monitor();
     sleep_s(1.5); /* past learning: reads are sparse now */
     for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++) {
         double truth, tolerance;
@@ -182,17 +195,16 @@ static void test_cheap_reads_poll_every_update(void **state)
     zeus_monitor_destroy(mon);
 }
 
-/* ZEUS_SAMPLER_CPU_BUDGET=1: every update is read again, however dear the read. */
-static void test_budget_override_restores_every_update_polling(void **state)
+/* No budget set (the default): every update is read, however dear the read. */
+static void test_default_reads_every_update_however_dear(void **state)
 {
     unsigned long long r0, r1;
     zeus_monitor *mon;
     (void)state;
 
     zt_fake_nvml_reset("gpus=1;power_w=300;phase_ms=37;energy_spin_us=2000");
-    assert_int_equal(setenv("ZEUS_SAMPLER_CPU_BUDGET", "1", 1), 0);
+    unsetenv("ZEUS_SAMPLER_CPU_BUDGET");
     mon = sampled_monitor();
-    unsetenv("ZEUS_SAMPLER_CPU_BUDGET"); /* read when the channel starts */
     assert_int_equal(zeus_monitor_begin_window(mon, "w", 0), ZEUS_OK);
     sleep_s(0.5);
     r0 = energy_reads();
@@ -208,7 +220,7 @@ int main(void)
         cmocka_unit_test(test_spinning_reads_stay_within_budget),
         cmocka_unit_test(test_spinning_reads_keep_windows_accurate_on_a_square_wave),
         cmocka_unit_test(test_cheap_reads_poll_every_update),
-        cmocka_unit_test(test_budget_override_restores_every_update_polling),
+        cmocka_unit_test(test_default_reads_every_update_however_dear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
