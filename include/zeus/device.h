@@ -56,7 +56,7 @@ ZEUS_API unsigned zeus_devices_cpu_count(const zeus_devices *devs);
 typedef enum zeus_device_kind {
     ZEUS_DEVICE_GPU = 1,
     ZEUS_DEVICE_CPU = 2,
-    ZEUS_DEVICE_SOC = 3, /* Since 0.1 (issue 13): a system on a chip (NVIDIA Jetson) */
+    ZEUS_DEVICE_SOC = 3, /* Since: 0.1: a system on a chip (NVIDIA Jetson) */
 } zeus_device_kind;
 
 typedef struct zeus_backend_info {
@@ -99,10 +99,10 @@ ZEUS_API const char *zeus_power_domain_name(zeus_power_domain domain);
 #define ZEUS_GPU_POWER_LIMIT (1u << 5)
 #define ZEUS_GPU_MODULE_SCOPE (1u << 6)   /* power is for the whole module (Grace Hopper) */
 /* MIG mode on (or the GPU was named by a MIG slice): energy and power are for the whole
- * physical GPU, every slice on it included. Since 0.1 (GH200/MIG pass). */
+ * physical GPU, every slice on it included. Since: 0.1. */
 #define ZEUS_GPU_MIG (1u << 7)
 /* The GPU has a counter, but it failed the check at open (AMD: it disagreed with power by
- * 10x or more, or power read ~0); its energy comes from integrated power. Since: 0.2. */
+ * 10x or more, or power read ~0); its energy comes from integrated power. Since: 0.1. */
 #define ZEUS_GPU_COUNTER_REJECTED (1u << 8)
 
 typedef struct zeus_gpu_info {
@@ -296,7 +296,7 @@ ZEUS_API zeus_status zeus_soc_get_energy(zeus_devices *devs, unsigned soc, zeus_
  * The backend that supplies GPU `gpu`: "nvml" (NVIDIA) or "amdsmi" (AMD); static, NULL for
  * an index outside the visible GPUs. GPUs are numbered NVIDIA first, then AMD, each in its
  * vendor's visible-device order (CUDA_VISIBLE_DEVICES; HIP_VISIBLE_DEVICES, else
- * CUDA_VISIBLE_DEVICES). Since: 0.2.
+ * CUDA_VISIBLE_DEVICES). Since: 0.1.
  */
 ZEUS_API const char *zeus_gpu_get_backend(zeus_devices *devs, unsigned gpu);
 

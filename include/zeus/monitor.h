@@ -125,13 +125,13 @@ ZEUS_API void zeus_monitor_options_init(zeus_monitor_options *opts);
 #define ZEUS_ENERGY_CLIPPED (1u << 12) /* part of the interval was not sampled and is left
                                           out: the value covers the sampled part only */
 #define ZEUS_ENERGY_UNCOVERED (1u << 13) /* nothing of the interval was sampled; NAN */
-/* Since 0.1 (GH200/MIG pass): what a GPU's value covers, set whatever the value is. */
+/* Since: 0.1: what a GPU's value covers, set whatever the value is. */
 #define ZEUS_ENERGY_MODULE_SCOPE (1u << 14) /* the GPU reports power only for its whole module
                                                (Grace Hopper: CPU + GPU + memory) */
 #define ZEUS_ENERGY_WHOLE_GPU (1u << 15) /* MIG: the whole physical GPU, every slice on it */
 #define ZEUS_ENERGY_COUNTER_REJECTED (1u << 16) /* the GPU's counter failed its check at open
                                                    (ZEUS_GPU_COUNTER_REJECTED): the value is
-                                                   INTEGRATED from power instead. Since: 0.2 */
+                                                   INTEGRATED from power instead. Since: 0.1 */
 
 /* Bits of zeus_measurement.flags. */
 #define ZEUS_MEASUREMENT_CANCELLED (1u << 0) /* ended with ZEUS_WINDOW_CANCEL: all zeros */
@@ -168,7 +168,7 @@ typedef struct zeus_measurement {
     uint32_t gpu_samples[ZEUS_MAX_GPUS];        /* counter updates inside the window */
 
     /*
-     * Since 0.1 (issue 13): the SoC's energy (NVIDIA Jetson rails), J, indexed by
+     * Since: 0.1: the SoC's energy (NVIDIA Jetson rails), J, indexed by
      * ZEUS_SOC_RAIL_CPU, _GPU, _TOTAL; Zeus's Measurement.soc_energy (which is in mJ).
      * soc_count is 1 when the monitor watches a SoC (every monitor does where one is found),
      * else 0. A rail the board lacks is NAN with ZEUS_ENERGY_UNSUPPORTED; one that could not
