@@ -25,8 +25,6 @@
  *   Errors:      404 for any other path; 405 (with Allow: GET, HEAD) for other methods;
  *                500 when the metrics cannot be rendered (out of memory).
  */
-#include <errno.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -34,13 +32,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "cli.h"
 #include "exporter.h"
+#include "tcp_listen.h"
 
 #define DEFAULT_LISTEN "0.0.0.0:9466"
 #define THREADS 4
@@ -130,99 +128,28 @@ static int parse_args(int argc, char **argv, struct exporter_args *a)
     return 0;
 }
 
-/* Split "host:port", "[v6]:port" or ":port" into host (NULL: any) and port. -1: bad. */
-static int split_listen(const char *text, char *host, size_t host_len, char *port,
-                        size_t port_len)
-{
-    const char *colon;
-    size_t n;
-
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (close == NULL || close[1] != ':')
-            return -1;
-        n = (size_t)(close - text - 1);
-        colon = close + 1;
-        if (n >= host_len)
-            return -1;
-        memcpy(host, text + 1, n);
-        host[n] = '\0';
-    } else {
-        colon = strrchr(text, ':');
-        if (colon == NULL)
-            return -1;
-        n = (size_t)(colon - text);
-        if (n >= host_len || memchr(text, ':', n) != NULL)
-            return -1; /* a bare IPv6 address needs brackets */
-        memcpy(host, text, n);
-        host[n] = '\0';
-    }
-    if (colon[1] == '\0' || strlen(colon + 1) >= port_len ||
-        strspn(colon + 1, "0123456789") != strlen(colon + 1) || atol(colon + 1) > 65535)
-        return -1;
-    snprintf(port, port_len, "%s", colon + 1);
-    return 0;
-}
-
 /*
- * Bind and listen on `text`. Returns the socket, or -1 after printing why (CLI_EXIT_USAGE
- * in *code for a malformed address, CLI_EXIT_FAILURE for one that cannot be served).
+ * Bind and listen on `text` (net/tcp_listen.c). Returns the socket, or -1 after printing why
+ * (CLI_EXIT_USAGE in *code for a malformed address, CLI_EXIT_FAILURE for one that cannot be
+ * served).
  */
 static int open_listener(const char *text, int *code, char *shown, size_t shown_len)
 {
-    struct addrinfo hints = {0}, *res = NULL;
-    char host[256], port[16], h[NI_MAXHOST], p[NI_MAXSERV];
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    int fd = -1, err = 0, rc;
+    char why[512];
+    int malformed;
+    int fd = zeus_net_listen_tcp(text, LISTEN_BACKLOG, shown, shown_len, why, sizeof why,
+                                 &malformed);
 
-    if (split_listen(text, host, sizeof host, port, sizeof port) != 0) {
+    if (fd >= 0)
+        return fd;
+    if (malformed) {
         *code = cli_usage_error("exporter", "--listen '%s': expected ADDR:PORT, such as "
                                 "127.0.0.1:9466, :9466 or [::1]:9466", text);
-        return -1;
-    }
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
-    if (rc != 0) {
-        fprintf(stderr, "zeus exporter: cannot resolve '%s': %s\n", host, gai_strerror(rc));
+    } else {
+        fprintf(stderr, "zeus exporter: %s\n", why);
         *code = CLI_EXIT_FAILURE;
-        return -1;
     }
-    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        int one = 1;
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        /* Only lets a restarted exporter take over a port in TIME_WAIT; a port another
-         * process listens on still fails with EADDRINUSE on Linux. */
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, LISTEN_BACKLOG) == 0)
-            break;
-        err = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        fprintf(stderr, "zeus exporter: cannot listen on %s: %s%s\n", text, strerror(err),
-                err == EADDRINUSE ? " (another process serves that port; choose another with "
-                                    "--listen)"
-                : err == EACCES   ? " (ports below 1024 need root; choose a higher port)"
-                                  : "");
-        *code = CLI_EXIT_FAILURE;
-        return -1;
-    }
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
-        getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p,
-                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-        snprintf(shown, shown_len, strchr(h, ':') ? "[%s]:%s" : "%s:%s", h, p);
-    else
-        snprintf(shown, shown_len, "%s", text);
-    return fd;
+    return -1;
 }
 
 /* ---- Requests ----------------------------------------------------------------------------- */
@@ -305,13 +232,9 @@ static unsigned connection_limit(void)
     struct rlimit rl;
     rlim_t room;
 
+    zeus_net_raise_fd_limit();
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return 256;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-    }
     room = rl.rlim_cur > 128 ? rl.rlim_cur - 64 : 64;
     return room > MAX_CONNECTIONS ? MAX_CONNECTIONS : (unsigned)room;
 }

@@ -18,19 +18,16 @@
  * sigwait(); the HTTP server then stops, joining its threads. A SIGKILL loses nothing that
  * was answered: every answer follows its transaction's commit.
  */
-#include <errno.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "bso_server.h"
+#include "tcp_listen.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:8000"
 #define DEFAULT_DATABASE "sqlite:///zeus-bso.db"
@@ -120,106 +117,25 @@ static bool logs_requests(const char *level)
 
 /* ---- The listening socket ----------------------------------------------------------------- */
 
-/* Split "host:port", "[v6]:port" or ":port" (host "" means any). -1: malformed. */
-static int split_listen(const char *text, char *host, size_t host_len, char *port,
-                        size_t port_len)
-{
-    const char *colon;
-    size_t n;
-
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (close == NULL || close[1] != ':')
-            return -1;
-        n = (size_t)(close - text - 1);
-        colon = close + 1;
-        if (n >= host_len)
-            return -1;
-        memcpy(host, text + 1, n);
-    } else {
-        colon = strrchr(text, ':');
-        if (colon == NULL)
-            return -1;
-        n = (size_t)(colon - text);
-        if (n >= host_len || memchr(text, ':', n) != NULL)
-            return -1;
-        memcpy(host, text, n);
-    }
-    host[n] = '\0';
-    if (colon[1] == '\0' || strlen(colon + 1) >= port_len ||
-        strspn(colon + 1, "0123456789") != strlen(colon + 1) || atol(colon + 1) > 65535)
-        return -1;
-    snprintf(port, port_len, "%s", colon + 1);
-    return 0;
-}
-
-/* Bind and listen; the socket, or -1 after saying why (*code: 2 malformed, 1 unusable). */
+/* Bind and listen (net/tcp_listen.c); the socket, or -1 after saying why (*code: 2
+ * malformed, 1 unusable). */
 static int open_listener(const char *text, int *code, char *shown, size_t shown_len)
 {
-    struct addrinfo hints = {0}, *res = NULL;
-    char host[256], port[16], h[NI_MAXHOST], p[NI_MAXSERV];
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    int fd = -1, err = 0, rc;
+    char why[512];
+    int malformed;
+    int fd = zeus_net_listen_tcp(text, LISTEN_BACKLOG, shown, shown_len, why, sizeof why,
+                                 &malformed);
 
-    if (split_listen(text, host, sizeof host, port, sizeof port) != 0) {
+    if (fd >= 0)
+        return fd;
+    if (malformed) {
         *code = usage_error("--listen '%s': expected ADDR:PORT, such as 127.0.0.1:8000, :8000 "
                             "or [::1]:8000", text);
-        return -1;
-    }
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
-    if (rc != 0) {
-        fprintf(stderr, "zeus bso-server: cannot resolve '%s': %s\n", host, gai_strerror(rc));
+    } else {
+        fprintf(stderr, "zeus bso-server: %s\n", why);
         *code = 1;
-        return -1;
     }
-    for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-        int one = 1;
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* TIME_WAIT only */
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, LISTEN_BACKLOG) == 0)
-            break;
-        err = errno;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        fprintf(stderr, "zeus bso-server: cannot listen on %s: %s%s\n", text, strerror(err),
-                err == EADDRINUSE ? " (another process serves that port; choose another with "
-                                    "--listen)"
-                                  : "");
-        *code = 1;
-        return -1;
-    }
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0 &&
-        getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p,
-                    NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-        snprintf(shown, shown_len, strchr(h, ':') ? "[%s]:%s" : "%s:%s", h, p);
-    else
-        snprintf(shown, shown_len, "%s", text);
-    return fd;
-}
-
-/* ---- Limits ------------------------------------------------------------------------------- */
-
-/* Raise the descriptor limit to its hard maximum, as the exporter does: the default 1024 would
- * cap connections (http.c allows CONNECTION_LIMIT) below what MHD is told it may accept. */
-static void raise_descriptor_limit(void)
-{
-    struct rlimit rl;
-
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    return -1;
 }
 
 /* ---- The command -------------------------------------------------------------------------- */
@@ -266,11 +182,11 @@ int bso_server_main(int argc, char **argv)
     {
         /* a malformed --listen is a usage error before anything is opened or created */
         char host[256], port[16];
-        if (split_listen(o.listen, host, sizeof host, port, sizeof port) != 0)
+        if (zeus_net_split_listen(o.listen, host, sizeof host, port, sizeof port) != 0)
             return usage_error("--listen '%s': expected ADDR:PORT, such as 127.0.0.1:8000, "
                                ":8000 or [::1]:8000", o.listen);
     }
-    raise_descriptor_limit();
+    zeus_net_raise_fd_limit(); /* http.c may accept more connections than 1024 */
     if (check_database(o.database) != 0)
         return 1;
     bso_transact_configure(o.database);
