@@ -36,7 +36,13 @@
 
 /* ---- Fixtures --------------------------------------------------------------------------- */
 
+#define MAX_LIVE 8
+
 struct fixture {
+    /* Monitors make() created and the test has not destroyed: a failing assertion leaves
+     * its test at once, and teardown destroys these, so that the next test starts on a
+     * fake with no sampler left running over it. */
+    zeus_power_monitor *live[MAX_LIVE];
     pthread_mutex_t lock;
     char warnings[2048];
     int warning_count;
@@ -69,6 +75,9 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
+    for (int i = 0; i < MAX_LIVE; i++)
+        zeus_power_monitor_destroy(f->live[i]);
+
     pthread_mutex_destroy(&f->lock);
     free(f);
     return 0;
@@ -95,7 +104,21 @@ static zeus_power_monitor *make(struct fixture *f, const char *spec, double peri
     o.warn_user = f;
     if (zeus_power_monitor_create(&o, &pm) != ZEUS_OK)
         fail_msg("zeus_power_monitor_create: %s", zeus_last_error());
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (f->live[i] == NULL) {
+            f->live[i] = pm;
+            break;
+        }
     return pm;
+}
+
+/* Destroy a monitor, and forget it if make() made it. */
+static void destroy(struct fixture *f, zeus_power_monitor *pm)
+{
+    for (int i = 0; i < MAX_LIVE; i++)
+        if (f->live[i] == pm)
+            f->live[i] = NULL;
+    zeus_power_monitor_destroy(pm);
 }
 
 /* The whole timeline of (domain, gpu) into a malloc'd array; *n its length. */
@@ -126,7 +149,7 @@ static void test_power_create_defaults_sample_every_supported_domain(void **stat
     assert_int_equal(idx[0], 0);
     assert_int_equal(idx[1], 1);
     assert_near(zeus_power_monitor_update_period(pm), 0.05, 1e-12);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 static void test_power_create_bad_arguments_are_refused(void **state)
@@ -177,7 +200,7 @@ static void test_power_too_fast_period_warns(void **state)
     zeus_power_monitor *pm = make(f, "power_w=300", 0.01, 0);
 
     assert_non_null(strstr(f->warnings, "too fast"));
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 /* ---- Domains ------------------------------------------------------------------------------ */
@@ -205,7 +228,7 @@ static void test_power_unmonitored_domain_is_invalid(void **state)
     assert_int_equal(zeus_power_monitor_energy(pm, -1, 3, 0, 1, &j), ZEUS_ERR_NOT_FOUND);
     assert_int_equal(zeus_power_monitor_power(pm, ZEUS_POWER_DEVICE_INSTANT, 1, NAN, &w),
                      ZEUS_ERR_NOT_FOUND);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 static void test_power_memory_domain_unsupported_without_memory_power(void **state)
@@ -227,7 +250,7 @@ static void test_power_memory_domain_unsupported_without_memory_power(void **sta
     assert_int_equal(zeus_power_monitor_domains(pm),
                      ZEUS_DOMAIN_BIT(ZEUS_POWER_DEVICE_INSTANT) |
                          ZEUS_DOMAIN_BIT(ZEUS_POWER_DEVICE_AVERAGE));
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 static void test_power_energy_defaults_to_average_without_instant(void **state)
@@ -242,7 +265,7 @@ static void test_power_energy_defaults_to_average_without_instant(void **state)
     sleep_s(0.3); /* only sampled time counts */
     assert_int_equal(zeus_power_monitor_energy(pm, -1, 0, t, t + 0.2, &j), ZEUS_OK);
     assert_near(j, 50.0, 1e-6);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 /* ---- Timelines ---------------------------------------------------------------------------- */
@@ -264,7 +287,7 @@ static void test_power_timeline_constant_trace_is_deduplicated(void **state)
     assert_int_equal(n, 1);
     assert_near(s[0].value, 46.0, 1e-9); /* the fake's memory power */
     free(s);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 static void test_power_timeline_square_trace_in_order_with_changes_only(void **state)
@@ -294,7 +317,7 @@ static void test_power_timeline_square_trace_in_order_with_changes_only(void **s
     assert_near(part[0].time_s, s[1].time_s, 1e-9);
     assert_near(part[1].time_s, s[2].time_s, 1e-9);
     free(s);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 static void test_power_timeline_too_small_says_how_many(void **state)
@@ -319,7 +342,7 @@ static void test_power_timeline_too_small_says_how_many(void **state)
     assert_int_equal(zeus_power_monitor_timeline(pm, ZEUS_POWER_DEVICE_INSTANT, 0, 0, 1, NULL,
                                                  NULL),
                      ZEUS_ERR_INVALID_ARGUMENT);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 static void test_power_max_samples_bounds_the_timeline(void **state)
@@ -340,7 +363,7 @@ static void test_power_max_samples_bounds_the_timeline(void **state)
     s = timeline(pm, ZEUS_POWER_DEVICE_INSTANT, 0, &n);
     assert_true(n >= 2 && n <= 5); /* the start sample and the newest four */
     free(s);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 /* ---- Power at a time ---------------------------------------------------------------------- */
@@ -377,7 +400,7 @@ static void test_power_power_follows_the_nearest_sample_rule(void **state)
     assert_int_equal(zeus_power_monitor_power(pm, ZEUS_POWER_DEVICE_INSTANT, 0, NAN, NULL),
                      ZEUS_ERR_INVALID_ARGUMENT);
     free(s);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 static void test_power_power_while_running_matches_the_timeline(void **state)
@@ -400,7 +423,7 @@ static void test_power_power_while_running_matches_the_timeline(void **state)
                      ZEUS_OK);
     assert_near(w, s[0].value, 0);
     free(s);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 /* ---- Energy ------------------------------------------------------------------------------- */
@@ -443,7 +466,7 @@ static void test_power_energy_constant_trace_is_power_times_time(void **state)
                      ZEUS_ERR_INVALID_ARGUMENT);
     assert_int_equal(zeus_power_monitor_energy(pm, -1, 0, t0, t0, &j), ZEUS_OK);
     assert_near(j, 0.0, 0);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 static void test_power_energy_square_trace_matches_the_true_integral(void **state)
@@ -472,7 +495,7 @@ static void test_power_energy_square_trace_matches_the_true_integral(void **stat
         assert_int_equal(zeus_power_monitor_energy(pm, -1, 1, t0, t0 + 2.0, &j), ZEUS_OK);
         assert_near(j, 400.0, 20.0);
     }
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 static void test_power_energy_is_additive_over_split_intervals(void **state)
@@ -490,7 +513,7 @@ static void test_power_energy_is_additive_over_split_intervals(void **state)
     assert_near(a + b, whole, 1e-9);
     /* The ramp trace averages 250 W over its 1 s period; 0.9 s of it, give or take. */
     assert_true(whole > 0.9 * 100 && whole < 0.9 * 400);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 static void test_power_stopped_later_intervals_have_no_value(void **state)
@@ -508,7 +531,7 @@ static void test_power_stopped_later_intervals_have_no_value(void **state)
     assert_int_equal(e.flags, ZEUS_ENERGY_UNCOVERED);
     assert_int_equal(zeus_power_monitor_energy(pm, -1, 0, t_stop, t_stop + 1, &j), ZEUS_OK);
     assert_true(isnan(j));
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 /* Issue 9: 50 s that ended before the monitor existed read 15,000 J at 300 W; 10 s ahead 3,000 J. */
@@ -528,7 +551,7 @@ static void test_power_energy_outside_the_sampled_time_is_nan(void **state)
     assert_int_equal(zeus_power_monitor_energy_detail(pm, -1, 0, now + 10, now + 20, &e),
                      ZEUS_OK);
     assert_int_equal(e.flags, ZEUS_ENERGY_UNCOVERED);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 /* Partly covered: only the sampled part counts, flagged; the future part adds nothing. */
@@ -546,7 +569,7 @@ static void test_power_energy_partly_covered_is_clipped(void **state)
     /* At most the sampled time (well under 100 s) at 300 W, not 30,000 J. */
     assert_true(e.energy_j >= 0.3 * 300 - 1e-6 && e.energy_j < 100 * 300 / 10.0);
     assert_true(e.extrapolated_s > 90 && e.extrapolated_s < 100);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 /* Extreme but finite times clip to the sampled span: never negative or absurd joules. */
@@ -577,7 +600,7 @@ static void test_power_energy_extreme_times_stay_bounded(void **state)
                      ZEUS_ERR_INVALID_ARGUMENT);
     assert_int_equal(zeus_power_monitor_energy(pm, -1, 0, t0, NAN, &j),
                      ZEUS_ERR_INVALID_ARGUMENT);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 /* ---- The inferred period ------------------------------------------------------------------ */
@@ -587,7 +610,7 @@ static void test_power_period_inferred_from_100ms_updates(void **state)
     zeus_power_monitor *pm = make(*state, "trace=ramp;power_w=300;low_w=100;period_ms=100", 0, 0);
 
     assert_near(zeus_power_monitor_update_period(pm), 0.05, 0.005);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 static void test_power_period_inferred_from_10ms_updates(void **state)
@@ -595,7 +618,7 @@ static void test_power_period_inferred_from_10ms_updates(void **state)
     zeus_power_monitor *pm = make(*state, "trace=ramp;power_w=300;low_w=100;period_ms=10", 0, 0);
 
     assert_near(zeus_power_monitor_update_period(pm), 0.005, 0.001);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 /* ---- A device failing --------------------------------------------------------------------- */
@@ -629,7 +652,7 @@ static void fails_mid_sampling(void **state, const char *spec, const char *funct
     free(timeline(pm, domain, 0, &n3));
     assert_true(n3 > n2);
     assert_int_equal(zeus_power_monitor_stop(pm), ZEUS_OK);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 static void test_power_field_values_failing_mid_sampling_keeps_answering(void **state)
@@ -694,12 +717,12 @@ static void test_power_stop_then_destroy_leaves_no_thread(void **state)
     t = zeus_now();
     assert_int_equal(zeus_power_monitor_energy(pm, -1, 1, t - 1, t, &j), ZEUS_OK);
     assert_true(j > 0 && j <= 300.0 * (t - made)); /* the sampled part only */
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
     assert_int_equal(zt_thread_count(), before);
 
     /* Destroy without stop joins them too. */
     pm = make(*state, "gpus=2;power_w=300", 0.05, 0);
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
     assert_int_equal(zt_thread_count(), before);
 }
 
@@ -794,7 +817,7 @@ static void test_power_queries_race_with_stop(void **state)
         pthread_join(th[i], NULL);
         assert_int_equal(r[i].failures, 0);
     }
-    zeus_power_monitor_destroy(pm);
+    destroy(*state, pm);
 }
 
 int main(void)
