@@ -769,7 +769,7 @@ static void test_power_two_monitors_share_a_gpu(void **state)
     assert_int_equal(zeus_power_monitor_energy(first, -1, 0, created - 0.1, created, &j),
                      ZEUS_OK);
     assert_near(j, 50.0, 1e-6); /* 500 W, from the copy */
-    zeus_power_monitor_destroy(first);
+    destroy(f, first);
     zeus_power_monitor_destroy(second);
 }
 
