@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "test_support.h"
+#include "zeus/zeus.h"
 
 void zt_assert_near(double a, double b, double tol, const char *expr, const char *file, int line)
 {
@@ -96,4 +97,19 @@ char *zt_read_file(const char *path)
     buf[n] = '\0';
     fclose(f);
     return buf;
+}
+
+zeus_monitor *zt_gpu_monitor(const char *log_file)
+{
+    zeus_monitor_options o;
+    zeus_monitor *mon = NULL;
+    unsigned none = 0;
+
+    zeus_monitor_options_init(&o);
+    o.cpu_indices = &none;
+    o.cpu_index_count = 0;
+    o.log_file = log_file;
+    if (zeus_monitor_create(&o, &mon) != ZEUS_OK)
+        fail_msg("zeus_monitor_create: %s", zeus_last_error());
+    return mon;
 }

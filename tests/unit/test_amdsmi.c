@@ -470,20 +470,6 @@ static void test_amd_square_trace_counter_and_integrated_agree(void **state)
     zeus_monitor_destroy(mon);
 }
 
-static zeus_monitor *amd_monitor(void)
-{
-    zeus_monitor_options o;
-    zeus_monitor *mon = NULL;
-    unsigned none = 0;
-
-    zeus_monitor_options_init(&o);
-    o.cpu_indices = &none;
-    o.cpu_index_count = 0;
-    if (zeus_monitor_create(&o, &mon) != ZEUS_OK)
-        fail_msg("zeus_monitor_create: %s", zeus_last_error());
-    return mon;
-}
-
 /* Windows over AMD GPUs: nested, restarted and cancelled, each the energy of its own span. */
 static void test_amd_windows_nested_restart_cancel(void **state)
 {
@@ -492,7 +478,7 @@ static void test_amd_windows_nested_restart_cancel(void **state)
     (void)state;
 
     zt_fake_amdsmi_use("gpus=2;power_w=200;gpu1.power_w=350");
-    mon = amd_monitor();
+    mon = zt_gpu_monitor(NULL);
     assert_int_equal(zeus_monitor_begin_window(mon, "outer", 0), ZEUS_OK);
     assert_int_equal(zeus_monitor_begin_window(mon, "inner", 0), ZEUS_OK);
     sleep_s(0.2);

@@ -49,21 +49,6 @@ static void sleep_s(double s)
         ;
 }
 
-static zeus_monitor *sampled_monitor(const char *log_file)
-{
-    zeus_monitor_options o;
-    zeus_monitor *mon = NULL;
-    unsigned none = 0;
-
-    zeus_monitor_options_init(&o);
-    o.cpu_indices = &none;
-    o.cpu_index_count = 0;
-    o.log_file = log_file;
-    if (zeus_monitor_create(&o, &mon) != ZEUS_OK)
-        fail_msg("zeus_monitor_create: %s", zeus_last_error());
-    return mon;
-}
-
 /* ---- Accuracy ------------------------------------------------------------------------- */
 
 static void test_sampled_constant_power_window_is_exact_within_1pct(void **state)
@@ -73,7 +58,7 @@ static void test_sampled_constant_power_window_is_exact_within_1pct(void **state
     (void)state;
 
     zt_fake_nvml_reset("gpus=1;power_w=300;phase_ms=37");
-    mon = sampled_monitor(NULL);
+    mon = zt_gpu_monitor(NULL);
     assert_int_equal(zeus_monitor_begin_window(mon, "w", 0), ZEUS_OK);
     sleep_s(1.0);
     assert_int_equal(zeus_monitor_end_window(mon, "w", ZEUS_WINDOW_WAIT_FINAL, &m), ZEUS_OK);
@@ -99,7 +84,7 @@ static void test_sampled_window_before_first_update_is_resolved(void **state)
     (void)state;
 
     zt_fake_nvml_reset("gpus=8;power_w=300;gpu3.power_w=150;phase_ms=50");
-    mon = sampled_monitor(NULL);
+    mon = zt_gpu_monitor(NULL);
     assert_int_equal(zeus_monitor_begin_window(mon, "early", 0), ZEUS_OK);
     sleep_s(0.03);
     assert_int_equal(zeus_monitor_end_window(mon, "early", ZEUS_WINDOW_WAIT_FINAL, &m),
@@ -122,7 +107,7 @@ static void test_sampled_short_window_is_not_zero(void **state)
 
     /* Direct reads give 0 J or a whole 100 ms step for a 30 ms window; sampling gives ~9 J. */
     zt_fake_nvml_reset("gpus=1;power_w=300");
-    mon = sampled_monitor(NULL);
+    mon = zt_gpu_monitor(NULL);
     for (int i = 0; i < 5; i++) {
         assert_int_equal(zeus_monitor_begin_window(mon, "short", 0), ZEUS_OK);
         sleep_s(0.03);
@@ -143,7 +128,7 @@ static void test_sampled_square_wave_beats_the_step(void **state)
 
     /* 600 W for 0.5 s, then 150 W for 0.5 s: a 1 s window holds exactly 375 J. */
     zt_fake_nvml_reset("gpus=1;trace=square;power_w=600;low_w=150;phase_ms=13");
-    mon = sampled_monitor(NULL);
+    mon = zt_gpu_monitor(NULL);
     assert_int_equal(zeus_monitor_begin_window(mon, "sq", 0), ZEUS_OK);
     sleep_s(1.0);
     assert_int_equal(zeus_monitor_end_window(mon, "sq", ZEUS_WINDOW_WAIT_FINAL, &m), ZEUS_OK);
@@ -162,7 +147,7 @@ static void test_sampled_end_returns_provisional_then_final(void **state)
     (void)state;
 
     zt_fake_nvml_reset("gpus=2;power_w=200");
-    mon = sampled_monitor(NULL);
+    mon = zt_gpu_monitor(NULL);
     assert_int_equal(zeus_monitor_begin_window(mon, "p", 0), ZEUS_OK);
     sleep_s(0.25);
     assert_int_equal(zeus_monitor_end_window(mon, "p", 0, &provisional), ZEUS_OK);
@@ -191,7 +176,7 @@ static void test_sampled_log_has_final_values_in_end_order(void **state)
 
     snprintf(path, sizeof path, "%s/sampled.csv", (char *)*state);
     zt_fake_nvml_reset("gpus=1;power_w=100");
-    mon = sampled_monitor(path);
+    mon = zt_gpu_monitor(path);
     assert_int_equal(zeus_monitor_begin_window(mon, "a", 0), ZEUS_OK);
     assert_int_equal(zeus_monitor_begin_window(mon, "b", 0), ZEUS_OK);
     assert_int_equal(zeus_monitor_begin_window(mon, "c", 0), ZEUS_OK);
@@ -226,7 +211,7 @@ static void test_sampled_destroy_right_after_end_still_logs(void **state)
 
     snprintf(path, sizeof path, "%s/teardown.csv", (char *)*state);
     zt_fake_nvml_reset("gpus=2;power_w=100");
-    mon = sampled_monitor(path);
+    mon = zt_gpu_monitor(path);
     assert_int_equal(zeus_monitor_begin_window(mon, "gone", 0), ZEUS_OK);
     assert_int_equal(zeus_monitor_begin_window(mon, "open", 0), ZEUS_OK);
     sleep_s(0.05);
@@ -250,7 +235,7 @@ static void test_sampled_window_longer_than_ring_stays_exact(void **state)
     /* 1 ms updates: the 4096-point ring spans ~4 s, so this window's start is only known
      * because its edge was tracked and resolved when it happened. */
     zt_fake_nvml_reset("gpus=1;power_w=250;period_ms=1");
-    mon = sampled_monitor(NULL);
+    mon = zt_gpu_monitor(NULL);
     assert_int_equal(zeus_monitor_begin_window(mon, "long", 0), ZEUS_OK);
     sleep_s(5.0);
     assert_int_equal(zeus_monitor_end_window(mon, "long", ZEUS_WINDOW_WAIT_FINAL, &m), ZEUS_OK);
@@ -266,7 +251,7 @@ static void test_sampled_gpu_without_counter_integrates_power(void **state)
     (void)state;
 
     zt_fake_nvml_reset("gpus=2;gpu1.arch=4;power_w=200");
-    mon = sampled_monitor(NULL);
+    mon = zt_gpu_monitor(NULL);
     assert_int_equal(zeus_monitor_begin_window(mon, "old", 0), ZEUS_OK);
     sleep_s(1.0);
     assert_int_equal(zeus_monitor_end_window(mon, "old", ZEUS_WINDOW_WAIT_FINAL, &m), ZEUS_OK);
@@ -284,7 +269,7 @@ static void test_sampled_gpu_lost_fails_that_gpu_only(void **state)
     (void)state;
 
     zt_fake_nvml_reset("gpus=2;power_w=300");
-    mon = sampled_monitor(NULL);
+    mon = zt_gpu_monitor(NULL);
     assert_int_equal(zeus_monitor_begin_window(mon, "w", 0), ZEUS_OK);
     sleep_s(0.2);
     zt_fake_nvml_fail("nvmlDeviceGetTotalEnergyConsumption", 1, 15 /* GPU_IS_LOST */, -1);
@@ -314,7 +299,7 @@ static void test_sampled_failing_gpu_is_failed_not_extrapolated(void **state)
 
     snprintf(path, sizeof path, "%s/failing.csv", (char *)*state);
     zt_fake_nvml_reset("gpus=2;power_w=300");
-    mon = sampled_monitor(path);
+    mon = zt_gpu_monitor(path);
     assert_int_equal(zeus_monitor_begin_window(mon, "w", 0), ZEUS_OK);
     sleep_s(0.3);
     zt_fake_nvml_fail("nvmlDeviceGetTotalEnergyConsumption", 1, 999 /* UNKNOWN */, -1);
@@ -353,9 +338,9 @@ static void test_sampled_monitors_share_one_thread_per_gpu(void **state)
 
     zt_fake_nvml_reset("gpus=1;power_w=100");
     before = zt_thread_count();
-    a = sampled_monitor(NULL);
+    a = zt_gpu_monitor(NULL);
     with_one = zt_thread_count();
-    b = sampled_monitor(NULL);
+    b = zt_gpu_monitor(NULL);
     with_two = zt_thread_count();
     zeus_monitor_destroy(a);
     zeus_monitor_destroy(b);
@@ -395,7 +380,7 @@ static void test_sampled_many_threads_then_destroy(void **state)
 
     snprintf(path, sizeof path, "%s/threads.csv", (char *)*state);
     zt_fake_nvml_reset("gpus=2;power_w=300");
-    mon = sampled_monitor(path);
+    mon = zt_gpu_monitor(path);
     for (int i = 0; i < 6; i++) {
         args[i] = (struct loop_arg){.mon = mon, .id = i};
         pthread_create(&t[i], NULL, window_loop, &args[i]);
@@ -467,7 +452,7 @@ static void test_sampled_destroy_waits_for_a_row_being_written(void **state)
 
     /* A second monitor keeps the channel (and its thread) alive past the first's destroy. */
     zt_fake_nvml_reset("gpus=1;power_w=100");
-    keep = sampled_monitor(NULL);
+    keep = zt_gpu_monitor(NULL);
     mon = slow_log_monitor(&sw, 0);
     assert_int_equal(zeus_monitor_begin_window(mon, "w", 0), ZEUS_OK);
     sleep_s(0.02);
@@ -567,7 +552,7 @@ static void test_sampled_cancelled_windows_race_the_sampler(void **state)
 
     /* 1 ms updates: start edges resolve while their windows are being cancelled or reset. */
     zt_fake_nvml_reset("gpus=2;power_w=100;period_ms=1");
-    mon = sampled_monitor(NULL);
+    mon = zt_gpu_monitor(NULL);
     for (int i = 0; i < 4; i++) {
         args[i] = (struct cancel_arg){.mon = mon, .id = i};
         pthread_create(&t[i], NULL, cancel_loop, &args[i]);

@@ -44,20 +44,6 @@ static double mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static zeus_monitor *sampled_monitor(void)
-{
-    zeus_monitor_options o;
-    zeus_monitor *mon = NULL;
-    unsigned none = 0;
-
-    zeus_monitor_options_init(&o);
-    o.cpu_indices = &none;
-    o.cpu_index_count = 0;
-    if (zeus_monitor_create(&o, &mon) != ZEUS_OK)
-        fail_msg("zeus_monitor_create: %s", zeus_last_error());
-    return mon;
-}
-
 static unsigned long long energy_reads(void)
 {
     return zt_fake_nvml()->call_count(ENERGY_READ);
@@ -69,7 +55,7 @@ static zeus_monitor *budgeted_monitor(void)
     zeus_monitor *mon;
 
     assert_int_equal(setenv("ZEUS_SAMPLER_CPU_BUDGET", BUDGET_TEXT, 1), 0);
-    mon = sampled_monitor();
+    mon = zt_gpu_monitor(NULL);
     unsetenv("ZEUS_SAMPLER_CPU_BUDGET");
     return mon;
 }
@@ -182,7 +168,7 @@ static void test_cheap_reads_poll_every_update(void **state)
     (void)state;
 
     zt_fake_nvml_reset("gpus=1;power_w=300;phase_ms=37");
-    mon = sampled_monitor();
+    mon = zt_gpu_monitor(NULL);
     assert_int_equal(zeus_monitor_begin_window(mon, "w", 0), ZEUS_OK);
     sleep_s(0.5);
     r0 = energy_reads();
@@ -204,7 +190,7 @@ static void test_default_reads_every_update_however_dear(void **state)
 
     zt_fake_nvml_reset("gpus=1;power_w=300;phase_ms=37;energy_spin_us=2000");
     unsetenv("ZEUS_SAMPLER_CPU_BUDGET");
-    mon = sampled_monitor();
+    mon = zt_gpu_monitor(NULL);
     assert_int_equal(zeus_monitor_begin_window(mon, "w", 0), ZEUS_OK);
     sleep_s(0.5);
     r0 = energy_reads();
