@@ -45,7 +45,10 @@ extern "C" {
     XX(ERR_CHILD_FAILED, -23, "child process failed")                                          \
     XX(ERR_UNKNOWN, -24, "unknown error")                                                      \
     XX(ERR_CALLBACK_FAILED, -25, "a callback reported failure")                                \
-    XX(ERR_TRAIN_FAILED, -26, "training failed for this batch size")
+    XX(ERR_TRAIN_FAILED, -26, "training failed for this batch size")                          \
+    XX(ERR_PROVIDER_HTTP, -27, "the rate provider could not be reached or refused")            \
+    XX(ERR_PROVIDER_NOT_FOUND, -28, "the rate provider's answer lacks the value")              \
+    XX(ERR_PENDING, -29, "not known yet; ask again later")
 
 typedef enum zeus_status {
 #define ZEUS__STATUS_ENUM(name, value, text) ZEUS_##name = value,
@@ -54,7 +57,7 @@ typedef enum zeus_status {
 } zeus_status;
 
 /* Number of codes in ZEUS_STATUS_MAP; codes run from 0 down to -(ZEUS_STATUS_COUNT - 1). */
-#define ZEUS_STATUS_COUNT 27
+#define ZEUS_STATUS_COUNT 30
 
 /*
  * A short, static, human-readable description of `status`, such as "GPU is lost".

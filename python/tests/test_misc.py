@@ -19,7 +19,7 @@ def test_every_status_has_a_distinct_class():
     from zeusc import _zeusc
 
     classes = errors.STATUS_CLASSES
-    assert sorted(classes) == list(range(-26, 0))
+    assert sorted(classes) == list(range(-29, 0))
     assert len(set(classes.values())) == len(classes)
     for code, cls in classes.items():
         assert issubclass(cls, zeusc.ZeusError)

@@ -155,6 +155,18 @@ class ZeusTrainFailedError(ZeusError):
     """The batch size optimizer's server ended the training run as not converged."""
 
 
+class ZeusProviderHTTPError(ZeusError):
+    """A carbon-intensity or electricity-price service could not be reached or refused."""
+
+
+class ZeusProviderNotFoundError(ZeusError, LookupError):
+    """A carbon-intensity or electricity-price answer lacks the value asked for."""
+
+
+class ZeusPendingError(ZeusError):
+    """The value is not known yet (energy kept, not yet priced): ask again later."""
+
+
 class ZeusWindowExistsError(ZeusAlreadyExistsError):
     """begin_window on an open window: Zeus's ValueError("Measurement window 'x' already exists")."""
 
@@ -196,6 +208,9 @@ STATUS_CLASSES: dict[int, type[ZeusError]] = {
     -24: ZeusUnknownError,
     -25: ZeusCallbackFailedError,
     -26: ZeusTrainFailedError,
+    -27: ZeusProviderHTTPError,
+    -28: ZeusProviderNotFoundError,
+    -29: ZeusPendingError,
 }
 
 # ---- Zeus's device exception classes --------------------------------------------------------
