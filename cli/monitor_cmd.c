@@ -7,6 +7,10 @@
  * GPUs and domains, prints each GPU's latest reading every interval, and when stopped prints
  * the total time and each GPU's energy from zeus_power_monitor_energy(); it can also write
  * every sampled change to a CSV file and draw the timelines as an SVG chart (plot_svg.c).
+ * GPUs are whatever the library numbers (NVIDIA, then AMD). Where the library finds a SoC
+ * (an NVIDIA Jetson), power also samples its cpu, gpu and total rails (soc_series.c) as
+ * series of their own, in the lines, the totals, the CSV file and the chart; a rail the
+ * board lacks is named as absent. A SoC alone is enough (a Jetson has no NVML GPU).
  *
  * Signals: SIGINT and SIGTERM are blocked before any device is opened (so every thread the
  * library starts inherits the mask) and taken synchronously with sigtimedwait(), which also
@@ -19,16 +23,21 @@
  *   Since:       0.1
  *   Description: a header line `time_s,gpu,domain,power_w`, then rows in time order:
  *                  time_s   seconds since monitoring began (CLOCK_MONOTONIC), 6 decimals
- *                  gpu      the GPU's index (position in CUDA_VISIBLE_DEVICES, as in --gpus)
- *                  domain   device_instant, device_average or memory_average
+ *                  gpu      the GPU's index (position in CUDA_VISIBLE_DEVICES, as in --gpus),
+ *                           or `soc` for a rail of the SoC (a Jetson; since 0.1, issue 13)
+ *                  domain   device_instant, device_average or memory_average; for `soc`
+ *                           the rail: cpu, gpu or total
  *                  power_w  the reading in watts, 3 decimals
  *                Readings are de-duplicated, as the monitor stores them: a row means the
  *                reading of that gpu and domain became power_w at time_s, and it holds until
  *                the next row of the same gpu and domain. Each gpu and domain's first row is
  *                at 0.000000 (the reading when monitoring began) and its last row is at the
  *                stop time and repeats the value in effect then, so every series spans the
- *                whole run. Rows are written every interval as the run goes, so a run that
- *                is killed leaves the rows up to its last interval.
+ *                whole run. A SoC rail's rows start at its first reading (within milliseconds
+ *                of the GPUs' start; at 0 without GPUs) and end at its last, at the stop; a
+ *                rail the board lacks has no rows, one that cannot be read for a while has
+ *                none for that while. Rows are written every interval as the run goes, so a
+ *                run that is killed leaves the rows up to its last interval.
  *
  * THE CHART (--plot FILE.svg)
  *
@@ -46,10 +55,11 @@
 
 #include "cli.h"
 #include "plot_svg.h"
+#include "soc_series.h"
 
 static const char usage[] =
     "NAME\n"
-    "    zeus monitor - measure GPU energy or print GPU power until stopped\n"
+    "    zeus monitor - measure GPU energy or print GPU and SoC power until stopped\n"
     "\n"
     "SYNOPSIS\n"
     "    zeus monitor energy [--gpus LIST]\n"
@@ -65,6 +75,13 @@ static const char usage[] =
     "    time and each GPU's energy, as `python -m zeus.monitor power`. The energy is\n"
     "    integrated over the whole run, its first and last moments included.\n"
     "\n"
+    "    On a SoC (an NVIDIA Jetson, or ZEUS_JETSON=1 with a fake tree) power also shows\n"
+    "    its cpu, gpu and total rails in watts (\"absent\" for a rail the board lacks, n/a\n"
+    "    for one that cannot be read now), then each rail's energy from the library's\n"
+    "    integral. The rails are sampled every --period S (default 0.1 s) for the lines,\n"
+    "    the CSV file and the chart; their energies do not depend on it. Without a GPU\n"
+    "    (or with --gpus none) only the rails are sampled.\n"
+    "\n"
     "OPTIONS\n"
     "    --gpus LIST      GPUs: all (default), or indices such as 0,2.\n"
     "    --domain D       power: device_instant, device_average, memory_average, a comma-\n"
@@ -73,7 +90,8 @@ static const char usage[] =
     "    --period S       power: seconds between samples (at least 0.001). Default: inferred\n"
     "                     from how often the readings change, at most 0.1 s.\n"
     "    --interval S     power: seconds between printed lines (default 1, at least 0.01).\n"
-    "    --csv FILE       power: write every sampled change as time_s,gpu,domain,power_w.\n"
+    "    --csv FILE       power: write every sampled change as time_s,gpu,domain,power_w\n"
+    "                     (gpu is soc and domain the rail for a SoC's rails).\n"
     "    --plot FILE.svg  power: draw the power timelines as an SVG chart when stopped.\n"
     "    -h, --help       Print this text.\n"
     "\n"
@@ -238,7 +256,7 @@ static int monitor_energy(const struct monitor_args *a)
 
 /* A power monitor run: what is sampled, what is shown, and the CSV written so far. */
 struct power_run {
-    zeus_power_monitor *pm;
+    zeus_power_monitor *pm;   /* NULL when only a SoC is sampled */
     unsigned gpu_count;
     unsigned gpu[ZEUS_MAX_GPUS];
     unsigned shown_count;
@@ -249,7 +267,33 @@ struct power_run {
     FILE *csv;
     struct cli_out_file plot; /* renamed into place only when complete */
     double csv_last_s[ZEUS_MAX_GPUS][3]; /* time of the last row written per series */
+    zeus_devices *devs;        /* held while a SoC is sampled, else NULL */
+    struct soc_series *soc;    /* the SoC's rails (a Jetson), or NULL without a SoC */
+    double soc_csv_last_s[ZEUS_SOC_RAILS];
 };
+
+/* The rails' timeline period without --period: Zeus polls a Jetson every 0.1 s. The rails'
+ * energies do not depend on it (soc_series.h). */
+#define SOC_DEFAULT_PERIOD_S 0.1
+
+static const char *rail_name(int k)
+{
+    return zeus_soc_rail_name((zeus_soc_rail)k);
+}
+
+/* "; no gpu rail", "; no cpu, gpu rails", or "" when has[k] holds for every rail. */
+static void absent_rails(const int has[ZEUS_SOC_RAILS], char *buf, size_t len)
+{
+    unsigned n = 0;
+
+    buf[0] = '\0';
+    for (int k = 0; k < ZEUS_SOC_RAILS; k++)
+        if (!has[k])
+            snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", n++ ? ", " : "; no ",
+                     rail_name(k));
+    if (n > 0)
+        snprintf(buf + strlen(buf), len - strlen(buf), " rail%s", n > 1 ? "s" : "");
+}
 
 /* The samples of one series with time >= t0_s (NAN: all) into a malloc'd array. */
 static zeus_sample *fetch(zeus_power_monitor *pm, zeus_power_domain d, unsigned gpu, double t0_s,
@@ -288,7 +332,25 @@ static void print_timestamp(void)
     printf("%s.%06ld", text, now.tv_nsec / 1000);
 }
 
-/* One line: the time and each GPU's latest reading in each shown domain. */
+/* The SoC's part of a line: every rail, "absent" where the board has none. */
+static void print_soc(const struct power_run *r)
+{
+    if (r->soc == NULL)
+        return;
+    printf("  SoC");
+    for (int k = 0; k < ZEUS_SOC_RAILS; k++) {
+        double w;
+        enum soc_rail_state st = soc_series_latest(r->soc, (zeus_soc_rail)k, &w);
+
+        printf(" %s", rail_name(k));
+        if (st == SOC_RAIL_OK)
+            printf(" %.1f W", w);
+        else
+            printf(st == SOC_RAIL_ABSENT ? " absent" : " n/a");
+    }
+}
+
+/* One line: the time, each GPU's latest reading in each shown domain, the SoC's rails. */
 static void print_line(const struct power_run *r)
 {
     print_timestamp();
@@ -304,6 +366,7 @@ static void print_line(const struct power_run *r)
                 printf(" n/a");
         }
     }
+    print_soc(r);
     printf("\n");
     fflush(stdout); /* a line per interval, even through a pipe */
 }
@@ -315,6 +378,7 @@ struct csv_row {
     unsigned gpu;
     zeus_power_domain domain;
     double power_w;
+    int soc_rail; /* -1 for a GPU's row, else the SoC rail (gpu and domain unused) */
 };
 
 static int cmp_rows(const void *a, const void *b)
@@ -334,6 +398,30 @@ static int add_row(struct csv_row **rows, size_t *n, size_t *cap, struct csv_row
         *cap = grown_cap;
     }
     (*rows)[(*n)++] = row;
+    return 0;
+}
+
+/*
+ * The SoC rails' readings since the last call. Their closing row comes from the series
+ * itself: stopping it takes one last reading, kept even when unchanged.
+ */
+static int csv_soc_rows(struct power_run *r, struct csv_row **rows, size_t *n, size_t *cap)
+{
+    for (int k = 0; r->soc != NULL && k < ZEUS_SOC_RAILS; k++) {
+        size_t m = 0;
+        zeus_sample *s = soc_series_fetch(r->soc, (zeus_soc_rail)k, r->soc_csv_last_s[k], &m);
+
+        if (s == NULL)
+            return -1;
+        for (size_t i = 0; i < m; i++) {
+            if (add_row(rows, n, cap, (struct csv_row){s[i].time_s, 0, 0, s[i].value, k}) != 0) {
+                free(s);
+                return -1;
+            }
+            r->soc_csv_last_s[k] = s[i].time_s;
+        }
+        free(s);
+    }
     return 0;
 }
 
@@ -361,22 +449,30 @@ static int csv_write_new(struct power_run *r, int closing)
                 if (!isnan(*last) && s[i].time_s <= *last)
                     continue; /* written by the previous call */
                 rc = add_row(&rows, &n, &cap,
-                             (struct csv_row){s[i].time_s, r->gpu[k], r->shown[j], s[i].value});
+                             (struct csv_row){s[i].time_s, r->gpu[k], r->shown[j], s[i].value,
+                                              -1});
                 *last = s[i].time_s;
             }
             if (closing && rc == 0 && (m == 0 || s[m - 1].time_s < r->stop_s)) {
                 double w;
                 if (zeus_power_monitor_power(r->pm, r->shown[j], r->gpu[k], NAN, &w) == ZEUS_OK)
                     rc = add_row(&rows, &n, &cap,
-                                 (struct csv_row){r->stop_s, r->gpu[k], r->shown[j], w});
+                                 (struct csv_row){r->stop_s, r->gpu[k], r->shown[j], w, -1});
             }
             free(s);
         }
+    if (rc == 0)
+        rc = csv_soc_rows(r, &rows, &n, &cap);
     if (n > 1)
         qsort(rows, n, sizeof *rows, cmp_rows);
-    for (size_t i = 0; i < n && rc == 0; i++)
-        fprintf(r->csv, "%.6f,%u,%s,%.3f\n", rows[i].t_s - r->start_s, rows[i].gpu,
-                zeus_power_domain_name(rows[i].domain), rows[i].power_w);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (rows[i].soc_rail >= 0)
+            fprintf(r->csv, "%.6f,soc,%s,%.3f\n", rows[i].t_s - r->start_s,
+                    rail_name(rows[i].soc_rail), rows[i].power_w);
+        else
+            fprintf(r->csv, "%.6f,%u,%s,%.3f\n", rows[i].t_s - r->start_s, rows[i].gpu,
+                    zeus_power_domain_name(rows[i].domain), rows[i].power_w);
+    }
     free(rows);
     if (fflush(r->csv) != 0 || ferror(r->csv))
         rc = -1;
@@ -412,14 +508,83 @@ static size_t reconstruct(const zeus_sample *s, size_t n, double start_s, double
     return m;
 }
 
+#define PLOT_SERIES (ZEUS_MAX_GPUS * 3 + ZEUS_SOC_RAILS)
+
+/*
+ * The SoC rails' lines after the GPUs' ones, in colours of their own; a rail the board lacks
+ * has no line (the title says so). Returns 0, or -1 when out of memory.
+ */
+static int plot_soc(struct power_run *r, struct plot_series *series, char (*labels)[64],
+                    double **xs, double **ys, size_t *count)
+{
+    unsigned first_color = r->gpu_count > 1 ? r->gpu_count : r->shown_count;
+
+    for (int k = 0; r->soc != NULL && k < ZEUS_SOC_RAILS; k++) {
+        size_t n = 0, c = *count;
+        zeus_sample *s = soc_series_fetch(r->soc, (zeus_soc_rail)k, NAN, &n);
+
+        if (s == NULL)
+            return -1;
+        if (n == 0) {
+            free(s);
+            continue;
+        }
+        xs[c] = malloc((2 * n + 1) * sizeof(double));
+        ys[c] = malloc((2 * n + 1) * sizeof(double));
+        if (xs[c] == NULL || ys[c] == NULL) {
+            free(s);
+            return -1; /* the caller frees xs[c] and ys[c] up to *count + 1 */
+        }
+        snprintf(labels[c], sizeof labels[0], "SoC %s", rail_name(k));
+        series[c] = (struct plot_series){
+            .label = labels[c],
+            .x = xs[c],
+            .y = ys[c],
+            .n = reconstruct(s, n, r->start_s, r->stop_s, soc_series_period(r->soc), xs[c],
+                             ys[c]),
+            .color = first_color + (unsigned)k,
+            .dash = PLOT_SOLID,
+        };
+        free(s);
+        (*count)++;
+    }
+    return 0;
+}
+
+/* "GPU device_instant power", "SoC rail power" or both, and the rails the board lacks. */
+static void plot_title(const struct power_run *r, char *buf, size_t len)
+{
+    char when[32], absent[64] = "";
+    int seen[ZEUS_SOC_RAILS];
+    struct tm tm;
+    size_t used;
+
+    localtime_r(&r->start_wall, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+    if (r->soc != NULL) {
+        for (int k = 0; k < ZEUS_SOC_RAILS; k++)
+            seen[k] = soc_series_seen(r->soc, (zeus_soc_rail)k);
+        absent_rails(seen, absent, sizeof absent);
+    }
+    used = (size_t)snprintf(buf, len, "%s%s%s%s", r->gpu_count > 0 ? "GPU " : "",
+                            r->gpu_count > 0 && r->shown_count == 1
+                                ? zeus_power_domain_name(r->shown[0])
+                                : "",
+                            r->gpu_count > 0 && r->shown_count == 1 ? " " : "",
+                            r->soc == NULL ? "" : r->gpu_count > 0 ? "and SoC rail " : "SoC rail ");
+    if (used < len)
+        snprintf(buf + used, len - used, "power from %s, %.1f s, sampled every %g s%s", when,
+                 r->stop_s - r->start_s, r->pm != NULL ? r->period_s : soc_series_period(r->soc),
+                 absent);
+}
+
 static int write_plot(struct power_run *r)
 {
-    struct plot_series series[ZEUS_MAX_GPUS * 3];
-    char labels[ZEUS_MAX_GPUS * 3][64];
-    double *xs[ZEUS_MAX_GPUS * 3] = {0}, *ys[ZEUS_MAX_GPUS * 3] = {0};
+    struct plot_series series[PLOT_SERIES];
+    char labels[PLOT_SERIES][64];
+    double *xs[PLOT_SERIES] = {0}, *ys[PLOT_SERIES] = {0};
     size_t count = 0;
-    char title[160], when[32];
-    struct tm tm;
+    char title[256];
     int rc = 0;
 
     for (unsigned k = 0; k < r->gpu_count; k++)
@@ -454,12 +619,9 @@ static int write_plot(struct power_run *r)
             free(s);
             count++;
         }
-
-    localtime_r(&r->start_wall, &tm);
-    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-    snprintf(title, sizeof title, "GPU %s%spower from %s, %.1f s, sampled every %g s",
-             r->shown_count == 1 ? zeus_power_domain_name(r->shown[0]) : "",
-             r->shown_count == 1 ? " " : "", when, r->stop_s - r->start_s, r->period_s);
+    if (rc == 0 && plot_soc(r, series, labels, xs, ys, &count) != 0)
+        rc = -1;
+    plot_title(r, title, sizeof title);
     if (rc == 0) {
         struct plot p = {.title = title,
                          .x_label = "time since start (s)",
@@ -469,7 +631,7 @@ static int write_plot(struct power_run *r)
                          .count = count};
         rc = plot_svg_write(r->plot.f, &p);
     }
-    for (size_t c = 0; c < count; c++) {
+    for (size_t c = 0; c < count + (count < PLOT_SERIES); c++) {
         free(xs[c]);
         free(ys[c]);
     }
@@ -497,7 +659,26 @@ static int open_outputs(struct power_run *r, const struct monitor_args *a)
     return 0;
 }
 
-static int start_monitor(struct power_run *r, const struct monitor_args *a)
+/*
+ * Open a device handle to look for a SoC (a Jetson), kept while its rails are sampled.
+ * Without a SoC, or when the handle cannot open, nothing is kept: the GPUs' monitor says
+ * what is wrong with the devices.
+ */
+static void find_soc(struct power_run *r, unsigned *visible_gpus)
+{
+    *visible_gpus = 0;
+    if (zeus_devices_create(&r->devs) != ZEUS_OK) {
+        r->devs = NULL;
+        return;
+    }
+    *visible_gpus = zeus_devices_gpu_count(r->devs);
+    if (zeus_devices_soc_count(r->devs) == 0) {
+        zeus_devices_destroy(r->devs);
+        r->devs = NULL;
+    }
+}
+
+static int start_gpus(struct power_run *r, const struct monitor_args *a)
 {
     zeus_power_monitor_options o;
     unsigned sampled;
@@ -512,12 +693,12 @@ static int start_monitor(struct power_run *r, const struct monitor_args *a)
     o.warn = cli_warn;
     s = zeus_power_monitor_create(&o, &r->pm);
     if (s != ZEUS_OK) {
+        r->pm = NULL;
         fprintf(stderr, "zeus monitor power: %s\n", zeus_last_error());
         return s == ZEUS_ERR_NOT_FOUND || s == ZEUS_ERR_INVALID_ARGUMENT ? CLI_EXIT_USAGE
                                                                           : CLI_EXIT_FAILURE;
     }
     r->gpu_count = zeus_power_monitor_gpus(r->pm, r->gpu, ZEUS_MAX_GPUS);
-    r->period_s = zeus_power_monitor_update_period(r->pm);
     sampled = zeus_power_monitor_domains(r->pm);
     for (int d = 0; d < 3; d++)
         if (a->domains & ZEUS_DOMAIN_BIT(d))
@@ -526,18 +707,54 @@ static int start_monitor(struct power_run *r, const struct monitor_args *a)
         r->shown[r->shown_count++] = (sampled & ZEUS_DOMAIN_BIT(ZEUS_POWER_DEVICE_INSTANT))
                                          ? ZEUS_POWER_DEVICE_INSTANT
                                          : ZEUS_POWER_DEVICE_AVERAGE;
+    return 0;
+}
 
-    /* Monitoring began at the first sample: the reading every series starts with. */
-    {
+/*
+ * Start the GPUs' power monitor and, where the library finds a SoC, the rails' series. A
+ * SoC alone is enough: on a Jetson (no NVML GPU) or with --gpus none, only its rails are
+ * sampled; --gpus none without a SoC is still a usage error.
+ */
+static int start_monitor(struct power_run *r, const struct monitor_args *a)
+{
+    unsigned visible_gpus;
+    int want_gpus;
+
+    find_soc(r, &visible_gpus);
+    want_gpus = r->devs == NULL || (a->gpus.all ? visible_gpus > 0 : a->gpus.count > 0);
+    if (want_gpus) {
+        int rc = start_gpus(r, a);
+        if (rc != 0)
+            return rc;
+    }
+    if (r->devs != NULL &&
+        soc_series_start(r->devs, a->period_s > 0 ? a->period_s : SOC_DEFAULT_PERIOD_S,
+                         &r->soc) != 0) {
+        fprintf(stderr, "zeus monitor power: cannot read the SoC's rails: %s\n",
+                zeus_last_error());
+        return CLI_EXIT_FAILURE;
+    }
+    /* Only now: an inferred period takes about 1 s to be known, and the SoC's series
+     * should start with the GPUs', not that second later. */
+    if (r->pm != NULL)
+        r->period_s = zeus_power_monitor_update_period(r->pm);
+
+    /* Monitoring began at the first sample: the reading every GPU series starts with. The
+     * SoC's series start at its own first reading, just after. */
+    if (r->pm != NULL) {
         size_t n = 0;
         zeus_sample *first = fetch(r->pm, r->shown[0], r->gpu[0], NAN, &n);
         r->start_s = first != NULL && n > 0 ? first[0].time_s : zeus_now();
         free(first);
+    } else {
+        r->start_s = soc_series_start_time(r->soc);
     }
     r->start_wall = time(NULL);
     for (unsigned k = 0; k < r->gpu_count; k++)
         for (unsigned j = 0; j < 3; j++)
             r->csv_last_s[k][j] = NAN;
+    for (int k = 0; k < ZEUS_SOC_RAILS; k++)
+        r->soc_csv_last_s[k] = NAN;
     return 0;
 }
 
@@ -563,6 +780,35 @@ static void power_loop(struct power_run *r, double interval_s)
     }
 }
 
+/*
+ * The rails' energies from the library's integral, over the SoC's first to last reading:
+ * "absent" for a rail the board lacks, "n/a" for one unreadable at the end, and a note when
+ * stretches it could not be read are left out.
+ */
+static void print_soc_totals(const struct power_run *r)
+{
+    if (r->soc == NULL)
+        return;
+    printf("Total energy (J), SoC:");
+    for (int k = 0; k < ZEUS_SOC_RAILS; k++) {
+        unsigned gaps = 0;
+        double e = soc_series_energy(r->soc, (zeus_soc_rail)k, &gaps);
+        double w;
+
+        if (!isnan(e))
+            printf("  %s %.3f", rail_name(k), e);
+        else if (!soc_series_seen(r->soc, (zeus_soc_rail)k) &&
+                 soc_series_latest(r->soc, (zeus_soc_rail)k, &w) == SOC_RAIL_ABSENT)
+            printf("  %s absent", rail_name(k));
+        else
+            printf("  %s n/a", rail_name(k));
+        if (!isnan(e) && gaps > 0)
+            printf(" (lower bound: %u unreadable stretch%s left out)", gaps,
+                   gaps == 1 ? "" : "es");
+    }
+    printf("\n");
+}
+
 static void print_totals(const struct power_run *r)
 {
     printf("Total time (s): %.3f\n", r->stop_s - r->start_s);
@@ -581,6 +827,7 @@ static void print_totals(const struct power_run *r)
         }
         printf("\n");
     }
+    print_soc_totals(r);
 }
 
 /* Stop sampling, then write what the files need from the kept samples. */
@@ -589,7 +836,8 @@ static int finish(struct power_run *r, const struct monitor_args *a)
     int rc = CLI_EXIT_OK;
 
     r->stop_s = zeus_now();
-    if (zeus_power_monitor_stop(r->pm) != ZEUS_OK) {
+    soc_series_stop(r->soc); /* its last reading ends the rails' timelines and energies */
+    if (r->pm != NULL && zeus_power_monitor_stop(r->pm) != ZEUS_OK) {
         fprintf(stderr, "zeus monitor power: %s\n", zeus_last_error());
         rc = CLI_EXIT_FAILURE;
     }
@@ -621,6 +869,24 @@ static int finish(struct power_run *r, const struct monitor_args *a)
     return rc;
 }
 
+/* Which rails are sampled (with the sensor's name for each) and which the board lacks. */
+static void announce_soc(const struct power_run *r)
+{
+    zeus_soc_info info;
+    char found[256] = "", absent[64];
+
+    memset(&info, 0, sizeof info);
+    zeus_soc_get_info(r->devs, 0, &info);
+    for (int k = 0; k < ZEUS_SOC_RAILS; k++)
+        if (info.has_rail[k])
+            snprintf(found + strlen(found), sizeof found - strlen(found), "%s%s (%s)",
+                     found[0] ? ", " : "", rail_name(k), info.rail_label[k]);
+    absent_rails(info.has_rail, absent, sizeof absent);
+    fprintf(stderr, "zeus: sampling %s rails %s every %g s%s; press Ctrl-C to stop\n",
+            info.name[0] ? info.name : "SoC", found[0] ? found : "(none yet)",
+            soc_series_period(r->soc), absent);
+}
+
 static int monitor_power(const struct monitor_args *a)
 {
     struct power_run *r = calloc(1, sizeof *r);
@@ -634,16 +900,22 @@ static int monitor_power(const struct monitor_args *a)
     if (rc == 0)
         rc = start_monitor(r, a);
     if (rc == 0) {
-        fprintf(stderr, "zeus: sampling %s power every %g s%s; press Ctrl-C to stop\n",
-                r->shown_count == 1 ? zeus_power_domain_name(r->shown[0]) : "GPU", r->period_s,
-                a->period_s > 0 ? "" : " (inferred)");
+        if (r->pm != NULL)
+            fprintf(stderr, "zeus: sampling %s power every %g s%s%s\n",
+                    r->shown_count == 1 ? zeus_power_domain_name(r->shown[0]) : "GPU",
+                    r->period_s, a->period_s > 0 ? "" : " (inferred)",
+                    r->soc == NULL ? "; press Ctrl-C to stop" : "");
+        if (r->soc != NULL)
+            announce_soc(r);
         power_loop(r, a->interval_s);
         rc = finish(r, a);
     }
     if (r->csv != NULL)
         fclose(r->csv);
     cli_out_file_abort(&r->plot);
+    soc_series_destroy(r->soc);
     zeus_power_monitor_destroy(r->pm);
+    zeus_devices_destroy(r->devs);
     free(r);
     return rc;
 }
