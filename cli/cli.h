@@ -150,6 +150,7 @@ struct cli_series {
     struct cli_stat time, total;
     struct cli_stat gpu[ZEUS_MAX_GPUS], cpu[ZEUS_MAX_CPUS], dram[ZEUS_MAX_CPUS];
     unsigned char dram_shown[ZEUS_MAX_CPUS]; /* a run reported this package's DRAM */
+    struct cli_stat soc[ZEUS_SOC_RAILS];     /* the SoC's rails (Jetson), when shape has one */
 };
 
 void cli_series_init(struct cli_series *s);
@@ -158,14 +159,14 @@ void cli_series_init(struct cli_series *s);
 void cli_series_add(struct cli_series *s, const zeus_measurement *m);
 
 /*
- * Print the table: one row each for the time, each device and the total (as in a single
- * run's table) with mean +- sample standard deviation (and relative to the mean), min, max.
+ * Print the table: one row each for the time, each device, each SoC rail and the total (as
+ * in a single run's table) with mean +- sample standard deviation (and relative to the mean), min, max.
  */
 void cli_series_table(FILE *f, const struct cli_series *s);
 
 /*
  * Add "mean", "stddev", "min" and "max" to `obj`, each an object with a single run's keys
- * (cli_report_json), or null when no run was added. Returns 0, or -1 when out of memory.
+ * (cli_report_json, "soc_energy_j" included on a SoC), or null when no run was added. Returns 0, or -1 when out of memory.
  */
 int cli_series_json(cJSON *obj, const struct cli_series *s);
 

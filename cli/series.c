@@ -8,6 +8,11 @@
  * sum(x^2) - n*mean^2 does when the runs differ little (the usual case for a benchmark).
  * As in a single run's report, absent is not zero: a NAN value (a device that failed in that
  * run) is left out of its statistic, whose count then says how many runs it covers.
+ *
+ * A SoC's rails (a Jetson's cpu, gpu and total) get statistics of their own, as the devices
+ * do; like a single run's rows they are not added to the total unless the SoC is all that
+ * was measured (cli_measurement_all_energy). A rail the board lacks has no statistic: "n/a"
+ * with the reason in the table, null in JSON.
  */
 #include <math.h>
 #include <stdio.h>
@@ -84,6 +89,8 @@ void cli_series_add(struct cli_series *s, const zeus_measurement *m)
         stat_add(&s->dram[i], m->dram_energy_j[i]);
         s->dram_shown[i] |= dram_reported(m, i);
     }
+    for (unsigned k = 0; m->soc_count > 0 && k < ZEUS_SOC_RAILS; k++)
+        stat_add(&s->soc[k], m->soc_energy_j[k]);
 }
 
 /* ---- Table ---------------------------------------------------------------------------- */
@@ -99,12 +106,12 @@ static void stat_row(FILE *f, const char *label, const struct cli_stat *st, int 
     char rel[16] = "";
 
     if (st->n == 0) {
-        fprintf(f, "  %-12s %14s\n", label, "n/a");
+        fprintf(f, "  %-13s %14s\n", label, "n/a");
         return;
     }
     if (st->mean != 0)
         snprintf(rel, sizeof rel, "(%5.1f%%)", 100.0 * sd / fabs(st->mean));
-    fprintf(f, "  %-12s %14.*f  +- %10.*f %8s %14.*f %14.*f", label, digits, st->mean, digits,
+    fprintf(f, "  %-13s %14.*f  +- %10.*f %8s %14.*f %14.*f", label, digits, st->mean, digits,
             sd, rel, digits, st->min, digits, st->max);
     if (st->n < runs)
         fprintf(f, "  (%u of %u runs)", st->n, runs);
@@ -120,6 +127,20 @@ static void device_row(FILE *f, const char *kind, unsigned index, const struct c
     stat_row(f, label, st, 3, runs);
 }
 
+/* A row per SoC rail; one the board lacks (in every run) says so rather than n/a alone. */
+static void soc_rows(FILE *f, const struct cli_series *s)
+{
+    for (unsigned k = 0; s->shape.soc_count > 0 && k < ZEUS_SOC_RAILS; k++) {
+        char label[32];
+
+        snprintf(label, sizeof label, "SoC %s (J)", zeus_soc_rail_name((zeus_soc_rail)k));
+        if (s->soc[k].n == 0 && (s->shape.soc_flags[k] & ZEUS_ENERGY_UNSUPPORTED))
+            fprintf(f, "  %-13s %14s  (no such rail on this board)\n", label, "n/a");
+        else
+            stat_row(f, label, &s->soc[k], 3, s->runs);
+    }
+}
+
 void cli_series_table(FILE *f, const struct cli_series *s)
 {
     const zeus_measurement *m = &s->shape;
@@ -128,9 +149,9 @@ void cli_series_table(FILE *f, const struct cli_series *s)
         fprintf(f, "  no run succeeded: no statistics\n");
         return;
     }
-    fprintf(f, "  %-12s %14s  %13s %8s %14s %14s\n", "", "mean", "stddev", "", "min", "max");
+    fprintf(f, "  %-13s %14s  %13s %8s %14s %14s\n", "", "mean", "stddev", "", "min", "max");
     stat_row(f, "time (s)", &s->time, 4, s->runs);
-    if (m->gpu_count == 0 && m->cpu_count == 0) {
+    if (m->gpu_count == 0 && m->cpu_count == 0 && m->soc_count == 0) {
         fprintf(f, "  no devices were measured\n");
         return;
     }
@@ -141,6 +162,7 @@ void cli_series_table(FILE *f, const struct cli_series *s)
     for (unsigned i = 0; i < m->cpu_count; i++)
         if (s->dram_shown[i])
             device_row(f, "DRAM", m->cpu_index[i], &s->dram[i], s->runs);
+    soc_rows(f, s);
     stat_row(f, "total (J)", &s->total, 3, s->runs);
 }
 
@@ -163,6 +185,8 @@ static void stat_measurement(const struct cli_series *s, double (*value)(const s
         out->dram_energy_j[i] = value(&s->dram[i]);
         out->dram_flags[i] = s->dram_shown[i] ? ZEUS_ENERGY_FAILED : 0;
     }
+    for (unsigned k = 0; k < ZEUS_SOC_RAILS; k++) /* NAN (null) where no run had the rail */
+        out->soc_energy_j[k] = out->soc_count > 0 ? value(&s->soc[k]) : NAN;
 }
 
 static int add_stat_object(cJSON *obj, const char *key, const struct cli_series *s,

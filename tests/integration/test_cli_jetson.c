@@ -2,7 +2,8 @@
  * test_cli_jetson.c - The `zeus` command on a fake Jetson (an Orin NX tree under
  * ZEUS_SYSFS_ROOT, ZEUS_JETSON=1): `run --json` carries "soc_energy_j" with the rails'
  * energies (null for the rail the board lacks) and takes the total rail as the total when
- * nothing else is measured; `show-env` lists the SoC and its rails. Without a Jetson
+ * nothing else is measured; `run -r N` gives the rails' statistics (JSON and table);
+ * `show-env` lists the SoC and its rails. Without a Jetson
  * (ZEUS_JETSON=0) neither appears, so reports elsewhere keep their shape.
  */
 #include <stdarg.h>
@@ -12,8 +13,10 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli_support.h"
 #include "sysfs_tree.h"
@@ -153,6 +156,69 @@ static void test_no_jetson_no_soc_keys(void **state)
     assert_non_null(strstr(f->cli.out, "## SoC\nNo SoC available.\n"));
 }
 
+/* Each run sleeps 0.1 s longer than the one before, so the statistics differ from run 1's. */
+#define SH_LONGER "n=$(cat \"$1\" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > \"$1\"; sleep 0.$n"
+
+static double rail(const cJSON *o, const char *rail_name)
+{
+    return number(cJSON_GetObjectItemCaseSensitive(o, "soc_energy_j"), rail_name);
+}
+
+/*
+ * `run -r 3 --json`: every statistic carries "soc_energy_j" computed from the runs (the mean
+ * is their mean, min and max theirs), null for the rail the board lacks; the table has a row
+ * per rail and says which one the board lacks.
+ */
+static void test_run_repeat_soc_statistics(void **state)
+{
+    struct fixture *f = *state;
+    char *dir = zt_mkdtemp(), count[512];
+    const cJSON *runs, *run;
+    double sum = 0, lo = 1e300, hi = 0;
+
+    snprintf(count, sizeof count, "%s/count", dir);
+    zt_cli_run(&f->cli, "run", "-r", "3", "--json", "--gpus", "none", "--cpus", "none", "--",
+               "sh", "-c", SH_LONGER, "sh", count, NULL);
+    parse(f);
+    runs = cJSON_GetObjectItemCaseSensitive(f->json, "runs");
+    assert_int_equal(cJSON_GetArraySize(runs), 3);
+    cJSON_ArrayForEach(run, runs)
+    {
+        double e = rail(run, "cpu");
+        assert_near(e, 2.5 * number(run, "time_s"), 0.03 * 2.5 * number(run, "time_s"));
+        sum += e;
+        lo = e < lo ? e : lo;
+        hi = e > hi ? e : hi;
+    }
+    assert_true(hi - lo > 0.4); /* 0.1 s to 0.3 s at 2.5 W */
+    assert_near(rail(cJSON_GetObjectItemCaseSensitive(f->json, "mean"), "cpu"), sum / 3, 0.002);
+    assert_near(rail(cJSON_GetObjectItemCaseSensitive(f->json, "min"), "cpu"), lo, 1e-9);
+    assert_near(rail(cJSON_GetObjectItemCaseSensitive(f->json, "max"), "cpu"), hi, 1e-9);
+    assert_true(rail(cJSON_GetObjectItemCaseSensitive(f->json, "stddev"), "total") > 0.5);
+    assert_near(rail(cJSON_GetObjectItemCaseSensitive(f->json, "mean"), "total"),
+                number(cJSON_GetObjectItemCaseSensitive(f->json, "mean"), "total_energy_j"),
+                0.002);
+    for (const char *const *k = (const char *const[]){"mean", "stddev", "min", "max", NULL}; *k;
+         k++)
+        assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(f->json, *k),
+                                             "soc_energy_j"),
+            "gpu")));
+
+    zt_cli_free(&f->cli);
+    memset(&f->cli, 0, sizeof f->cli);
+    unlink(count);
+    zt_cli_run(&f->cli, "run", "-r", "2", "--gpus", "none", "--cpus", "none", "--", "true",
+               NULL);
+    assert_int_equal(f->cli.status, 0);
+    assert_non_null(strstr(f->cli.err, "  SoC cpu (J)   "));
+    assert_non_null(strstr(f->cli.err, "  SoC total (J) "));
+    assert_non_null(strstr(f->cli.err, "  SoC gpu (J)              n/a  (no such rail on this "
+                                       "board)\n"));
+    zt_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +226,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_table_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_show_env_lists_the_soc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_jetson_no_soc_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_repeat_soc_statistics, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
