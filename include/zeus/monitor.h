@@ -100,6 +100,17 @@ typedef struct zeus_monitor_options {
      * per GPU on real hardware, and quantized to the counter's update step).
      */
     int direct_reads;
+
+    /*
+     * Since: 0.1 (issue 13). 1: append soc_cpu_energy,soc_gpu_energy,soc_total_energy
+     * columns to the CSV log, after the GPU (and CPU) columns, when the monitor watches a SoC
+     * (a Jetson): joules, "nan" for a rail the board lacks or that failed. 0 (default): no
+     * SoC columns, exactly Zeus's format, whose ZeusMonitor logs GPU columns only (and for
+     * the reason given at log_cpu_columns). Neither the log nor its opt-ins carry the GPU
+     * scope flags (ZEUS_ENERGY_MODULE_SCOPE, _WHOLE_GPU): they stay in the measurement and
+     * the warning given at create.
+     */
+    int log_soc_columns;
 } zeus_monitor_options;
 
 /* Fill `opts` with the defaults (all devices, no log, no sync, silent). Since: 0.1. */

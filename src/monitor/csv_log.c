@@ -11,7 +11,14 @@
  *              (wall clock) at begin, elapsed_time seconds, energies joules, all written as
  *              Python's repr(float) ("nan" for a device that failed). With log_cpu_columns,
  *              "cpu<i>_energy,dram<i>_energy" pairs follow the GPU columns ("nan" DRAM where a
- *              package has none).
+ *              package has none). With log_soc_columns (since 0.1, issue 13), on a monitor
+ *              that watches a SoC, "soc_cpu_energy,soc_gpu_energy,soc_total_energy" follow
+ *              (joules, as every column here, though Zeus's JetsonMeasurement is in mJ;
+ *              "nan" for a rail the board lacks). Without a SoC the option adds nothing.
+ *              Nothing in the log says a GPU's value covers its whole module (GH200) or
+ *              its whole physical GPU (MIG): Zeus's format has no place for it and a
+ *              column of flags would be read as a GPU by ReplayZeusMonitor; the
+ *              measurement's flags and the monitor's warning carry it.
  *
  * Departure from Zeus: a window name holding a comma, a quote or a line break is written as
  * an RFC 4180 quoted field ("a,b" -> "\"a,b\""); Zeus writes it raw and corrupts the row.
@@ -30,6 +37,7 @@
 struct zeus__csv_log {
     FILE *f;
     int cpu_columns;
+    int soc_columns; /* 1 only when asked for and the monitor watches a SoC */
     pthread_mutex_t lock; /* one row at a time */
 };
 
@@ -52,8 +60,10 @@ static zeus_status make_parents(const char *path)
     return ZEUS_OK;
 }
 
-static void write_header(FILE *f, const zeus_measurement *m, int cpu_columns)
+static void write_header(FILE *f, const zeus_measurement *m, int cpu_columns, int soc_columns)
 {
+    int any = m->gpu_count > 0 || (cpu_columns && m->cpu_count > 0);
+
     fputs("start_time,window_name,elapsed_time,", f);
     for (unsigned i = 0; i < m->gpu_count; i++)
         fprintf(f, "%sgpu%u_energy", i ? "," : "", m->gpu_index[i]);
@@ -61,11 +71,13 @@ static void write_header(FILE *f, const zeus_measurement *m, int cpu_columns)
         for (unsigned i = 0; i < m->cpu_count; i++)
             fprintf(f, "%scpu%u_energy,dram%u_energy", (i || m->gpu_count) ? "," : "",
                     m->cpu_index[i], m->cpu_index[i]);
+    for (unsigned k = 0; soc_columns && k < ZEUS_SOC_RAILS; k++)
+        fprintf(f, "%ssoc_%s_energy", (k || any) ? "," : "", zeus_soc_rail_name((zeus_soc_rail)k));
     fputc('\n', f);
 }
 
 zeus_status zeus__csv_log_open(const char *path, const zeus_measurement *m_template,
-                               int cpu_columns, struct zeus__csv_log **out)
+                               int cpu_columns, int soc_columns, struct zeus__csv_log **out)
 {
     struct zeus__csv_log *log;
     zeus_status s = make_parents(path);
@@ -83,8 +95,9 @@ zeus_status zeus__csv_log_open(const char *path, const zeus_measurement *m_templ
                                 path);
     }
     log->cpu_columns = cpu_columns;
+    log->soc_columns = soc_columns && m_template->soc_count > 0;
     pthread_mutex_init(&log->lock, NULL);
-    write_header(log->f, m_template, cpu_columns);
+    write_header(log->f, m_template, cpu_columns, log->soc_columns);
     fflush(log->f);
     *out = log;
     return ZEUS_OK;
@@ -131,6 +144,8 @@ zeus_status zeus__csv_log_write(struct zeus__csv_log *log, const char *key,
             write_number(log->f, m->cpu_energy_j[i]);
             write_number(log->f, m->dram_energy_j[i]);
         }
+    for (unsigned k = 0; log->soc_columns && k < ZEUS_SOC_RAILS; k++)
+        write_number(log->f, m->soc_energy_j[k]);
     fputc('\n', log->f);
     failed = fflush(log->f) != 0 || ferror(log->f);
     pthread_mutex_unlock(&log->lock);

@@ -181,7 +181,8 @@ static zeus_status open_log(zeus_monitor *mon, const zeus_monitor_options *o)
     if (blank == NULL)
         return zeus__fail(ZEUS_ERR_NO_MEMORY, "out of memory opening the log");
     zeus__monitor_fill_identity(mon, blank);
-    s = zeus__csv_log_open(o->log_file, blank, o->log_cpu_columns, &mon->log);
+    s = zeus__csv_log_open(o->log_file, blank, o->log_cpu_columns, o->log_soc_columns,
+                           &mon->log);
     free(blank);
     return s;
 }
