@@ -507,6 +507,43 @@ out:
     return r;
 }
 
+/*
+ * {"name": str, "period_s": float, "rails": {"cpu": {"label": str, "path": str} or None,
+ * "gpu": ..., "total": ...}}: the SoC's rails as the library found them (the path is the
+ * power file, or the voltage file where power is voltage x current).
+ */
+static PyObject *Devices_soc_info(Devices *self, PyObject *arg)
+{
+    zeus_devices *devs = live(self);
+    zeus_soc_info info;
+    PyObject *rails, *r = NULL;
+    zeus_status s;
+    unsigned soc;
+
+    if (devs == NULL || index_arg(arg, &soc) < 0)
+        return NULL;
+    s = zeus_soc_get_info(devs, soc, &info);
+    if (s != ZEUS_OK)
+        return dev_raise(NULL, s);
+    if ((rails = PyDict_New()) == NULL)
+        return NULL;
+    for (int k = 0; k < ZEUS_SOC_RAILS; k++) {
+        PyObject *v = info.has_rail[k] ? Py_BuildValue("{s:s,s:s}", "label", info.rail_label[k],
+                                                       "path", info.rail_path[k])
+                                       : Py_NewRef(Py_None);
+        int bad = v == NULL ||
+                  PyDict_SetItemString(rails, zeus_soc_rail_name((zeus_soc_rail)k), v) < 0;
+        Py_XDECREF(v);
+        if (bad)
+            goto out;
+    }
+    r = Py_BuildValue("{s:s,s:d,s:O}", "name", info.name, "period_s", info.period_s, "rails",
+                      rails);
+out:
+    Py_DECREF(rails);
+    return r;
+}
+
 /* ---- Type --------------------------------------------------------------------------------- */
 
 #define M(name, flags, sig, doc)                                                               \
@@ -545,6 +582,8 @@ static PyMethodDef Devices_methods[] = {
     M(soc_energy, METH_O, "($self, soc, /)",
       "(cpu_j, gpu_j, total_j): cumulative rail energies; None for a rail the board lacks, "
       "NaN for one that cannot be read."),
+    M(soc_info, METH_O, "($self, soc, /)",
+      "dict: name, period_s, rails {cpu, gpu, total: {label, path} or None}."),
     {NULL, NULL, 0, NULL},
 };
 

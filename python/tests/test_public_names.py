@@ -4,7 +4,7 @@ reason. The list is fixed here, taken from Zeus's source (ml-energy/zeus 0.16.0,
 75a8b9398034eb9baf74ca0a830c2c31bcce52cd): for each module, the names not starting with "_"
 that it defines or imports at module level, without other libraries' names (logger,
 annotations, typing). Left out of the list as not imported by Zeus users: platform backends
-Zeus-C has no counterpart for (zeus.device.cpu.emi, zeus.device.soc.apple/.jetson; their
+Zeus-C has no counterpart for (zeus.device.cpu.emi, zeus.device.soc.apple; their
 public entry points are in the list), the optimizers' servers, zeus._legacy, and internal
 helpers (zeus.utils.async_utils, .env, .logging, .multiprocessing, .pydantic_v1).
 
@@ -70,6 +70,11 @@ ZEUS_PUBLIC_NAMES: dict[str, list[str]] = {
         "AppleSilicon", "ZeusAppleInitError", "apple_silicon_is_available", "get_soc"
     ],
     "zeus.device.soc.common": ["ZeusSoCInitError", "SoCMeasurement", "SoC", "EmptySoC"],
+    "zeus.device.soc.jetson": [
+        "SoC", "SoCMeasurement", "ZeusSoCInitError", "ZeusJetsonInitError", "check_file",
+        "PowerMeasurementStrategy", "DirectPower", "VoltageCurrentProduct", "JetsonMeasurement",
+        "DeviceMap", "Jetson", "Command", "jetson_is_available"
+    ],
     "zeus.metric": [
         "MonitoringProcessState", "Metric", "EnergyHistogram", "EnergyCumulativeCounter",
         "energy_monitoring_loop", "PowerGauge", "power_monitoring_loop"

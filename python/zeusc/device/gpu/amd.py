@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from zeusc.device._handle import devices
-from zeusc.device.gpu.common import GPUs
+from zeusc.device.gpu.common import GPUs, ZeusGPUNotSupportedError
 from zeusc.device.gpu.nvidia import NVIDIAGPU
 
 __all__ = ["AMDGPU", "AMDGPUs", "ZeusdAMDGPU", "amdsmi_is_available"]
@@ -28,6 +28,12 @@ def amdsmi_is_available() -> bool:
         return False
 
 
+_ONE_DOMAIN = (
+    "AMD GPUs cannot reset a single clock domain. Use `reset_locked_clocks` to reset all clock "
+    "domains."
+)
+
+
 class AMDGPU(NVIDIAGPU):
     """One AMD GPU, by framework index. Persistence mode and memory power are not supported
     (the library raises ZeusGPUNotSupportedError, as Zeus does)."""
@@ -35,6 +41,15 @@ class AMDGPU(NVIDIAGPU):
     def reset_locked_clocks(self, block: bool = True) -> None:
         """Zeus's AMD reset: performance level back to auto (both clock ranges)."""
         self._devs.gpu_reset_gpu_locked_clocks(self.gpu_index)
+
+    def reset_gpu_locked_clocks(self, block: bool = True) -> None:
+        """Raises ZeusGPUNotSupportedError, as Zeus's AMDGPU does: AMD resets both clock
+        domains at once (reset_locked_clocks), never the graphics clock alone."""
+        raise ZeusGPUNotSupportedError(_ONE_DOMAIN)
+
+    def reset_memory_locked_clocks(self, block: bool = True) -> None:
+        """Raises ZeusGPUNotSupportedError, as Zeus's AMDGPU does (see above)."""
+        raise ZeusGPUNotSupportedError(_ONE_DOMAIN)
 
 
 class ZeusdAMDGPU(AMDGPU):
