@@ -203,3 +203,30 @@ def test_zeus_jetson_helpers_without_a_board():
     assert {c.value for c in Command} == {"read", "stop"}
     assert DeviceMap.__annotations__.keys() == {"cpu_power_mw", "gpu_power_mw", "total_power_mw"}
     assert issubclass(VoltageCurrentProduct, PowerMeasurementStrategy)
+
+
+def test_replay_fills_soc_energy_from_the_soc_columns(tmp_path):
+    """A log written with log_soc_columns (src/monitor/csv_log.c's format, joules) replays
+    with soc_energy as a JetsonMeasurement in mJ; "nan" (a rail the board lacks) is None, and
+    the GPU columns are read as before. A log without SoC columns replays soc_energy None."""
+    from zeusc.device.soc.jetson import JetsonMeasurement
+    from zeusc.utils.testing import ReplayZeusMonitor
+
+    log = tmp_path / "soc.csv"
+    log.write_text(
+        "start_time,window_name,elapsed_time,gpu0_energy,soc_cpu_energy,soc_gpu_energy,"
+        "soc_total_energy\n"
+        "1764322235.5,step,0.5,150.25,1.5,nan,4.0\n"
+    )
+    replay = ReplayZeusMonitor(log_file=log, ignore_sync_execution=True)
+    assert replay.gpu_indices == [0]
+    replay.begin_window("step")
+    m = replay.end_window("step")
+    assert m.gpu_energy == {0: 150.25}
+    assert m.soc_energy == JetsonMeasurement(1500.0, None, 4000.0)
+
+    plain = tmp_path / "plain.csv"
+    plain.write_text("start_time,window_name,elapsed_time,gpu0_energy\n1.0,w,0.5,10.0\n")
+    replay = ReplayZeusMonitor(log_file=plain, ignore_sync_execution=True)
+    replay.begin_window("w")
+    assert replay.end_window("w").soc_energy is None

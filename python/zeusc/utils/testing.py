@@ -5,7 +5,9 @@ written by ZeusMonitor(log_file=...) (zeusc's or Zeus's: the format is the same,
 src/monitor/csv_log.c): each end_window returns the next row as a Measurement, without
 touching any device. Rows are read with the csv module, so window names that zeusc quoted
 (a comma or a quote in the name) come back intact; zeusc's optional cpu<i>_energy and
-dram<i>_energy columns fill cpu_energy and dram_energy.
+dram<i>_energy columns fill cpu_energy and dram_energy, and its optional soc_cpu_energy,
+soc_gpu_energy and soc_total_energy columns (log_soc_columns, joules) fill soc_energy as
+Zeus's JetsonMeasurement (mJ; "nan" becomes None, as a rail the board lacks is in Zeus).
 """
 
 from __future__ import annotations
@@ -25,6 +27,29 @@ logger = logging.getLogger(__name__)
 __all__ = ["ReplayZeusMonitor"]
 
 _COLUMN = re.compile(r"^(gpu|cpu|dram)(\d+)_energy$")
+_SOC_COLUMN = re.compile(r"^soc_(cpu|gpu|total)_energy$")
+
+
+def _column(header: str):
+    """("gpu", 0) for gpu0_energy, ("soc", "cpu") for soc_cpu_energy; None for any other."""
+    if m := _COLUMN.match(header):
+        return m.group(1), int(m.group(2))
+    if m := _SOC_COLUMN.match(header):
+        return "soc", m.group(1)
+    return None
+
+
+def _soc_measurement(values: dict[str, float]):
+    """The SoC columns of a row as a JetsonMeasurement in mJ; None without SoC columns."""
+    if not values:
+        return None
+    from zeusc.device.soc.jetson import JetsonMeasurement  # noqa: PLC0415
+
+    def mj(rail: str) -> float | None:
+        j = values.get(rail, math.nan)
+        return None if math.isnan(j) else j * 1e3
+
+    return JetsonMeasurement(mj("cpu"), mj("gpu"), mj("total"))
 
 
 class ReplayZeusMonitor(ZeusMonitor):
@@ -61,7 +86,7 @@ class ReplayZeusMonitor(ZeusMonitor):
         self._sync_with = sync_execution_with
         self._reader = csv.reader(self.log_file)
         header = next(self._reader, [])
-        self._columns = [(m.group(1), int(m.group(2))) if (m := _COLUMN.match(h)) else None for h in header[3:]]
+        self._columns = [_column(h) for h in header[3:]]
         logged_gpus = [i for c in self._columns if c is not None and c[0] == "gpu" for i in [c[1]]]
         self.nvml_gpu_indices = self.gpu_indices = list(gpu_indices) if gpu_indices is not None else logged_gpus
         self.cpu_indices = [c[1] for c in self._columns if c is not None and c[0] == "cpu"]
@@ -120,12 +145,14 @@ class ReplayZeusMonitor(ZeusMonitor):
         gpu = [v for v, c in zip(values, columns) if c[0] == "gpu"]
         cpu = {c[1]: v for v, c in zip(values, columns) if c[0] == "cpu"}
         dram = {c[1]: v for v, c in zip(values, columns) if c[0] == "dram" and not math.isnan(v)}
+        soc = {c[1]: v for v, c in zip(values, columns) if c[0] == "soc"}
         return Measurement(
             time=float(elapsed),
             start_time=float(row[0]) if row[0] else None,
             gpu_energy=dict(zip(self.gpu_indices, gpu)),
             cpu_energy=cpu or None,
             dram_energy=dram or None,
+            soc_energy=_soc_measurement(soc),
         )
 
     def reset_windows(self) -> None:
