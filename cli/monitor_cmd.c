@@ -734,6 +734,8 @@ static int start_monitor(struct power_run *r, const struct monitor_args *a)
                 zeus_last_error());
         return CLI_EXIT_FAILURE;
     }
+    if (r->pm == NULL && a->domains != 0)
+        fprintf(stderr, "zeus: warning: --domain is for GPUs, and none is sampled\n");
     /* Only now: an inferred period takes about 1 s to be known, and the SoC's series
      * should start with the GPUs', not that second later. */
     if (r->pm != NULL)

@@ -222,7 +222,10 @@ static void test_jetson_rail_unreadable_for_a_while(void **state)
     assert_non_null(strstr(f->cli.out, "(lower bound: 1 unreadable stretch left out)"));
 }
 
-/* With NVIDIA GPUs too, a line holds both and so do the totals; --gpus none leaves the SoC. */
+/*
+ * With NVIDIA GPUs too, a line holds both and so do the totals; --gpus none leaves the SoC
+ * (and a --domain, which is for GPUs, is said to apply to none).
+ */
 static void test_jetson_with_gpus_and_gpus_none(void **state)
 {
     struct fixture *f = *state;
@@ -235,10 +238,11 @@ static void test_jetson_with_gpus_and_gpus_none(void **state)
     assert_non_null(strstr(f->cli.out, "Total energy (J), SoC:  cpu "));
     zt_cli_free(&f->cli);
 
-    start_power(f, "SoC cpu 2.5 W", "--gpus", "none", NULL, NULL, NULL, NULL);
+    start_power(f, "SoC cpu 2.5 W", "--gpus", "none", "--domain", "device_average", NULL, NULL);
     stop_power(f);
     assert_null(strstr(f->cli.out, "GPU0"));
     assert_null(strstr(f->cli.err, "device_instant"));
+    assert_non_null(strstr(f->cli.err, "--domain is for GPUs, and none is sampled"));
 }
 
 /* Without a SoC nothing changes: no SoC text, and --gpus none is still a usage error. */
