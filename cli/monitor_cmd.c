@@ -783,7 +783,7 @@ static void power_loop(struct power_run *r, double interval_s)
 }
 
 /*
- * The rails' energies from the library's integral, over the SoC's first to last reading:
+ * The rails' energies from the library's integral over the run (start to stop, as the GPUs'):
  * "absent" for a rail the board lacks, "n/a" for one unreadable at the end, and a note when
  * stretches it could not be read are left out.
  */
@@ -794,7 +794,7 @@ static void print_soc_totals(const struct power_run *r)
     printf("Total energy (J), SoC:");
     for (int k = 0; k < ZEUS_SOC_RAILS; k++) {
         unsigned gaps = 0;
-        double e = soc_series_energy(r->soc, (zeus_soc_rail)k, &gaps);
+        double e = soc_series_energy(r->soc, (zeus_soc_rail)k, r->start_s, r->stop_s, &gaps);
         double w;
 
         if (!isnan(e))
@@ -838,7 +838,8 @@ static int finish(struct power_run *r, const struct monitor_args *a)
     int rc = CLI_EXIT_OK;
 
     r->stop_s = zeus_now();
-    soc_series_stop(r->soc); /* its last reading ends the rails' timelines and energies */
+    if (r->soc != NULL) /* its last reading ends the rails' timelines and energies */
+        soc_series_stop(r->soc, r->stop_s);
     if (r->pm != NULL && zeus_power_monitor_stop(r->pm) != ZEUS_OK) {
         fprintf(stderr, "zeus monitor power: %s\n", zeus_last_error());
         rc = CLI_EXIT_FAILURE;

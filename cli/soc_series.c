@@ -66,9 +66,14 @@ static int append(struct rail_series *r, double t_s, double w, int force)
     return 0;
 }
 
-/* Read every rail and record it; `force_last`: also repeat an unchanged value (the stop). */
-static int take_reading(struct soc_series *s, int force_last)
+/*
+ * Read every rail and record it. `stop_s` (NAN while polling): the closing reading, kept even
+ * when unchanged and stamped no later than stop_s.
+ */
+static int take_reading(struct soc_series *s, double stop_s)
 {
+    int force_last = !isnan(stop_s);
+
     zeus_soc_energy e;
 
     memset(&e, 0, sizeof e);
@@ -91,7 +96,8 @@ static int take_reading(struct soc_series *s, int force_last)
         r->power_w = r->state == SOC_RAIL_OK ? e.power_w[k] : NAN;
         if (r->state != SOC_RAIL_OK)
             continue;
-        if (append(r, e.read_mono_s, e.power_w[k], force_last) != 0) {
+        if (append(r, force_last && e.read_mono_s > stop_s ? stop_s : e.read_mono_s,
+                   e.power_w[k], force_last) != 0) {
             pthread_mutex_unlock(&s->lock);
             return -1;
         }
@@ -124,7 +130,7 @@ static void *poll_main(void *arg)
         if (pthread_cond_timedwait(&s->wake, &s->lock, &next) != ETIMEDOUT)
             continue; /* woken to stop, or spuriously */
         pthread_mutex_unlock(&s->lock);
-        take_reading(s, 0); /* a failed read leaves the rails as they were: retried next */
+        take_reading(s, NAN); /* a failed read leaves the rails as they were: retried next */
         deadline_after(&next, s->period_s);
         pthread_mutex_lock(&s->lock);
     }
@@ -148,7 +154,7 @@ int soc_series_start(zeus_devices *devs, double period_s, struct soc_series **ou
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&s->wake, &attr);
     pthread_condattr_destroy(&attr);
-    if (take_reading(s, 0) != 0) {
+    if (take_reading(s, NAN) != 0) {
         soc_series_destroy(s);
         return -1;
     }
@@ -162,7 +168,7 @@ int soc_series_start(zeus_devices *devs, double period_s, struct soc_series **ou
     return 0;
 }
 
-void soc_series_stop(struct soc_series *s)
+void soc_series_stop(struct soc_series *s, double stop_s)
 {
     if (s == NULL || s->stopped)
         return;
@@ -173,7 +179,7 @@ void soc_series_stop(struct soc_series *s)
     if (s->thread_started)
         pthread_join(s->thread, NULL);
     s->thread_started = 0;
-    take_reading(s, 1);
+    take_reading(s, stop_s);
     s->stopped = 1;
 }
 
@@ -181,7 +187,7 @@ void soc_series_destroy(struct soc_series *s)
 {
     if (s == NULL)
         return;
-    soc_series_stop(s);
+    soc_series_stop(s, zeus_now());
     for (int k = 0; k < ZEUS_SOC_RAILS; k++)
         free(s->rail[k].s);
     pthread_cond_destroy(&s->wake);
@@ -239,17 +245,29 @@ zeus_sample *soc_series_fetch(struct soc_series *s, zeus_soc_rail rail, double a
     return out;
 }
 
-double soc_series_energy(struct soc_series *s, zeus_soc_rail rail, unsigned *gaps)
+/* Cumulative energy of `rail` in reading `e`, moved to time t_s at the power e read. */
+static double energy_at(const zeus_soc_energy *e, zeus_soc_rail rail, double t_s)
 {
-    double first_j, last_j;
+    return e->energy_j[rail] + e->power_w[rail] * (t_s - e->read_mono_s);
+}
+
+double soc_series_energy(struct soc_series *s, zeus_soc_rail rail, double t0_s, double t1_s,
+                         unsigned *gaps)
+{
+    zeus_soc_energy first, last;
 
     pthread_mutex_lock(&s->lock);
-    first_j = s->first.energy_j[rail];
-    last_j = s->last.energy_j[rail];
-    *gaps = s->last.gaps[rail] - s->first.gaps[rail];
+    first = s->first;
+    last = s->last;
     pthread_mutex_unlock(&s->lock);
-    if (isnan(last_j))
+    *gaps = last.gaps[rail] - first.gaps[rail];
+    if (isnan(last.energy_j[rail]) || isnan(last.power_w[rail]))
         return NAN;
-    /* A rail found after the first reading counts from when it appeared (jetson.c). */
-    return isnan(first_j) ? last_j : last_j - first_j;
+    /* A rail found after the first reading counts from when it appeared (jetson.c); one
+     * that was there but unreadable then has no start to count from. */
+    if (first.flags[rail] & ZEUS_ENERGY_UNSUPPORTED)
+        return energy_at(&last, rail, t1_s);
+    if (isnan(first.energy_j[rail]) || isnan(first.power_w[rail]))
+        return NAN;
+    return energy_at(&last, rail, t1_s) - energy_at(&first, rail, t0_s);
 }

@@ -24,8 +24,12 @@ struct soc_series;
  */
 int soc_series_start(zeus_devices *devs, double period_s, struct soc_series **out);
 
-/* Stop polling after one last reading, which ends every rail's timeline. Idempotent. */
-void soc_series_stop(struct soc_series *s);
+/*
+ * Stop polling after one last reading, which ends every rail's timeline: stamped `stop_s`
+ * (the caller's stop time, CLOCK_MONOTONIC) when it was read later, since it is the value in
+ * effect then. Idempotent.
+ */
+void soc_series_stop(struct soc_series *s, double stop_s);
 
 /* Stop and free. NULL is a no-op. */
 void soc_series_destroy(struct soc_series *s);
@@ -55,10 +59,14 @@ int soc_series_seen(struct soc_series *s, zeus_soc_rail rail);
 zeus_sample *soc_series_fetch(struct soc_series *s, zeus_soc_rail rail, double after_s, size_t *n);
 
 /*
- * Energy of `rail` in joules from the first reading to the last (or to now, while polling),
- * from the library's integral. *gaps: stretches when the rail could not be read, left out
- * (the value is then a lower bound). NAN when the rail is absent or unreadable at the end.
+ * Energy of `rail` in joules over [t0_s, t1_s], from the library's integral at the first and
+ * the latest reading, each moved to its edge at the power it read (as the monitor moves a
+ * window's edge readings, results.c), so the interval is exactly the GPUs' even when the
+ * readings were taken a moment off. A rail found after the first reading counts from when it
+ * appeared; one unreadable at the first reading has no value (NAN). *gaps: stretches when the rail could not be read, left out (the value is then a
+ * lower bound). NAN when the rail is absent or unreadable at the end.
  */
-double soc_series_energy(struct soc_series *s, zeus_soc_rail rail, unsigned *gaps);
+double soc_series_energy(struct soc_series *s, zeus_soc_rail rail, double t0_s, double t1_s,
+                         unsigned *gaps);
 
 #endif /* ZEUS_CLI_SOC_SERIES_H */
