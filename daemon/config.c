@@ -68,6 +68,8 @@ static const char serve_help[] =
     "ENVIRONMENT\n"
     "    ZEUS_NVML_LIBRARY, ZEUS_AMDSMI_LIBRARY, ZEUS_SYSFS_ROOT\n"
     "                              where libzeus finds NVML, AMD SMI and the RAPL tree.\n"
+    "    AMDSMI_LIB_DIR            Zeus's: a folder holding libamd_smi.so (or .so.25, .so.24,\n"
+    "                              .so.26), used when ZEUS_AMDSMI_LIBRARY is unset.\n"
     "\n"
     "EXIT STATUS\n"
     "    0 after SIGINT or SIGTERM, 1 when startup fails, 2 for a bad command line.\n";

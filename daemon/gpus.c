@@ -15,9 +15,31 @@
  * enumeration order; clients never depend on it, as they match PCI addresses.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "zeusd.h"
+
+void zd_gpus_library_env(void)
+{
+    static const char *const names[] = {"libamd_smi.so", "libamd_smi.so.25",
+                                        "libamd_smi.so.24", "libamd_smi.so.26"};
+    const char *dir = getenv("AMDSMI_LIB_DIR"), *own = getenv("ZEUS_AMDSMI_LIBRARY");
+    char path[4096];
+
+    if (dir == NULL || dir[0] == '\0' || (own != NULL && own[0] != '\0'))
+        return;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (access(path, R_OK) == 0) {
+            setenv("ZEUS_AMDSMI_LIBRARY", path, 1);
+            zd_info("AMDSMI_LIB_DIR: using %s", path);
+            return;
+        }
+    }
+    zd_warn("AMDSMI_LIB_DIR=%s holds no libamd_smi.so; AMD SMI is searched as usual", dir);
+}
 
 static const char *wanted_backend(enum zd_gpu_backend b)
 {

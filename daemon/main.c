@@ -126,6 +126,7 @@ static int open_devices(struct zd_server *srv)
     unsetenv("ZEUSD_TOKEN");
     unsetenv("CUDA_VISIBLE_DEVICES");
     unsetenv("HIP_VISIBLE_DEVICES");
+    zd_gpus_library_env();
     if (zeus_devices_create(&srv->devs) != ZEUS_OK) {
         zd_error("cannot open devices: %s", zeus_last_error());
         return -1;

@@ -179,6 +179,9 @@ struct zd_server {
  * explicitly named backend did not open.
  */
 int zd_gpus_select(struct zd_server *srv);
+/* Zeus's daemon looks for AMD SMI in $AMDSMI_LIB_DIR first (its Docker image sets it): point
+ * libzeus's ZEUS_AMDSMI_LIBRARY there unless it is set. Before zeus_devices_create(). */
+void zd_gpus_library_env(void);
 /* GPU `id`'s power now, in W: NVML's instant power; AMD's current socket power, else the
  * average (Zeus's amdsmi backend). */
 zeus_status zd_gpu_power_w(struct zd_server *srv, unsigned id, double *power_w);

@@ -334,6 +334,27 @@ static void test_gpu_backend_unavailable_fails_fast(void **state)
     free(log);
 }
 
+/* Zeus's AMDSMI_LIB_DIR (its Docker image sets it) finds the library when
+ * ZEUS_AMDSMI_LIBRARY is unset. */
+static void test_amdsmi_lib_dir(void **state)
+{
+    struct fixture *f = *state;
+    char libdir[200], link[300];
+    cJSON *gpus;
+
+    snprintf(libdir, sizeof libdir, "%s/rocm-lib", f->dir);
+    snprintf(link, sizeof link, "%s/libamd_smi.so.25", libdir);
+    assert_int_equal(mkdir(libdir, 0755), 0);
+    assert_int_equal(symlink(getenv("ZEUS_AMDSMI_LIBRARY"), link), 0);
+    unsetenv("ZEUS_AMDSMI_LIBRARY");
+    setenv("AMDSMI_LIB_DIR", libdir, 1);
+    start(f, "gpus=1", "gpus=1", "--gpu-backend", "amdsmi");
+    unsetenv("AMDSMI_LIB_DIR");
+    gpus = discover(f);
+    assert_int_equal(cJSON_GetArraySize(gpus), 1);
+    assert_string_equal(str(gpus, 0, "backend"), "amdsmi");
+}
+
 /* ---- Scope (fake NVML) ------------------------------------------------------------------ */
 
 /* GPU 0 reports power only at module scope (GH200), GPU 1 is in MIG mode. */
@@ -440,6 +461,7 @@ int main(void)
         T(test_mixed_node_nvidia_first),
         T(test_gpu_backend_picks_one_vendor),
         T(test_gpu_backend_unavailable_fails_fast),
+        T(test_amdsmi_lib_dir),
         T(test_discovery_says_scope),
         T(test_client_sends_amd_setters_by_pci_address),
         T(test_client_refuses_gpu_not_on_daemon),
