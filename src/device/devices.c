@@ -88,30 +88,28 @@ static void open_slot(struct backend_slot *slot)
     snprintf(slot->detail, sizeof slot->detail, "%s", b->detail);
 }
 
-/* GPU setters through zeusd when the environment names one; say so in the GPU detail. */
+/* GPU setters through zeusd when the environment names one; say so in each GPU detail. */
 static void open_zeusd_setters(zeus_devices *devs)
 {
-    struct backend_slot *gpu_slot = NULL;
-    size_t len;
-
     if (!zeus__zeusd_configured())
         return;
     devs->zeusd_setters = 1;
     devs->zeusd_status = zeus__zeusd_client_open(&devs->zeusd);
     if (devs->zeusd_status != ZEUS_OK)
         snprintf(devs->zeusd_detail, sizeof devs->zeusd_detail, "%s", zeus_last_error());
-    for (unsigned i = 0; i < devs->backend_count; i++)
-        if (devs->slots[i].b != NULL && devs->slots[i].b == devs->gpu)
-            gpu_slot = &devs->slots[i];
-    if (gpu_slot == NULL)
-        return;
-    len = strlen(gpu_slot->detail);
-    if (devs->zeusd != NULL)
-        snprintf(gpu_slot->detail + len, sizeof gpu_slot->detail - len,
-                 "; setters through zeusd at %s", zeus__zeusd_client_where(devs->zeusd));
-    else
-        snprintf(gpu_slot->detail + len, sizeof gpu_slot->detail - len,
-                 "; setters through zeusd, unavailable: %s", devs->zeusd_detail);
+    for (unsigned i = 0; i < devs->backend_count; i++) {
+        struct backend_slot *gpu_slot = &devs->slots[i];
+        size_t len = strlen(gpu_slot->detail);
+
+        if (gpu_slot->b == NULL || gpu_slot->ops->kind != ZEUS_DEVICE_GPU)
+            continue;
+        if (devs->zeusd != NULL)
+            snprintf(gpu_slot->detail + len, sizeof gpu_slot->detail - len,
+                     "; setters through zeusd at %s", zeus__zeusd_client_where(devs->zeusd));
+        else
+            snprintf(gpu_slot->detail + len, sizeof gpu_slot->detail - len,
+                     "; setters through zeusd, unavailable: %s", devs->zeusd_detail);
+    }
 }
 
 zeus_status zeus_devices_create(zeus_devices **out)

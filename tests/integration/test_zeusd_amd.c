@@ -402,6 +402,7 @@ static void test_client_sends_amd_setters_by_pci_address(void **state)
     struct fixture *f = *state;
     const struct zt_fake_amdsmi *fake;
     zeus_devices *devs;
+    unsigned said = 0;
 
     start(f, "gpus=2", "gpus=2", NULL, NULL);
     zt_fake_nvml_reset("gpus=2"); /* this process's fakes: the daemon has its own */
@@ -411,6 +412,16 @@ static void test_client_sends_amd_setters_by_pci_address(void **state)
     assert_int_equal(zeus_devices_create(&devs), ZEUS_OK);
     assert_int_equal(zeus_devices_gpu_count(devs), 3);
     assert_string_equal(zeus_gpu_get_backend(devs, 2), "amdsmi");
+    /* show-env's detail says both vendors' setters go through the daemon */
+    for (unsigned i = 0; i < zeus_devices_backend_count(devs); i++) {
+        zeus_backend_info bi;
+        assert_int_equal(zeus_devices_backend_info(devs, i, &bi), ZEUS_OK);
+        if (bi.kind == ZEUS_DEVICE_GPU && bi.status == ZEUS_OK) {
+            assert_non_null(strstr(bi.detail, "; setters through zeusd at unix:"));
+            said++;
+        }
+    }
+    assert_int_equal(said, 2);
     assert_int_equal(zeus_gpu_set_power_limit(devs, 2, 450), ZEUS_OK);
     assert_true(daemon_limit_w(f, 3) == 450);
     assert_true(daemon_limit_w(f, 2) == 750);
