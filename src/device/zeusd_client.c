@@ -334,7 +334,10 @@ zeus_status zeus__zeusd_gpu_id(const struct zeus__zeusd_client *c, int by_index,
 {
     unsigned found = 0, match = 0;
     char daemon[512];
+    zeus_status s = require(c, GROUP_GPU_CONTROL, "gpu-control"); /* first, as Zeus checks */
 
+    if (s != ZEUS_OK)
+        return s;
     if (by_index && physical < c->gpu_count &&
         (pci == NULL || pci[0] == '\0' || physical >= ZEUS_MAX_GPUS ||
          c->gpu_pci[physical][0] == '\0' || same_pci(pci, c->gpu_pci[physical]))) {

@@ -459,6 +459,24 @@ static void test_client_refuses_gpu_not_on_daemon(void **state)
     zt_fake_amdsmi_unuse();
 }
 
+/* A daemon without GPU groups lists no GPUs: Zeus's capability error comes first, not
+ * "not present". */
+static void test_client_needs_gpu_control(void **state)
+{
+    struct fixture *f = *state;
+    zeus_devices *devs;
+
+    start(f, "gpus=0", "gpus=1", "--enable", "cpu-read"); /* the last --enable wins */
+    zt_fake_nvml_reset("gpus=0");
+    zt_fake_amdsmi_use("gpus=1");
+    setenv("ZEUSD_SOCK_PATH", f->d.sock, 1);
+    assert_int_equal(zeus_devices_create(&devs), ZEUS_OK);
+    assert_int_equal(zeus_gpu_set_power_limit(devs, 0, 300), ZEUS_ERR_NOT_SUPPORTED);
+    assert_non_null(strstr(zeus_last_error(), "does not enable the 'gpu-control' API group"));
+    zeus_devices_destroy(devs);
+    zt_fake_amdsmi_unuse();
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -476,6 +494,7 @@ int main(void)
         T(test_discovery_says_scope),
         T(test_client_sends_amd_setters_by_pci_address),
         T(test_client_refuses_gpu_not_on_daemon),
+        T(test_client_needs_gpu_control),
     };
 #undef T
     curl_global_init(CURL_GLOBAL_DEFAULT);
