@@ -379,14 +379,14 @@ static void test_discovery_says_scope(void **state)
 /* The power limit zeusd reports for its GPU `id`, in W. */
 static double daemon_limit_w(struct fixture *f, unsigned id)
 {
+    static const char key[] = "\"power_limit_mw\":";
     struct zd_reply r;
-    char path[128], key[32];
+    char path[128];
     const char *p;
 
     snprintf(path, sizeof path, "/gpu/get_power_limit?gpu_ids=%u", id);
     zd_get(&f->d, path, &r);
     assert_int_equal(r.status, 200);
-    snprintf(key, sizeof key, "\"power_limit_mw\":");
     p = strstr(r.body, key);
     assert_non_null(p);
     return atof(p + strlen(key)) / 1000.0;
