@@ -20,7 +20,7 @@ static const char serve_help[] =
     "    zeusd serve [--mode uds|tcp] [--socket-path PATH] [--socket-permissions OCTAL]\n"
     "                [--socket-uid UID] [--socket-gid GID] [--tcp-bind-address HOST:PORT]\n"
     "                [--num-workers N] [--gpu-power-poll-hz HZ] [--cpu-power-poll-hz HZ]\n"
-    "                [--gpu-backend auto|nvml] [--enable GROUP[,GROUP...]]\n"
+    "                [--gpu-backend auto|nvml|amdsmi] [--enable GROUP[,GROUP...]]\n"
     "                [--signing-key-path PATH] [--request-deadline-ms MS]\n"
     "                [--max-connections-per-client N]\n"
     "\n"
@@ -42,7 +42,13 @@ static const char serve_help[] =
     "    --gpu-power-poll-hz HZ    GPU rate of /gpu/stream_power (default 20).\n"
     "    --cpu-power-poll-hz HZ    CPU rate of /cpu/stream_power and the gap between the two\n"
     "                              reads of /cpu/get_power (default 10).\n"
-    "    --gpu-backend auto|nvml   GPU library (default auto). AMD SMI is not built in.\n"
+    "    --gpu-backend auto|nvml|amdsmi\n"
+    "                              GPU library (default auto): nvml serves NVIDIA GPUs only,\n"
+    "                              amdsmi AMD GPUs only, and either fails at startup when\n"
+    "                              its library cannot be loaded. auto serves whichever load;\n"
+    "                              with both, NVIDIA GPUs come first (ids 0.. as NVML numbers\n"
+    "                              them) and AMD GPUs follow (clients find them by PCI\n"
+    "                              address).\n"
     "    --enable GROUPS           API groups, comma-separated (default\n"
     "                              gpu-control,gpu-read,cpu-read). gpu-control and cpu-read\n"
     "                              need root.\n"
@@ -60,7 +66,10 @@ static const char serve_help[] =
     "    -h, --help                Show this page.\n"
     "\n"
     "ENVIRONMENT\n"
-    "    ZEUS_NVML_LIBRARY, ZEUS_SYSFS_ROOT   where libzeus finds NVML and the RAPL tree.\n"
+    "    ZEUS_NVML_LIBRARY, ZEUS_AMDSMI_LIBRARY, ZEUS_SYSFS_ROOT\n"
+    "                              where libzeus finds NVML, AMD SMI and the RAPL tree.\n"
+    "    AMDSMI_LIB_DIR            Zeus's: a folder holding libamd_smi.so (or .so.25, .so.24,\n"
+    "                              .so.26), used when ZEUS_AMDSMI_LIBRARY is unset.\n"
     "\n"
     "EXIT STATUS\n"
     "    0 after SIGINT or SIGTERM, 1 when startup fails, 2 for a bad command line.\n";
@@ -207,12 +216,15 @@ int zd_config_parse(int argc, char **argv, struct zd_config *cfg)
                            value, flag);
             cfg->max_per_client = (unsigned)n;
         } else if (strcmp(flag, "--gpu-backend") == 0) {
-            if (strcmp(value, "amdsmi") == 0)
-                return bad("--gpu-backend amdsmi: this zeusd is built without AMD SMI%s%s", "",
-                           "");
-            if (strcmp(value, "auto") != 0 && strcmp(value, "nvml") != 0)
+            if (strcmp(value, "auto") == 0)
+                cfg->gpu_backend = ZD_GPU_BACKEND_AUTO;
+            else if (strcmp(value, "nvml") == 0)
+                cfg->gpu_backend = ZD_GPU_BACKEND_NVML;
+            else if (strcmp(value, "amdsmi") == 0)
+                cfg->gpu_backend = ZD_GPU_BACKEND_AMDSMI;
+            else
                 return bad("invalid value '%s' for '--gpu-backend': possible values: auto, "
-                           "nvml%s", value, "");
+                           "nvml, amdsmi%s", value, "");
         } else if (strcmp(flag, "--enable") == 0) {
             if (parse_groups(value, cfg) != 0)
                 return -1;

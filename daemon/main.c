@@ -9,8 +9,10 @@
  * removed, the queues drain and stop, the pollers stop, and the devices close.
  *
  * The daemon opens devices with libzeus as a plain local user of the hardware: it clears
- * ZEUSD_SOCK_PATH / ZEUSD_HOST_PORT / ZEUSD_TOKEN (it must not talk to itself) and
- * CUDA_VISIBLE_DEVICES (zeusd numbers GPUs by their NVML index) before zeus_devices_create().
+ * ZEUSD_SOCK_PATH / ZEUSD_HOST_PORT / ZEUSD_TOKEN (it must not talk to itself),
+ * CUDA_VISIBLE_DEVICES and HIP_VISIBLE_DEVICES (zeusd serves every GPU of the node, NVIDIA
+ * ones by their NVML index) before zeus_devices_create(); gpus.c then picks the GPUs
+ * --gpu-backend names.
  */
 #include <errno.h>
 #include <signal.h>
@@ -58,6 +60,21 @@ static int privilege_check(const struct zd_config *cfg)
     return -1;
 }
 
+/*
+ * Beyond Zeus's four keys (its clients ignore extra ones): the vendor's backend, and what
+ * the GPU's power and energy cover. power_scope "module" is a Grace Hopper superchip whose
+ * driver reports CPU + GPU together; mig true is a GPU in MIG mode, whose values are the
+ * whole physical GPU's, every slice on it included. A client dividing energy among jobs
+ * needs both, and nothing in Zeus's keys says so.
+ */
+static void add_gpu_scope(cJSON *g, const struct zd_gpu_meta *m)
+{
+    cJSON_AddStringToObject(g, "backend", m->backend != NULL ? m->backend : "");
+    cJSON_AddStringToObject(g, "power_scope",
+                            (m->supports & ZEUS_GPU_MODULE_SCOPE) ? "module" : "gpu");
+    cJSON_AddBoolToObject(g, "mig", (m->supports & ZEUS_GPU_MIG) != 0);
+}
+
 static char *build_discovery(const struct zd_server *srv)
 {
     cJSON *o = cJSON_CreateObject();
@@ -71,6 +88,7 @@ static char *build_discovery(const struct zd_server *srv)
         cJSON_AddStringToObject(g, "name", srv->gpus[i].name);
         cJSON_AddStringToObject(g, "pci_address", srv->gpus[i].pci_address);
         cJSON_AddBoolToObject(g, "cumulative_energy_available", srv->gpus[i].energy_available);
+        add_gpu_scope(g, &srv->gpus[i]);
         cJSON_AddItemToArray(gpus, g);
     }
     for (unsigned i = 0; i < srv->cpu_count; i++) {
@@ -107,13 +125,16 @@ static int open_devices(struct zd_server *srv)
     unsetenv("ZEUSD_HOST_PORT");
     unsetenv("ZEUSD_TOKEN");
     unsetenv("CUDA_VISIBLE_DEVICES");
+    unsetenv("HIP_VISIBLE_DEVICES");
+    zd_gpus_library_env();
     if (zeus_devices_create(&srv->devs) != ZEUS_OK) {
         zd_error("cannot open devices: %s", zeus_last_error());
         return -1;
     }
     log_backends(srv->devs);
     if (cfg->group_mask & (ZD_GROUP_GPU_CONTROL | ZD_GROUP_GPU_READ)) {
-        srv->gpu_count = zeus_devices_gpu_count(srv->devs);
+        if (zd_gpus_select(srv) != 0)
+            return -1;
         if (srv->gpu_count == 0)
             zd_warn("no GPUs found; the GPU routes will have no devices");
     }
@@ -123,15 +144,6 @@ static int open_devices(struct zd_server *srv)
             zd_warn("no RAPL packages found; the CPU routes will have no devices");
     }
     for (unsigned i = 0; i < srv->gpu_count; i++) {
-        zeus_gpu_info info;
-        double j;
-        if (zeus_gpu_get_info(srv->devs, i, &info) == ZEUS_OK)
-            snprintf(srv->gpus[i].name, sizeof srv->gpus[i].name, "%s", info.name);
-        /* Zeus's clients match daemon GPUs to local ones by it; "" where the driver lacks it */
-        if (zeus_gpu_get_pci_bus_id(srv->devs, i, srv->gpus[i].pci_address,
-                                    sizeof srv->gpus[i].pci_address) != ZEUS_OK)
-            zd_warn("GPU %u: no PCI bus id: %s", i, zeus_last_error());
-        srv->gpus[i].energy_available = zeus_gpu_get_energy(srv->devs, i, &j) == ZEUS_OK;
         snprintf(name, sizeof name, "gpu%u", i);
         if (zd_queue_create(name, &srv->gpu_queue[i]) != 0)
             return -1;

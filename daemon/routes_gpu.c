@@ -18,8 +18,15 @@
  *   Errors:  400 {"error":"GPU N not found"}; per-GPU failures as above.
  *
  * Every device call runs on the GPU's own queue (device_queue.c), so commands to one GPU
- * keep their arrival order. GPU ids are the NVML indices: main.c clears
- * CUDA_VISIBLE_DEVICES before opening the devices, as zeusd ignores it.
+ * keep their arrival order. GPU ids are zeusd's (gpus.c): NVIDIA GPUs by their NVML index,
+ * then AMD GPUs; DEV() turns one into libzeus's index. main.c clears CUDA_VISIBLE_DEVICES
+ * and HIP_VISIBLE_DEVICES before opening the devices, as zeusd ignores them.
+ *
+ * AMD GPUs answer as Zeus's amdsmi backend does: persistence mode (get and set) and the
+ * per-domain clock resets are 400 "Invalid request: ..." (AMD SMI has neither);
+ * reset_locked_clocks sets the performance level back to AUTO, which releases both ranges
+ * at once; power is the current socket power, else the average; an energy counter that
+ * failed libzeus's check at startup is 400 with Zeus's advice to integrate power.
  */
 #include <math.h>
 #include <stdio.h>
@@ -29,6 +36,24 @@
 #include "zeusd.h"
 
 #define MW(w) ((long long)llround((w) * 1000.0))
+/* libzeus's index of the job's GPU (job->dev is zeusd's id) */
+#define DEV(srv, job) ((srv)->gpus[(job)->dev].dev)
+#define IS_AMD(srv, job) ((srv)->gpus[(job)->dev].amd)
+
+static const char amd_no_persistence[] = "persistence mode is not supported on AMD GPUs";
+static const char amd_no_domain_reset[] =
+    "AMD GPUs cannot reset a single clock domain; use reset_locked_clocks to reset all domains";
+static const char amd_no_energy[] =
+    "The cumulative energy counter of this GPU is not available. It is either unsupported or "
+    "failed validation at zeusd startup (see https://github.com/ROCm/amdsmi/issues/38). Poll "
+    "/gpu/get_power and integrate over time instead.";
+
+/* Zeus's ZeusdError::InvalidRequest: 400 "Invalid request: <why>". */
+static void invalid_request(struct zd_job *job, const char *why)
+{
+    job->http_status = 400;
+    snprintf(job->message, sizeof job->message, "Invalid request: %s", why);
+}
 
 /* ---- Device operations (run on the GPU's queue thread) ------------------------------------ */
 
@@ -37,7 +62,8 @@ static void run_set_power_limit(struct zd_server *srv, struct zd_job *job)
     double min_w, max_w;
     zeus_status s;
 
-    if (zeus_gpu_get_power_limit_constraints(srv->devs, job->dev, &min_w, &max_w) == ZEUS_OK &&
+    if (zeus_gpu_get_power_limit_constraints(srv->devs, DEV(srv, job), &min_w, &max_w) ==
+            ZEUS_OK &&
         ((long long)job->a < MW(min_w) || (long long)job->a > MW(max_w))) {
         job->http_status = 400;
         snprintf(job->message, sizeof job->message,
@@ -45,82 +71,111 @@ static void run_set_power_limit(struct zd_server *srv, struct zd_job *job)
                  job->a, MW(min_w), MW(max_w));
         return;
     }
-    s = zeus_gpu_set_power_limit(srv->devs, job->dev, job->a / 1000.0);
+    s = zeus_gpu_set_power_limit(srv->devs, DEV(srv, job), job->a / 1000.0);
     if (s != ZEUS_OK)
         zd_job_fail(job, s);
 }
 
 static void run_set_persistence_mode(struct zd_server *srv, struct zd_job *job)
 {
-    zeus_status s = zeus_gpu_set_persistence_mode(srv->devs, job->dev, (int)job->a);
+    zeus_status s;
+
+    if (IS_AMD(srv, job)) {
+        invalid_request(job, amd_no_persistence);
+        return;
+    }
+    s = zeus_gpu_set_persistence_mode(srv->devs, DEV(srv, job), (int)job->a);
     if (s != ZEUS_OK)
         zd_job_fail(job, s);
 }
 
 static void run_set_gpu_clocks(struct zd_server *srv, struct zd_job *job)
 {
-    zeus_status s = zeus_gpu_set_gpu_locked_clocks(srv->devs, job->dev, job->a, job->b);
+    zeus_status s = zeus_gpu_set_gpu_locked_clocks(srv->devs, DEV(srv, job), job->a, job->b);
     if (s != ZEUS_OK)
         zd_job_fail(job, s);
 }
 
 static void run_reset_gpu_clocks(struct zd_server *srv, struct zd_job *job)
 {
-    zeus_status s = zeus_gpu_reset_gpu_locked_clocks(srv->devs, job->dev);
+    zeus_status s;
+
+    if (IS_AMD(srv, job)) {
+        invalid_request(job, amd_no_domain_reset);
+        return;
+    }
+    s = zeus_gpu_reset_gpu_locked_clocks(srv->devs, DEV(srv, job));
     if (s != ZEUS_OK)
         zd_job_fail(job, s);
 }
 
 static void run_set_mem_clocks(struct zd_server *srv, struct zd_job *job)
 {
-    zeus_status s = zeus_gpu_set_memory_locked_clocks(srv->devs, job->dev, job->a, job->b);
+    zeus_status s = zeus_gpu_set_memory_locked_clocks(srv->devs, DEV(srv, job), job->a, job->b);
     if (s != ZEUS_OK)
         zd_job_fail(job, s);
 }
 
 static void run_reset_mem_clocks(struct zd_server *srv, struct zd_job *job)
 {
-    zeus_status s = zeus_gpu_reset_memory_locked_clocks(srv->devs, job->dev);
+    zeus_status s;
+
+    if (IS_AMD(srv, job)) {
+        invalid_request(job, amd_no_domain_reset);
+        return;
+    }
+    s = zeus_gpu_reset_memory_locked_clocks(srv->devs, DEV(srv, job));
     if (s != ZEUS_OK)
         zd_job_fail(job, s);
 }
 
-/* Both domains; both are attempted and the first error is reported (as zeusd's NVML). */
+/*
+ * Both domains. NVIDIA: both are attempted and the first error is reported (as zeusd's
+ * NVML). AMD: libzeus's graphics reset is AMD SMI's performance level AUTO, which releases
+ * both ranges (Zeus's amdsmi backend).
+ */
 static void run_reset_all_clocks(struct zd_server *srv, struct zd_job *job)
 {
-    zeus_status s1 = zeus_gpu_reset_gpu_locked_clocks(srv->devs, job->dev), s2;
+    zeus_status s1 = zeus_gpu_reset_gpu_locked_clocks(srv->devs, DEV(srv, job)), s2;
     if (s1 != ZEUS_OK)
         zd_job_fail(job, s1);
-    s2 = zeus_gpu_reset_memory_locked_clocks(srv->devs, job->dev);
+    if (IS_AMD(srv, job))
+        return;
+    s2 = zeus_gpu_reset_memory_locked_clocks(srv->devs, DEV(srv, job));
     if (s1 == ZEUS_OK && s2 != ZEUS_OK)
         zd_job_fail(job, s2);
 }
 
 static void run_energy(struct zd_server *srv, struct zd_job *job)
 {
-    zeus_status s = zeus_gpu_get_energy(srv->devs, job->dev, &job->v[0]);
+    zeus_status s;
+
+    if (IS_AMD(srv, job) && !srv->gpus[job->dev].energy_available) {
+        invalid_request(job, amd_no_energy);
+        return;
+    }
+    s = zeus_gpu_get_energy(srv->devs, DEV(srv, job), &job->v[0]);
     if (s != ZEUS_OK)
         zd_job_fail(job, s);
 }
 
 static void run_power(struct zd_server *srv, struct zd_job *job)
 {
-    zeus_status s = zeus_gpu_get_power(srv->devs, job->dev, ZEUS_POWER_DEVICE_INSTANT,
-                                       &job->v[0]);
+    zeus_status s = zd_gpu_power_w(srv, job->dev, &job->v[0]);
     if (s != ZEUS_OK)
         zd_job_fail(job, s);
 }
 
 static void run_power_limit(struct zd_server *srv, struct zd_job *job)
 {
-    zeus_status s = zeus_gpu_get_power_limit(srv->devs, job->dev, &job->v[0]);
+    zeus_status s = zeus_gpu_get_power_limit(srv->devs, DEV(srv, job), &job->v[0]);
     if (s != ZEUS_OK)
         zd_job_fail(job, s);
 }
 
 static void run_constraints(struct zd_server *srv, struct zd_job *job)
 {
-    zeus_status s = zeus_gpu_get_power_limit_constraints(srv->devs, job->dev, &job->v[0],
+    zeus_status s = zeus_gpu_get_power_limit_constraints(srv->devs, DEV(srv, job), &job->v[0],
                                                          &job->v[1]);
     if (s != ZEUS_OK)
         zd_job_fail(job, s);
@@ -129,7 +184,13 @@ static void run_constraints(struct zd_server *srv, struct zd_job *job)
 static void run_persistence(struct zd_server *srv, struct zd_job *job)
 {
     int enabled = 0;
-    zeus_status s = zeus_gpu_get_persistence_mode(srv->devs, job->dev, &enabled);
+    zeus_status s;
+
+    if (IS_AMD(srv, job)) {
+        invalid_request(job, amd_no_persistence);
+        return;
+    }
+    s = zeus_gpu_get_persistence_mode(srv->devs, DEV(srv, job), &enabled);
     if (s != ZEUS_OK)
         zd_job_fail(job, s);
     job->v[0] = enabled;

@@ -3,9 +3,12 @@
  * and /auth/whoami (spec 1.7).
  *
  *   What:     GET /discover
- *   Response: {"gpus":[{"id","name","pci_address","cumulative_energy_available"}],
+ *   Response: {"gpus":[{"id","name","pci_address","cumulative_energy_available",
+ *                       "backend","power_scope","mig"}],
  *              "cpus":[{"id","dram_available"}],"enabled_api_groups":[..],"auth_required":b}
- *             built once at startup (zd_discover_build) and served unchanged.
+ *             built once at startup (main.c) and served unchanged. backend ("nvml",
+ *             "amdsmi"), power_scope ("gpu", "module": Grace Hopper's CPU + GPU) and mig
+ *             (whole-GPU values) are Zeus-C's additions; Zeus's clients ignore them.
  *   What:     GET /time        -> {"timestamp_ms": daemon Unix ms}
  *   What:     GET /auth/whoami -> {"sub","scopes",["exp"]}; 404 when auth is off (router.c).
  */

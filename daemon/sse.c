@@ -129,7 +129,7 @@ static void *gpu_poller(void *arg)
             zeus_status s;
 
             pthread_mutex_unlock(&hub->lock);
-            s = zeus_gpu_get_power(hub->srv->devs, ch->dev, ZEUS_POWER_DEVICE_INSTANT, &w);
+            s = zd_gpu_power_w(hub->srv, ch->dev, &w);
             if (s != ZEUS_OK && !warned) {
                 warned = 1; /* not warned++: that overflows after 2^31 failed reads */
                 zd_warn("GPU %u power read failed: %s", ch->dev, zeus_last_error());

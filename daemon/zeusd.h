@@ -37,6 +37,9 @@ unsigned zd_group_of_path(const char *path);
 
 enum zd_mode { ZD_MODE_UDS = 0, ZD_MODE_TCP = 1 };
 
+/* --gpu-backend: which of libzeus's GPU backends zeusd serves (gpus.c). */
+enum zd_gpu_backend { ZD_GPU_BACKEND_AUTO = 0, ZD_GPU_BACKEND_NVML = 1, ZD_GPU_BACKEND_AMDSMI = 2 };
+
 struct zd_config {
     enum zd_mode mode;
     char socket_path[PATH_MAX];
@@ -53,6 +56,7 @@ struct zd_config {
     char signing_key_path[PATH_MAX]; /* "" when auth is off */
     unsigned request_deadline_ms;    /* --request-deadline-ms */
     unsigned max_per_client;         /* --max-connections-per-client */
+    enum zd_gpu_backend gpu_backend; /* --gpu-backend */
 };
 
 /* Parse `zeusd serve` arguments (argv[0] is "serve"). 0: ok; 1: --help printed; -1: error
@@ -145,6 +149,10 @@ struct zd_gpu_meta {
     char name[96];
     char pci_address[32];
     int energy_available;
+    unsigned dev;        /* libzeus's index of this GPU (zeusd ids skip unserved backends) */
+    const char *backend; /* "nvml" or "amdsmi" (libzeus's static name) */
+    int amd;             /* Zeus's amdsmi backend rules apply (routes_gpu.c) */
+    uint32_t supports;   /* ZEUS_GPU_* of zeus_gpu_info: module scope, MIG */
 };
 
 struct zd_server {
@@ -162,6 +170,21 @@ struct zd_server {
     struct zd_hub *cpu_hub;    /* NULL unless cpu-read is enabled */
     char *discover_json;       /* built once at startup */
 };
+
+/* ---- GPUs served (gpus.c) ------------------------------------------------------------------ */
+
+/*
+ * Pick the GPUs of the backends --gpu-backend names from srv->devs and fill srv->gpu_count
+ * and srv->gpus[] (ids, libzeus indices, discovery metadata). 0, or -1 (logged) when an
+ * explicitly named backend did not open.
+ */
+int zd_gpus_select(struct zd_server *srv);
+/* Zeus's daemon looks for AMD SMI in $AMDSMI_LIB_DIR first (its Docker image sets it): point
+ * libzeus's ZEUS_AMDSMI_LIBRARY there unless it is set. Before zeus_devices_create(). */
+void zd_gpus_library_env(void);
+/* GPU `id`'s power now, in W: NVML's instant power; AMD's current socket power, else the
+ * average (Zeus's amdsmi backend). */
+zeus_status zd_gpu_power_w(struct zd_server *srv, unsigned id, double *power_w);
 
 /* ---- Routing (router.c) ------------------------------------------------------------------- */
 

@@ -87,6 +87,17 @@
  *   Description: Counter updates the sampler saw, times the counter went backwards (driver
  *                reload), and failed device reads, since the collector started.
  *
+ *   What:        zeus_gpu_info (gauge, always 1), labels index, uuid, name, vendor
+ *                (nvidia, amd), backend (nvml, amdsmi), power_scope (gpu, module), mig
+ *                (true, false)
+ *   Since:       0.1 (issue 13)
+ *   Description: What each GPU's series measure. power_scope="module": the driver reports
+ *                power for the whole module, CPU included (Grace Hopper superchips).
+ *                mig="true": the GPU is in MIG mode and its values are the whole physical
+ *                GPU's, every slice included. Join it on index to select or relabel GPU
+ *                series (group_left); the other series keep their labels, so turning MIG
+ *                on does not start new series.
+ *
  *   What:        zeus_cpu_energy_joules_total, zeus_dram_energy_joules_total (counters)
  *   Since:       0.1
  *   Description: CPU package and DRAM energy from RAPL since the collector started, widened

@@ -15,7 +15,10 @@
  * limit, persistence mode, locked clocks and their resets) go to the daemon, as Zeus's
  * ZeusdNVIDIAGPU does, while every read stays on the local backend. The checks above still
  * run locally first. If the daemon could not be reached at create time, the setters return
- * that failure rather than trying the driver (Zeus fails too).
+ * that failure rather than trying the driver (Zeus fails too). AMD GPUs go to the daemon GPU
+ * with their PCI address (Zeus's ZeusdAMDGPU), NVIDIA ones by index (zeusd_client.c), and a
+ * setter the local backend lacks (AMD: persistence mode, the memory clock reset) is not
+ * supported through the daemon either, as Zeus's AMD GPU keeps them local.
  */
 #include <math.h>
 #include <stddef.h>
@@ -85,30 +88,28 @@ static void open_slot(struct backend_slot *slot)
     snprintf(slot->detail, sizeof slot->detail, "%s", b->detail);
 }
 
-/* GPU setters through zeusd when the environment names one; say so in the GPU detail. */
+/* GPU setters through zeusd when the environment names one; say so in each GPU detail. */
 static void open_zeusd_setters(zeus_devices *devs)
 {
-    struct backend_slot *gpu_slot = NULL;
-    size_t len;
-
     if (!zeus__zeusd_configured())
         return;
     devs->zeusd_setters = 1;
     devs->zeusd_status = zeus__zeusd_client_open(&devs->zeusd);
     if (devs->zeusd_status != ZEUS_OK)
         snprintf(devs->zeusd_detail, sizeof devs->zeusd_detail, "%s", zeus_last_error());
-    for (unsigned i = 0; i < devs->backend_count; i++)
-        if (devs->slots[i].b != NULL && devs->slots[i].b == devs->gpu)
-            gpu_slot = &devs->slots[i];
-    if (gpu_slot == NULL)
-        return;
-    len = strlen(gpu_slot->detail);
-    if (devs->zeusd != NULL)
-        snprintf(gpu_slot->detail + len, sizeof gpu_slot->detail - len,
-                 "; setters through zeusd at %s", zeus__zeusd_client_where(devs->zeusd));
-    else
-        snprintf(gpu_slot->detail + len, sizeof gpu_slot->detail - len,
-                 "; setters through zeusd, unavailable: %s", devs->zeusd_detail);
+    for (unsigned i = 0; i < devs->backend_count; i++) {
+        struct backend_slot *gpu_slot = &devs->slots[i];
+        size_t len = strlen(gpu_slot->detail);
+
+        if (gpu_slot->b == NULL || gpu_slot->ops->kind != ZEUS_DEVICE_GPU)
+            continue;
+        if (devs->zeusd != NULL)
+            snprintf(gpu_slot->detail + len, sizeof gpu_slot->detail - len,
+                     "; setters through zeusd at %s", zeus__zeusd_client_where(devs->zeusd));
+        else
+            snprintf(gpu_slot->detail + len, sizeof gpu_slot->detail - len,
+                     "; setters through zeusd, unavailable: %s", devs->zeusd_detail);
+    }
 }
 
 zeus_status zeus_devices_create(zeus_devices **out)
@@ -286,8 +287,8 @@ static zeus_status lookup(const zeus_devices *devs, zeus_device_kind kind, unsig
     } while (0)
 
 /*
- * Send a setter to zeusd for framework GPU `dev` of backend `b`: the daemon numbers GPUs by
- * their vendor index, as Zeus's ZeusdNVIDIAGPU sends its physical index.
+ * Send a setter to zeusd for GPU `dev` of backend `b` (its local number), to the daemon GPU
+ * zeus__zeusd_gpu_id finds: by physical index for NVIDIA, by PCI address for AMD.
  */
 static zeus_status zeusd_set(zeus_devices *devs, struct zeus_backend *b, unsigned dev,
                              const char *route, const char *fmt, ...)
@@ -296,29 +297,35 @@ static zeus_status zeusd_set(zeus_devices *devs, struct zeus_backend *b, unsigne
                              const char *route, const char *fmt, ...)
 {
     zeus_gpu_info info;
-    char extra[128] = "";
-    unsigned physical = dev;
+    char extra[128] = "", pci[64] = "";
+    unsigned physical = dev, id = 0;
+    int nvidia = strcmp(b->ops->name, "nvml") == 0;
+    zeus_status s;
 
-    /* zeusd numbers NVIDIA GPUs only: an AMD index sent there would set an NVIDIA GPU. */
-    if (strcmp(b->ops->name, "nvml") != 0)
-        return zeus__fail(ZEUS_ERR_NOT_SUPPORTED,
-                          "%s GPU %u: zeusd controls NVIDIA GPUs only; unset ZEUSD_SOCK_PATH "
-                          "and ZEUSD_HOST_PORT to set it directly (needs root)",
-                          b->ops->name, dev);
     if (devs->zeusd == NULL)
         return zeus__fail(devs->zeusd_status, "%s", devs->zeusd_detail);
     if (b->ops->gpu_info != NULL && b->ops->gpu_info(b, dev, &info) == ZEUS_OK)
         physical = info.physical_index;
+    if (b->ops->gpu_pci_bus_id == NULL || b->ops->gpu_pci_bus_id(b, dev, pci, sizeof pci) !=
+                                              ZEUS_OK)
+        pci[0] = '\0';
+    s = zeus__zeusd_gpu_id(devs->zeusd, nvidia, physical, pci, &id);
+    if (s != ZEUS_OK)
+        return s;
+    /* zeusd's AMD GPUs have no per-domain reset: performance level AUTO resets both, which
+     * is what the AMD backend's graphics reset does locally (Zeus's reset_locked_clocks) */
+    if (!nvidia && strcmp(route, "/gpu/reset_gpu_locked_clocks") == 0)
+        route = "/gpu/reset_locked_clocks";
     if (fmt != NULL) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(extra, sizeof extra, fmt, ap);
         va_end(ap);
     }
-    return zeus__zeusd_gpu_control(devs->zeusd, route, physical, fmt != NULL ? extra : NULL);
+    return zeus__zeusd_gpu_control(devs->zeusd, route, id, fmt != NULL ? extra : NULL);
 }
 
-/* A setter: zeusd when configured, else the backend's method (NULL: not supported). */
+/* A setter: NULL method: not supported; else zeusd when configured, else the method. */
 #define SETTER(method, route, ...)                                                  \
     do {                                                                            \
         struct zeus_backend *b_ = NULL;                                             \
@@ -326,10 +333,10 @@ static zeus_status zeusd_set(zeus_devices *devs, struct zeus_backend *b, unsigne
         zeus_status s_ = lookup(devs, ZEUS_DEVICE_GPU, dev, &b_, &l_);              \
         if (s_ != ZEUS_OK)                                                          \
             return s_;                                                              \
-        if (devs->zeusd_setters)                                                    \
-            return zeusd_set(devs, b_, l_, route, __VA_ARGS__);                     \
         if (b_->ops->method == NULL)                                                \
             return NOT_SUPPORTED(b_, #method);                                      \
+        if (devs->zeusd_setters)                                                    \
+            return zeusd_set(devs, b_, l_, route, __VA_ARGS__);                     \
         return b_->ops->method(b_, l_ ZEUS__ARGS_##method);                         \
     } while (0)
 
@@ -432,7 +439,7 @@ zeus_status zeus_gpu_set_power_limit(zeus_devices *devs, unsigned gpu, double li
     if (!isfinite(limit_w) || limit_w <= 0)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "power limit %g W is not a positive number",
                           limit_w);
-    if (b->ops->gpu_set_power_limit == NULL && !devs->zeusd_setters)
+    if (b->ops->gpu_set_power_limit == NULL)
         return NOT_SUPPORTED(b, "gpu_set_power_limit");
     if (b->ops->gpu_power_limit_constraints != NULL &&
         b->ops->gpu_power_limit_constraints(b, dev, &min_w, &max_w) == ZEUS_OK &&
@@ -475,7 +482,7 @@ zeus_status zeus_gpu_set_persistence_mode(zeus_devices *devs, unsigned gpu, int 
 
     if (s != ZEUS_OK)
         return s;
-    if (b->ops->gpu_set_persistence_mode == NULL && !devs->zeusd_setters)
+    if (b->ops->gpu_set_persistence_mode == NULL)
         return NOT_SUPPORTED(b, "gpu_set_persistence_mode");
     if (b->ops->gpu_persistence_mode != NULL && b->ops->gpu_persistence_mode(b, dev, &now) ==
                                                     ZEUS_OK && (now != 0) == (enabled != 0))

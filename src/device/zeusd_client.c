@@ -11,6 +11,11 @@
  *     a null package value is an error, and so is a null DRAM value on a package the daemon
  *     says has DRAM.
  *   - GPU setters (devices.c calls zeus__zeusd_gpu_control) send block=true; reads stay local.
+ *   - Which daemon GPU a local one is (zeus__zeusd_gpu_id): NVIDIA by its physical index
+ *     (ZeusdNVIDIAGPU), AMD by PCI address, exactly one match (ZeusdAMDGPU). Zeus-C also
+ *     checks the NVIDIA index against the PCI address where both are known, and matches by
+ *     address when they differ: a daemon serving AMD GPUs only (--gpu-backend amdsmi) would
+ *     otherwise take an NVIDIA index for one of its AMD GPUs.
  *
  * The CPU backend numbers CPUs as the daemon's discovery lists them. Zeus instead globs the
  * local RAPL tree for indices and requires each on the daemon; inside a container without
@@ -25,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -50,6 +56,7 @@ struct zeus__zeusd_client {
     int auth_required;
     char sub[128];
     unsigned gpu_count;
+    char gpu_pci[ZEUS_MAX_GPUS][32]; /* discovery's pci_address of each daemon GPU */
     unsigned cpu_count;
     int cpu_dram[ZEUS_MAX_CPUS];
 };
@@ -191,12 +198,15 @@ static zeus_status read_discovery(struct zeus__zeusd_client *c)
                           c->where);
     }
     cJSON_ArrayForEach(item, gpus) {
+        const cJSON *pci = cJSON_GetObjectItemCaseSensitive(item, "pci_address");
         if (cJSON_GetObjectItemCaseSensitive(item, "cumulative_energy_available") == NULL ||
-            cJSON_GetObjectItemCaseSensitive(item, "pci_address") == NULL) {
+            pci == NULL) {
             cJSON_Delete(d);
             return zeus__fail(ZEUS_ERR_NOT_SUPPORTED, "zeusd at %s is too old: its /discover "
                               "lacks GPU metadata; upgrade zeusd", c->where);
         }
+        if (c->gpu_count < ZEUS_MAX_GPUS && cJSON_IsString(pci))
+            snprintf(c->gpu_pci[c->gpu_count], sizeof c->gpu_pci[0], "%s", pci->valuestring);
         c->gpu_count++;
     }
     cJSON_ArrayForEach(item, cpus) {
@@ -288,6 +298,67 @@ static zeus_status require(const struct zeus__zeusd_client *c, unsigned group, c
     if (!(c->scopes & group))
         return zeus__fail(ZEUS_ERR_NO_PERMISSION, "the ZEUSD_TOKEN of user '%s' lacks the '%s' "
                           "scope (issue one with --scope %s)", c->sub, name, name);
+    return ZEUS_OK;
+}
+
+/*
+ * 1 when two PCI addresses name the same function: domain:bus:device.function compared as
+ * numbers, so NVML's "00000000:18:00.0" and "0000:18:00.0" agree; otherwise compared as text,
+ * ignoring case (Zeus's rule).
+ */
+static int same_pci(const char *a, const char *b)
+{
+    unsigned long long da, db;
+    unsigned ba, dva, fa, bb, dvb, fb;
+
+    if (sscanf(a, "%llx:%x:%x.%x", &da, &ba, &dva, &fa) == 4 &&
+        sscanf(b, "%llx:%x:%x.%x", &db, &bb, &dvb, &fb) == 4)
+        return da == db && ba == bb && dva == dvb && fa == fb;
+    return strcasecmp(a, b) == 0;
+}
+
+/* The daemon's GPUs as "[(0, 0000:18:00.0), ...]" for messages (Zeus's list). */
+static void list_gpus(const struct zeus__zeusd_client *c, char *buf, size_t len)
+{
+    size_t used = (size_t)snprintf(buf, len, "[");
+
+    for (unsigned i = 0; i < c->gpu_count && i < ZEUS_MAX_GPUS && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s(%u, %s)", i ? ", " : "", i,
+                                 c->gpu_pci[i]);
+    if (used < len)
+        snprintf(buf + used, len - used, "]");
+}
+
+zeus_status zeus__zeusd_gpu_id(const struct zeus__zeusd_client *c, int by_index,
+                               unsigned physical, const char *pci, unsigned *id)
+{
+    unsigned found = 0, match = 0;
+    char daemon[512];
+    zeus_status s = require(c, GROUP_GPU_CONTROL, "gpu-control"); /* first, as Zeus checks */
+
+    if (s != ZEUS_OK)
+        return s;
+    if (by_index && physical < c->gpu_count &&
+        (pci == NULL || pci[0] == '\0' || physical >= ZEUS_MAX_GPUS ||
+         c->gpu_pci[physical][0] == '\0' || same_pci(pci, c->gpu_pci[physical]))) {
+        *id = physical;
+        return ZEUS_OK;
+    }
+    list_gpus(c, daemon, sizeof daemon);
+    if (pci == NULL || pci[0] == '\0')
+        return zeus__fail(ZEUS_ERR_NOT_FOUND, "GPU %u has no PCI address to find it on zeusd "
+                          "at %s by; daemon GPUs: %s", physical, c->where, daemon);
+    for (unsigned i = 0; i < c->gpu_count && i < ZEUS_MAX_GPUS; i++)
+        if (same_pci(pci, c->gpu_pci[i])) {
+            match = i;
+            found++;
+        }
+    if (found != 1)
+        return zeus__fail(ZEUS_ERR_NOT_FOUND, "GPU %u has PCI address %s, which %s on zeusd "
+                          "at %s. Daemon GPUs: %s", physical, pci,
+                          found == 0 ? "is not present" : "matches more than one GPU",
+                          c->where, daemon);
+    *id = match;
     return ZEUS_OK;
 }
 

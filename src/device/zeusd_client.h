@@ -47,11 +47,20 @@ const char *zeus__zeusd_client_where(const struct zeus__zeusd_client *c);
 
 /*
  * Call a GPU control route (for example "/gpu/set_power_limit") for GPU `gpu` (the
- * daemon's numbering: the NVML index) with block=true; `extra` is appended to the query
+ * daemon's numbering: see zeus__zeusd_gpu_id) with block=true; `extra` is appended to the query
  * ("power_limit_mw=200000") or NULL. Checks the gpu-control capability first.
  */
 zeus_status zeus__zeusd_gpu_control(struct zeus__zeusd_client *c, const char *route,
                                     unsigned gpu, const char *extra);
+
+/*
+ * The daemon's id of a local GPU. by_index (NVIDIA): its `physical` index, unless the
+ * daemon's GPU there has another PCI address; otherwise (AMD, or that mismatch) the one
+ * daemon GPU whose PCI address is `pci` (NULL or "": unknown). ZEUS_ERR_NOT_FOUND, naming
+ * the daemon's GPUs, when none or several match.
+ */
+zeus_status zeus__zeusd_gpu_id(const struct zeus__zeusd_client *c, int by_index,
+                               unsigned physical, const char *pci, unsigned *id);
 
 extern const struct zeus_backend_ops zeus__zeusd_backend;
 

@@ -30,6 +30,10 @@
  *    failure is counted (zeus_cpu_read_failures_total, zeus_gpu_read_failures_total).
  * 4. All of a family's samples are written together, as the text format requires, so the
  *    renderer loops family by family, then device by device.
+ * 5. What a GPU's values cover (Grace Hopper's module scope, a MIG GPU's whole-GPU values)
+ *    and its vendor are labels of one info series, zeus_gpu_info, not of every series: a
+ *    label on the energy counter would start a new series (a counter reset to Prometheus)
+ *    whenever MIG mode is switched, and the usual join on index selects by them anyway.
  */
 #include <math.h>
 #include <pthread.h>
@@ -54,6 +58,7 @@
 struct gpu {
     unsigned index;
     zeus_gpu_info info;
+    const char *backend; /* "nvml", "amdsmi" (libzeus's static name) */
     struct zeus__channel *ch;
     unsigned domains; /* ZEUS_DOMAIN_BIT()s sampled */
     int has_temperature;
@@ -178,6 +183,7 @@ static zeus_status add_gpu(zeus_metrics_collector *c, unsigned index)
     if (s != ZEUS_OK)
         return s;
     g->index = index;
+    g->backend = zeus_gpu_get_backend(c->devs, index);
     if (g->info.supports & ZEUS_GPU_POWER_INSTANT)
         g->domains |= ZEUS_DOMAIN_BIT(ZEUS_POWER_DEVICE_INSTANT);
     if (g->info.supports & ZEUS_GPU_POWER_AVERAGE)
@@ -380,6 +386,29 @@ static void gpu_power_family(zeus__prom_buf *b, zeus_metrics_collector *c,
         }
 }
 
+/* Note 5: one series per GPU saying what its other series measure. */
+static void gpu_info_family(zeus__prom_buf *b, zeus_metrics_collector *c,
+                            const struct gpu_view *v)
+{
+    for (unsigned i = 0; i < c->gpu_count; i++) {
+        const struct gpu *g = &c->gpus[i];
+        const char *backend = g->backend != NULL ? g->backend : "";
+        zeus__prom_label l[7] = {
+            {"index", v[i].index},
+            {"uuid", g->info.uuid},
+            {"name", g->info.name},
+            {"vendor", strcmp(backend, "amdsmi") == 0 ? "amd" : "nvidia"},
+            {"backend", backend},
+            {"power_scope", (g->info.supports & ZEUS_GPU_MODULE_SCOPE) ? "module" : "gpu"},
+            {"mig", (g->info.supports & ZEUS_GPU_MIG) ? "true" : "false"}};
+        if (i == 0)
+            zeus__prom_family(b, "zeus_gpu_info",
+                              "What a GPU's series measure: vendor, power scope, MIG mode",
+                              "gauge");
+        zeus__prom_sample(b, "zeus_gpu_info", l, 7, NULL, NULL, 1);
+    }
+}
+
 static void cpu_family(zeus__prom_buf *b, zeus_metrics_collector *c, const struct cpu_view *v,
                        const char *name, const char *help, const char *type, int field)
 {
@@ -498,6 +527,7 @@ zeus_status zeus_metrics_collector_render(zeus_metrics_collector *c, char **text
                "Times the energy counter went backwards (driver reload)", "counter", 5);
     gpu_family(&b, c, gv, "zeus_gpu_read_failures_total", "Failed GPU reads by the sampler",
                "counter", 6);
+    gpu_info_family(&b, c, gv);
     cpu_family(&b, c, cv, "zeus_cpu_energy_joules_total",
                "CPU package energy (RAPL) since the collector started", "counter", 0);
     cpu_family(&b, c, cv, "zeus_dram_energy_joules_total",

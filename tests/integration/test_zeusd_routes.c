@@ -120,7 +120,9 @@ static void test_zeusd_discover_lists_devices_and_groups(void **state)
     assert_string_equal(r.content_type, "application/json");
     assert_non_null(strstr(r.body, "{\"gpus\":[{\"id\":0,\"name\":\"NVIDIA H100 80GB HBM3\","
                                    "\"pci_address\":\"0000:18:00.0\","
-                                   "\"cumulative_energy_available\":true},{\"id\":1,"
+                                   "\"cumulative_energy_available\":true,"
+                                   "\"backend\":\"nvml\",\"power_scope\":\"gpu\","
+                                   "\"mig\":false},{\"id\":1,"
                                    "\"name\":\"NVIDIA H100 80GB HBM3\","
                                    "\"pci_address\":\"0000:28:00.0\""));
     assert_non_null(strstr(r.body, "\"cpus\":[{\"id\":0,\"dram_available\":true},{\"id\":1,"
@@ -486,7 +488,7 @@ static void test_zeusd_device_errors_keep_serving(void **state)
     assert_int_equal(r.status, 200);
     zd_get(&f->d, "/discover", &r);
     assert_non_null(strstr(r.body, "\"id\":1,\"name\":\"NVIDIA H100 80GB HBM3\",\"pci_address\":"
-                                   "\"0000:28:00.0\",\"cumulative_energy_available\":false}"));
+                                   "\"0000:28:00.0\",\"cumulative_energy_available\":false,"));
     /* A RAPL file that vanishes is an error for that package only. */
     zt_sysfs_remove(f->tree, "intel-rapl:1", "energy_uj");
     zd_get(&f->d, "/cpu/get_cumulative_energy?cpu=true&dram=false", &r);

@@ -424,19 +424,28 @@ static void test_amd_mi250_odd_die_has_no_readings(void **state)
     zeus_monitor_destroy(mon);
 }
 
-/* zeusd sets NVIDIA GPUs only: an AMD GPU's setter is refused, never sent by its index. */
-static void test_amd_setters_not_sent_to_zeusd(void **state)
+/*
+ * With zeusd configured, an AMD GPU's setters go to the daemon (test_zeusd_amd covers a
+ * real one): an unreachable daemon fails them with its reason, and the driver is never
+ * called instead. The setters AMD SMI lacks stay unsupported.
+ */
+static void test_amd_setters_go_to_zeusd_only(void **state)
 {
+    const struct zt_fake_amdsmi *fake = zt_fake_amdsmi_use("gpus=1");
+    unsigned long long cap;
     zeus_devices *devs;
     (void)state;
 
-    zt_fake_amdsmi_use("gpus=1");
     setenv("ZEUSD_SOCK_PATH", "/nonexistent/zeusd.sock", 1);
     devs = open_devices();
     unsetenv("ZEUSD_SOCK_PATH");
-    assert_int_equal(zeus_gpu_set_power_limit(devs, 0, 500), ZEUS_ERR_NOT_SUPPORTED);
-    assert_non_null(strstr(zeus_last_error(), "NVIDIA GPUs only"));
-    assert_int_equal(zeus_gpu_set_gpu_locked_clocks(devs, 0, 600, 900), ZEUS_ERR_NOT_SUPPORTED);
+    cap = fake->power_cap_uw(0);
+    assert_int_equal(zeus_gpu_set_power_limit(devs, 0, 500), ZEUS_ERR_IO);
+    assert_non_null(strstr(zeus_last_error(), "zeusd"));
+    assert_int_equal(fake->power_cap_uw(0), cap);
+    assert_int_equal(zeus_gpu_set_gpu_locked_clocks(devs, 0, 600, 900), ZEUS_ERR_IO);
+    assert_int_equal(zeus_gpu_reset_memory_locked_clocks(devs, 0), ZEUS_ERR_NOT_SUPPORTED);
+    assert_int_equal(zeus_gpu_set_persistence_mode(devs, 0, 1), ZEUS_ERR_NOT_SUPPORTED);
     zeus_devices_destroy(devs);
 }
 
@@ -730,7 +739,7 @@ int main(void)
         T(test_amd_windows_nested_restart_cancel),
         T(test_amd_square_trace_counter_and_integrated_agree),
         T(test_amd_mi250_odd_die_has_no_readings),
-        T(test_amd_setters_not_sent_to_zeusd),
+        T(test_amd_setters_go_to_zeusd_only),
         T(test_amd_hip_order),
         T(test_amd_visible_devices),
         T(test_amd_failing_calls),
