@@ -89,9 +89,11 @@ ZEUS_API void zeus_pfo_options_init(zeus_pfo_options *o);
 ZEUS_API zeus_status zeus_pfo_register_job(const zeus_pfo_options *o, char *job_id, size_t len);
 
 /*
- * Register this rank with its available frequencies (the supported graphics clocks at the
- * highest memory clock, descending), set up the GPU (see above), start the controller thread
- * and fetch this rank's schedule, which blocks until every rank of the job has asked.
+ * Set up the GPU (see above) and start the controller thread, register this rank with its
+ * available frequencies (the supported graphics clocks at the highest memory clock,
+ * descending), and fetch this rank's schedule, which blocks until every rank of the job has
+ * asked. On failure the clocks locked so far are reset; a GPU that cannot be set up fails
+ * before the rank is registered.
  *
  * devs: the devices (must outlive the handle). out: the handle on ZEUS_OK.
  * Returns ZEUS_ERR_INVALID_ARGUMENT for bad options, ZEUS_ERR_NOT_FOUND for a device_id that

@@ -22,7 +22,6 @@
  * Nesting is capped (MAX_DEPTH) so a hostile file cannot exhaust the stack.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -334,11 +334,15 @@ zeus_status zeus_pfo_create(zeus_devices *devs, const zeus_pfo_options *in, zeus
     p->job_id = strdup(o.job_id);
     if (p->url == NULL || p->job_id == NULL)
         s = zeus__fail(ZEUS_ERR_NO_MEMORY, "out of memory");
+    /* The GPU first, then the server: a rank that cannot set its clocks fails before it is
+     * registered (Zeus registers first, and its controller process fails unseen). */
+    if (s == ZEUS_OK)
+        s = zeus__pfo_ctl_start(devs, o.device_id, max_mem, clocks[0], &p->ctl);
     if (s == ZEUS_OK)
         s = register_rank(p, &o, clocks, nclocks);
     if (s == ZEUS_OK)
-        s = zeus__pfo_ctl_start(devs, o.device_id, max_mem, clocks[0], &p->ctl);
-    if (s == ZEUS_OK && (s = fetch_schedule(p)) != ZEUS_OK) {
+        s = fetch_schedule(p);
+    if (s != ZEUS_OK && p->ctl != NULL) {
         zeus__pfo_ctl_stop(p->ctl); /* resets the clocks it locked */
         p->ctl = NULL;
     }

@@ -288,28 +288,40 @@ static void test_pfo_client_failed_lock_is_reported(void **state)
     free(id);
 }
 
-static void test_pfo_client_unprivileged_gpu_refused(void **state)
+/* An unprivileged GPU fails create before the rank is registered; a GPU set up for a job the
+ * server does not know is reset again. */
+static void test_pfo_client_refusals(void **state)
 {
     struct fixture *f = *state;
     zeus_pfo_options o;
     zeus_pfo *pfo = NULL;
+    char kind[16];
+    unsigned lo[16];
 
     zt_fake_nvml_reset("gpus=4;root=0");
     assert_int_equal(zeus_devices_create(&f->devs), ZEUS_OK);
     options(&o, f, 0, 1);
     o.job_id = "any";
-    assert_int_equal(zeus_pfo_create(f->devs, &o, &pfo), ZEUS_ERR_NOT_FOUND); /* unknown job */
-    assert_non_null(strstr(zeus_last_error(), "PFO server returned status code 404"));
-    {
-        char id[ZEUS_PFO_JOB_ID_MAX];
-        assert_int_equal(zeus_pfo_register_job(&o, id, sizeof id), ZEUS_OK);
-        o.job_id = id;
-        assert_int_equal(zeus_pfo_create(f->devs, &o, &pfo), ZEUS_ERR_NO_PERMISSION);
-        assert_non_null(strstr(zeus_last_error(), "Perseus: cannot lock GPU 0's memory clock"));
-    }
+    assert_int_equal(zeus_pfo_create(f->devs, &o, &pfo), ZEUS_ERR_NO_PERMISSION);
+    assert_non_null(strstr(zeus_last_error(), "Perseus: cannot lock GPU 0's memory clock"));
     assert_null(pfo);
+    zeus_devices_destroy(f->devs);
+
+    zt_fake_nvml_reset("gpus=4");
+    assert_int_equal(zeus_devices_create(&f->devs), ZEUS_OK);
+    assert_int_equal(zeus_pfo_create(f->devs, &o, &pfo), ZEUS_ERR_NOT_FOUND);
+    assert_non_null(strstr(zeus_last_error(), "PFO server returned status code 404"));
+    assert_non_null(strstr(zeus_last_error(), "Unknown job id 'any'"));
+    assert_null(pfo);
+    assert_int_equal(zt_fake_nvml()->clock_log(NULL, kind, lo, NULL, 16), 4);
+    assert_memory_equal(kind, "MGgm", 4);
+
     o.world_size = 3;
     assert_int_equal(zeus_pfo_create(f->devs, &o, &pfo), ZEUS_ERR_INVALID_ARGUMENT);
+    options(&o, f, 4, 1);
+    o.job_id = "any";
+    assert_int_equal(zeus_pfo_create(f->devs, &o, &pfo), ZEUS_ERR_INVALID_ARGUMENT);
+    assert_int_equal(zeus_pfo_register_job(NULL, kind, sizeof kind), ZEUS_ERR_INVALID_ARGUMENT);
 }
 
 /* ---- Through zeusd ---------------------------------------------------------------------------- */
@@ -343,7 +355,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pfo_client_eight_ranks_follow_the_plan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pfo_client_instruction_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pfo_client_failed_lock_is_reported, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pfo_client_unprivileged_gpu_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pfo_client_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pfo_client_through_zeusd, setup, teardown),
     };
     return cmocka_run_group_tests_name("pfo_client", tests, NULL, NULL);
