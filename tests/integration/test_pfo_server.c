@@ -377,6 +377,29 @@ static void test_pfo_idle_job_is_evicted(void **state)
     free(id);
 }
 
+/* SIGTERM while a rank waits in /schedule: the wait ends (503) and the server exits 0. */
+static void test_pfo_stop_with_a_waiting_rank(void **state)
+{
+    struct fixture *f = *state;
+    struct rank_call waiting[1];
+    char *id;
+
+    zt_pfo_start(&f->server, "PointSolution", f->plan2, NULL, 0);
+    id = zt_pfo_register_job(&f->server, 2, 1, 1, NULL);
+    register_rank(&f->server, id, 0, 0, 0);
+    register_rank(&f->server, id, 1, 1, 0);
+    ask_schedules(waiting, 0, 1, &f->server, id, NULL);
+    sleep_ms(300);
+    zt_pfo_stop(&f->server); /* asserts exit status 0 */
+    join_call(&waiting[0]);
+    /* 503 when the request was waiting; 0 (no answer) if the stop came before it arrived */
+    assert_true(waiting[0].status == 503 || waiting[0].status == 0);
+    if (waiting[0].status == 503)
+        assert_non_null(strstr(detail(waiting[0].reply), "stopping"));
+    cJSON_Delete(waiting[0].reply);
+    free(id);
+}
+
 /* ---- Bad requests ------------------------------------------------------------------------- */
 
 static long call_detail(const struct zt_pfo *s, const char *method, const char *path,
@@ -470,6 +493,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pfo_scheduler_error_reaches_every_rank, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pfo_bad_plans_are_400_or_500, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pfo_idle_job_is_evicted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pfo_stop_with_a_waiting_rank, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pfo_bad_bodies_and_unknown_jobs, setup, teardown),
     };
     return cmocka_run_group_tests_name("pfo_server", tests, NULL, NULL);
