@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "fake_nvml_control.h"
@@ -324,6 +325,78 @@ static void test_pfo_client_refusals(void **state)
     assert_int_equal(zeus_pfo_register_job(NULL, kind, sizeof kind), ZEUS_ERR_INVALID_ARGUMENT);
 }
 
+/* ---- The exit hook ------------------------------------------------------------------------------ */
+
+static char exit_log_path[1100];
+static int exit_log_child;
+
+/* A destructor of the executable runs after every atexit handler (libzeus's hook may have been
+ * registered by an earlier test, before this one's fork). Only the forked child writes. */
+__attribute__((destructor)) static void write_clock_log_at_exit(void)
+{
+    static char kind[MAX_LOG];
+    size_t n;
+    FILE *fp;
+
+    if (!exit_log_child)
+        return;
+    n = zt_fake_nvml()->clock_log(NULL, kind, NULL, NULL, MAX_LOG);
+    fp = fopen(exit_log_path, "w");
+    if (fp != NULL) {
+        fwrite(kind, 1, n < MAX_LOG ? n : MAX_LOG, fp);
+        fclose(fp);
+    }
+}
+
+/* A process that exits without destroying its clients still has its clocks reset. */
+static void test_pfo_client_exit_resets_clocks(void **state)
+{
+    struct fixture *f = *state;
+    int status = -1;
+    pid_t pid;
+    char *log;
+
+    snprintf(exit_log_path, sizeof exit_log_path, "%s/exit-log", f->dir);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rank ranks[PP];
+        zeus_pfo_options o;
+        char id[ZEUS_PFO_JOB_ID_MAX];
+        exit_log_child = 1;
+        if (zt_fake_nvml()->reset("gpus=4") != 0 || zeus_devices_create(&f->devs) != ZEUS_OK)
+            _exit(3);
+        options(&o, f, 0, 1);
+        if (zeus_pfo_register_job(&o, id, sizeof id) != ZEUS_OK)
+            _exit(4);
+        for (int r = 0; r < PP; r++) {
+            ranks[r] = (struct rank){.f = f, .job_id = id, .rank = r, .dp = 1, .iterations = 1};
+            pthread_create(&ranks[r].thread, NULL, rank_main, &ranks[r]);
+        }
+        for (int r = 0; r < PP; r++)
+            if (pthread_join(ranks[r].thread, NULL) != 0 || ranks[r].run != ZEUS_OK)
+                _exit(5);
+        exit(0); /* no zeus_pfo_destroy */
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    log = zt_read_file(exit_log_path);
+    assert_non_null(log);
+    /* each GPU's last two entries are its resets: 4 'g' and 4 'm' among the last 8 */
+    {
+        size_t n = strlen(log), g = 0, m = 0;
+        assert_true(n >= 8);
+        for (size_t k = n - 8; k < n; k++) {
+            g += log[k] == 'g';
+            m += log[k] == 'm';
+        }
+        assert_int_equal(g, 4);
+        assert_int_equal(m, 4);
+    }
+    free(log);
+}
+
 /* ---- Through zeusd ---------------------------------------------------------------------------- */
 
 static void test_pfo_client_through_zeusd(void **state)
@@ -356,6 +429,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pfo_client_instruction_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pfo_client_failed_lock_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pfo_client_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pfo_client_exit_resets_clocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pfo_client_through_zeusd, setup, teardown),
     };
     return cmocka_run_group_tests_name("pfo_client", tests, NULL, NULL);
