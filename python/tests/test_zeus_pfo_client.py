@@ -20,7 +20,7 @@ import textwrap
 import pytest
 
 from bso_support import ROOT
-from test_pipeline_frequency import PLAN, PfoServer
+from pfo_support import PLAN, PfoServer
 
 ZEUS_COPY = ROOT / "tests" / "data" / "zeus-pfo-client"
 
