@@ -400,6 +400,82 @@ static void test_pfo_stop_with_a_waiting_rank(void **state)
     free(id);
 }
 
+/* ---- Settings --------------------------------------------------------------------------------- */
+
+/* `zeus pfo-server` with the environment as set; its exit status, stderr in *err (malloc'd). */
+static int run_server_expecting_exit(char **err)
+{
+    struct zt_cli c;
+    int status;
+
+    zt_cli_run(&c, "pfo-server", "--listen", "127.0.0.1:0", NULL);
+    status = c.status;
+    *err = strdup(c.err ? c.err : "");
+    zt_cli_free(&c);
+    return status;
+}
+
+static void expect_refused(const char *name, const char *value, const char *message)
+{
+    char *err;
+
+    setenv(name, value, 1);
+    assert_int_equal(run_server_expecting_exit(&err), 2);
+    if (strstr(err, message) == NULL)
+        fail_msg("%s=%s: '%s' lacks '%s'", name, value, err, message);
+    free(err);
+}
+
+/* Bad ZEUS_PFO_* settings stop the start with the variable named, as Zeus fails at import. */
+static void test_pfo_bad_settings_refused(void **state)
+{
+    struct fixture *f = *state;
+    char args[1200];
+
+    snprintf(args, sizeof args, "{\"solution_path\": \"%s\"}", f->plan2);
+    setenv("ZEUS_PFO_SCHEDULER_ARGS", args, 1);
+    setenv("ZEUS_PFO_DUMP_DATA", "false", 1);
+    unsetenv("ZEUS_PFO_MAX_JOB_IDLE_TIME");
+    unsetenv("ZEUS_PFO_LOG_LEVEL");
+    expect_refused("ZEUS_PFO_SCHEDULER", "Fastest", "no such scheduler");
+    setenv("ZEUS_PFO_SCHEDULER", "PointSolution", 1);
+    expect_refused("ZEUS_PFO_SCHEDULER_ARGS", "{}", "missing a required argument: 'solution_path'");
+    expect_refused("ZEUS_PFO_SCHEDULER_ARGS", "{\"solution_path\": \"x.py\", \"seed\": 1}",
+                   "unexpected keyword argument 'seed'");
+    setenv("ZEUS_PFO_SCHEDULER_ARGS", args, 1);
+    expect_refused("ZEUS_PFO_DUMP_DATA", "maybe", "could not be parsed to a boolean");
+    setenv("ZEUS_PFO_DUMP_DATA", "false", 1);
+    expect_refused("ZEUS_PFO_MAX_JOB_IDLE_TIME", "1.5", "ZEUS_PFO_MAX_JOB_IDLE_TIME");
+    unsetenv("ZEUS_PFO_MAX_JOB_IDLE_TIME");
+    expect_refused("ZEUS_PFO_LOG_LEVEL", "chatty", "Unknown level");
+    unsetenv("ZEUS_PFO_LOG_LEVEL");
+}
+
+/* At DEBUG (the default) every request is logged with its body and reply, as Zeus does. */
+static void test_pfo_debug_logs_requests(void **state)
+{
+    struct fixture *f = *state;
+    char *id;
+
+    zt_pfo_start(&f->server, "PointSolution", f->plan2, NULL, 0); /* sets ZEUS_PFO_* */
+    zt_pfo_stop(&f->server); /* it runs at WARNING: start again at DEBUG */
+    setenv("ZEUS_PFO_LOG_LEVEL", "debug", 1);
+    zt_cli_start(&f->server.cli, "pfo-server", "--listen", "127.0.0.1:0", NULL);
+    zt_cli_wait_for_output(&f->server.cli, "serving http://", 30);
+    {
+        char *out = zt_read_file(f->server.cli.out_path);
+        const char *p = strstr(out, "http://127.0.0.1:");
+        assert_non_null(p);
+        f->server.port = atoi(p + strlen("http://127.0.0.1:"));
+        snprintf(f->server.base, sizeof f->server.base, "http://127.0.0.1:%d", f->server.port);
+        free(out);
+    }
+    id = zt_pfo_register_job(&f->server, 2, 1, 1, "logged");
+    zt_cli_wait_for_output(&f->server.cli, "DEBUG: POST /register_job: {", 30);
+    zt_cli_wait_for_output(&f->server.cli, "+logged\"", 30);
+    free(id);
+}
+
 /* ---- Bad requests ------------------------------------------------------------------------- */
 
 static long call_detail(const struct zt_pfo *s, const char *method, const char *path,
@@ -494,6 +570,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pfo_bad_plans_are_400_or_500, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pfo_idle_job_is_evicted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pfo_stop_with_a_waiting_rank, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pfo_bad_settings_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pfo_debug_logs_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pfo_bad_bodies_and_unknown_jobs, setup, teardown),
     };
     return cmocka_run_group_tests_name("pfo_server", tests, NULL, NULL);
