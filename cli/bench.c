@@ -26,6 +26,7 @@ static const char usage[] =
     "    zeus bench accuracy [--trials N] [--lengths MS,...] [--json]\n"
     "    zeus bench sampler [--gpus N] [--seconds S] [--json]\n"
     "    zeus bench startup [--gpus N] [--trials T] [--json]\n"
+    "    zeus bench pfo [--iterations N] [--entries E] [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "    windows   what a begin_window + end_window pair costs the caller (p50, p99, max).\n"
@@ -33,6 +34,7 @@ static const char usage[] =
     "              direct counter reads (Zeus's way) and the sampled engine.\n"
     "    sampler   CPU time the background sampler takes while it samples N GPUs.\n"
     "    startup   how long monitors take to be ready, for 1 and N GPUs.\n"
+    "    pfo       what Perseus's on_instruction_begin costs the training thread.\n"
     "\n"
     "    `zeus bench BENCHMARK --help` describes each one; bench/README.md in the sources\n"
     "    has the numbers measured so far.\n"
@@ -48,6 +50,7 @@ static const struct {
     {"accuracy", cli_bench_accuracy},
     {"sampler", cli_bench_sampler},
     {"startup", cli_bench_startup},
+    {"pfo", cli_bench_pfo},
 };
 
 int cli_bench(int argc, char **argv)

@@ -21,6 +21,7 @@ int cli_bench_windows(int argc, char **argv);  /* bench_windows.c */
 int cli_bench_accuracy(int argc, char **argv); /* bench_accuracy.c */
 int cli_bench_sampler(int argc, char **argv);  /* bench_sampler.c */
 int cli_bench_startup(int argc, char **argv);  /* bench_startup.c */
+int cli_bench_pfo(int argc, char **argv);      /* bench_pfo.c */
 
 /* ---- Time ----------------------------------------------------------------------------- */
 

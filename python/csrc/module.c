@@ -538,7 +538,7 @@ PyMODINIT_FUNC PyInit__zeusc(void)
     if (PyType_Ready(&zc_monitor_type) < 0 || PyType_Ready(&zc_power_handle_type) < 0 ||
         PyType_Ready(&zc_temperature_handle_type) < 0 || PyType_Ready(&zc_devices_type) < 0 ||
         PyType_Ready(&zc_push_metric_type) < 0 || PyType_Ready(&zc_plo_type) < 0 ||
-        PyType_Ready(&zc_bso_type) < 0)
+        PyType_Ready(&zc_bso_type) < 0 || PyType_Ready(&zc_pfo_type) < 0)
         return NULL;
     if (error_base == NULL && import_classes() < 0)
         return NULL;
@@ -554,6 +554,7 @@ PyMODINIT_FUNC PyInit__zeusc(void)
         PyModule_AddObjectRef(m, "PushMetric", (PyObject *)&zc_push_metric_type) < 0 ||
         PyModule_AddObjectRef(m, "PowerLimitOptimizer", (PyObject *)&zc_plo_type) < 0 ||
         PyModule_AddObjectRef(m, "BatchSizeOptimizer", (PyObject *)&zc_bso_type) < 0 ||
+        PyModule_AddObjectRef(m, "PipelineFrequency", (PyObject *)&zc_pfo_type) < 0 ||
         PyModule_AddStringConstant(m, "HEADER_VERSION", ZEUS_VERSION) < 0 ||
         add_int(m, "MAX_GPUS", ZEUS_MAX_GPUS) < 0 || add_int(m, "MAX_CPUS", ZEUS_MAX_CPUS) < 0 ||
         add_int(m, "ENERGY_VALID", ZEUS_ENERGY_VALID) < 0 ||

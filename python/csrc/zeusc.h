@@ -48,6 +48,7 @@ extern PyTypeObject zc_devices_type;        /* device.c */
 extern PyTypeObject zc_push_metric_type;    /* metric.c */
 extern PyTypeObject zc_plo_type;            /* power_limit.c */
 extern PyTypeObject zc_bso_type;            /* batch_size.c */
+extern PyTypeObject zc_pfo_type;            /* pipeline_frequency.c */
 
 /* power_limit.c's module functions: selection and Zeus's profile file. */
 PyObject *zc_plo_select(PyObject *mod, PyObject *args);

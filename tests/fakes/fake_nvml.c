@@ -186,6 +186,7 @@ typedef struct {
 #define FAKE_MAX_GPUS 64
 #define FAKE_MAX_RULES 32
 #define FAKE_LIMIT_LOG 4096 /* power limit sets remembered */
+#define FAKE_CLOCK_LOG 4096 /* clock locks and resets remembered */
 #define FAKE_MAX_MEM_CLOCKS 16
 #define FAKE_MAX_MIG 7 /* MIG devices per GPU, as on an A100 or H100 (7 x 1g slices) */
 #define NO_DEVICE (~0u)
@@ -277,6 +278,8 @@ static struct {
     /* Power limits set since the last reset, in order (the optimizer tests' call record). */
     struct { unsigned gpu, mw; } limit_log[FAKE_LIMIT_LOG];
     size_t limit_log_count;
+    struct { unsigned gpu, min, max; char kind; } clock_log[FAKE_CLOCK_LOG];
+    size_t clock_log_count;
     /* MIG device handles: &mig[N * FAKE_MAX_MIG + s] is slice s of GPU N, valid while
      * GPU N is in MIG mode with more than s slices. */
     struct fake_mig { unsigned gpu, slice; } mig[FAKE_MAX_GPUS * FAKE_MAX_MIG];
@@ -787,6 +790,7 @@ static void commit_locked(const struct fake_config *c)
     memset(fake.rules, 0, sizeof fake.rules);
     memset(fake.calls, 0, sizeof fake.calls);
     fake.limit_log_count = 0;
+    fake.clock_log_count = 0;
     fake.configured = 1;
 }
 
@@ -1403,6 +1407,18 @@ static void mem_clock_range(const struct fake_gpu *g, unsigned *lo, unsigned *hi
     }
 }
 
+/* Remember a successful clock lock or reset (fake_nvml_clock_log). Lock held. */
+static void log_clock(const struct fake_gpu *g, char kind, unsigned min, unsigned max)
+{
+    if (fake.clock_log_count < FAKE_CLOCK_LOG) {
+        fake.clock_log[fake.clock_log_count].gpu = (unsigned)(g - fake.cfg.gpus);
+        fake.clock_log[fake.clock_log_count].kind = kind;
+        fake.clock_log[fake.clock_log_count].min = min;
+        fake.clock_log[fake.clock_log_count].max = max;
+    }
+    fake.clock_log_count++;
+}
+
 /* Shared checks of the clock setters: architecture, privilege, then the range. */
 static nvmlReturn_t check_clock_setter(const struct fake_gpu *g, unsigned min_arch,
                                        unsigned lo, unsigned hi, unsigned min, unsigned max)
@@ -1429,6 +1445,7 @@ nvmlReturn_t nvmlDeviceSetGpuLockedClocks(nvmlDevice_t device, unsigned int minG
     if (r == NVML_SUCCESS) {
         g->locked_gpu_min = minGpuClockMHz;
         g->locked_gpu_max = maxGpuClockMHz;
+        log_clock(g, 'G', minGpuClockMHz, maxGpuClockMHz);
     }
     return leave(r);
 }
@@ -1441,8 +1458,10 @@ nvmlReturn_t nvmlDeviceResetGpuLockedClocks(nvmlDevice_t device)
     if (r != NVML_SUCCESS)
         return r;
     r = check_clock_setter(g, ARCH_VOLTA, 0, 0, 0, 0);
-    if (r == NVML_SUCCESS)
+    if (r == NVML_SUCCESS) {
         g->locked_gpu_min = g->locked_gpu_max = 0;
+        log_clock(g, 'g', 0, 0);
+    }
     return leave(r);
 }
 
@@ -1460,6 +1479,7 @@ nvmlReturn_t nvmlDeviceSetMemoryLockedClocks(nvmlDevice_t device, unsigned int m
     if (r == NVML_SUCCESS) {
         g->locked_mem_min = minMemClockMHz;
         g->locked_mem_max = maxMemClockMHz;
+        log_clock(g, 'M', minMemClockMHz, maxMemClockMHz);
     }
     return leave(r);
 }
@@ -1472,8 +1492,10 @@ nvmlReturn_t nvmlDeviceResetMemoryLockedClocks(nvmlDevice_t device)
     if (r != NVML_SUCCESS)
         return r;
     r = check_clock_setter(g, ARCH_AMPERE, 0, 0, 0, 0);
-    if (r == NVML_SUCCESS)
+    if (r == NVML_SUCCESS) {
         g->locked_mem_min = g->locked_mem_max = 0;
+        log_clock(g, 'm', 0, 0);
+    }
     return leave(r);
 }
 
@@ -1692,6 +1714,27 @@ size_t fake_nvml_power_limit_log(unsigned *gpu, unsigned *mw, size_t cap)
             gpu[i] = fake.limit_log[i].gpu;
         if (mw != NULL)
             mw[i] = fake.limit_log[i].mw;
+    }
+    pthread_mutex_unlock(&fake.lock);
+    return n;
+}
+
+size_t fake_nvml_clock_log(unsigned *gpu, char *kind, unsigned *min_mhz, unsigned *max_mhz,
+                           size_t cap)
+{
+    size_t n;
+
+    pthread_mutex_lock(&fake.lock);
+    n = fake.clock_log_count;
+    for (size_t i = 0; i < cap && i < n && i < FAKE_CLOCK_LOG; i++) {
+        if (gpu != NULL)
+            gpu[i] = fake.clock_log[i].gpu;
+        if (kind != NULL)
+            kind[i] = fake.clock_log[i].kind;
+        if (min_mhz != NULL)
+            min_mhz[i] = fake.clock_log[i].min;
+        if (max_mhz != NULL)
+            max_mhz[i] = fake.clock_log[i].max;
     }
     pthread_mutex_unlock(&fake.lock);
     return n;

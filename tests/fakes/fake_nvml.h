@@ -97,4 +97,16 @@ size_t fake_nvml_power_limit_log(unsigned *gpu, unsigned *mw, size_t cap);
  */
 #define FAKE_MIG_UUID_FORMAT "MIG-%08x-6d1a-4c2e-9f3b-%012x"
 
+/* ---- Added for Perseus's frequency controller --------------------------------------------- */
+
+/*
+ * The clock locks and resets that succeeded since the last reset, in call order: entry i's
+ * physical GPU, kind ('G' nvmlDeviceSetGpuLockedClocks, 'g' its reset, 'M'
+ * nvmlDeviceSetMemoryLockedClocks, 'm' its reset) and range in MHz (0 for a reset) go to
+ * gpu[i], kind[i], min_mhz[i], max_mhz[i] (any may be NULL) for i < cap. Returns how many
+ * there were (only the first 4096 are kept).
+ */
+size_t fake_nvml_clock_log(unsigned *gpu, char *kind, unsigned *min_mhz, unsigned *max_mhz,
+                           size_t cap);
+
 #endif /* ZEUS_FAKE_NVML_H */

@@ -38,6 +38,7 @@ static const struct control_symbol symbols[] = {
     {"fake_nvml_last_error", &fake.last_error},
     {"fake_nvml_init_count", &fake.init_count},
     {"fake_nvml_set_temperature_c", &fake.set_temperature_c},
+    {"fake_nvml_clock_log", &fake.clock_log},
 };
 
 static void load(void)

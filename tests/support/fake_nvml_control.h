@@ -34,6 +34,8 @@ struct zt_fake_nvml {
     int (*init_count)(void);
     void (*set_temperature_c)(unsigned physical_index, unsigned temp_c);
     size_t (*power_limit_log)(unsigned *gpu, unsigned *mw, size_t cap);
+    size_t (*clock_log)(unsigned *gpu, char *kind, unsigned *min_mhz, unsigned *max_mhz,
+                        size_t cap);
 };
 
 /* "Every device" for fail(). */
