@@ -129,8 +129,6 @@ EXCLUDED_MODULES: dict[str, str] = {
     "zeus.utils.lat_lon": "IP geolocation for the carbon monitor comes with the carbon issue",
     "zeus.monitor.price": "electricity-price monitoring comes with the price issue",
     "zeus.monitor.power_streaming": "zeusd power streaming comes with the streaming issue",
-    "zeus.optimizer.pipeline_frequency": "the optimizers come with the optimizer issue",
-    "zeus.utils.metric": "zeus_cost/energy/avg_power serve the optimizers (optimizer issue)",
 }
 
 # Single names that are Zeus's implementation details, done in C by Zeus-C.
