@@ -11,7 +11,7 @@ set -eu
 # PostgreSQL (initdb, pg_ctl) for the batch size server's cluster tests; numpy, the reference
 # for its random stream; httpx and pydantic, which Zeus's own BSO client needs.
 PACKAGES="build-essential dpkg-dev cmake pkg-config libcmocka-dev libcjson-dev libcurl4-openssl-dev \
-libmicrohttpd-dev libsqlite3-dev libpq-dev libssl-dev postgresql python3 python3-numpy \
+libmicrohttpd-dev libsqlite3-dev libpq-dev libssl-dev libcminpack-dev postgresql python3 python3-numpy \
 python3-httpx python3-pydantic python3-dev python3-pytest python3-setuptools \
 python3-pip python3-venv prometheus prometheus-pushgateway"
 
