@@ -10,14 +10,21 @@
  * holds +inf or whose mean squared error is inf, and one with a < 0 (not convex); "first"
  * takes the first fit left, "best" the lowest error (strictly lower: the earlier of equals).
  *
- * Concept: any Levenberg-Marquardt converges to the same least-squares fit. Reality: SciPy
- * stops at xtol = 1.49e-8 relative, so starts that converge to one minimum stop up to ~1e-8
- * apart, "best" picks among them by their last bits, and the solver floors its flow bounds to
- * 1e-6, where such differences can show. So this calls MINPACK's lmdif itself (Debian's
+ * Concept: any Levenberg-Marquardt converges to the same least-squares fit. Reality: the
+ * problem is ill-conditioned (a, b and c trade off against each other), SciPy stops at
+ * xtol = 1.49e-8 relative, and its finite-difference Jacobian (step sqrt(eps) * |x|) sees
+ * differences of 1e-8 relative, so the 54 starts stop up to ~1e-6 apart and "best" picks
+ * among them by errors equal to 13 digits. So this calls MINPACK's lmdif itself (Debian's
  * cminpack, the C translation of the Fortran MINPACK that SciPy wraps) with SciPy's settings
  * (ftol = xtol = 1.49012e-8, gtol = 0, epsfcn = machine epsilon, factor 100, mode 1), and
- * computes the covariance and the error as SciPy and numpy do. On the shared profiles the
- * coefficients agree with lowtime's to the last digit printed (tests/unit/test_perseus_fit.c).
+ * computes the covariance and the error as SciPy and numpy do; the iteration counts then match
+ * SciPy's start by start (58, 34, 17, 30, ... for stage 0 forward of the s2-m4 profile).
+ * What still differs is exp: numpy evaluates it with Intel's SVML on an AVX-512 CPU (libm on
+ * others, so lowtime's own fit depends on the machine), a quarter of whose results differ
+ * from glibc's in the last bit, and through the Jacobian that moves each start's end point by
+ * ~1e-7. Measured on the shared profiles: every candidate identical, a, b, c within 4e-7
+ * relative of lowtime's, and the plans of all 206 and 378 iterations identical
+ * (tests/unit/test_perseus_plan.c). Bit-identical coefficients would need SVML's exp.
  *
  * Where SciPy raises (lmdif's info outside 1..4: the evaluation limit, or tolerances too
  * small), lowtime's grid search dies with the exception; here that start is skipped instead.
