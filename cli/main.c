@@ -24,6 +24,7 @@ static const struct subcommand {
     {"power-limit", cli_power_limit, "choose a GPU power limit from profiled measurements"},
     {"bso", cli_bso, "Zeus's batch size optimizer: simulate it over the NSDI'23 traces"},
     {"bso-server", cli_bso_server, "serve Zeus's batch size optimizer over HTTP"},
+    {"perseus", cli_perseus, "Perseus: plan GPU frequencies per pipeline instruction"},
 };
 
 #define SUBCOMMAND_COUNT (sizeof subcommands / sizeof subcommands[0])

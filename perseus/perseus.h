@@ -64,6 +64,7 @@ typedef struct perseus_row {
 typedef struct perseus_profile {
     perseus_row *rows;
     size_t count;
+    char *name; /* the file's name, for messages */
 } perseus_profile;
 
 /*

@@ -160,6 +160,9 @@ int perseus_profile_parse(const char *text, size_t len, const char *name, perseu
 
     out->rows = NULL;
     out->count = 0;
+    out->name = strdup(name);
+    if (out->name == NULL)
+        rc = PERSEUS_ERR_NO_MEMORY;
     while (at < len && rc == PERSEUS_OK) {
         const char *nl = memchr(text + at, '\n', len - at);
         size_t n = nl ? (size_t)(nl - (text + at)) : len - at;
@@ -214,6 +217,7 @@ int perseus_profile_read(const char *path, perseus_profile *out, perseus_error *
 
     out->rows = NULL;
     out->count = 0;
+    out->name = NULL;
     if (f == NULL)
         return fail(err, "cannot open %s: %s", path, strerror(errno));
     do {
@@ -245,6 +249,7 @@ int perseus_profile_read(const char *path, perseus_profile *out, perseus_error *
 int perseus_profile_check(const perseus_profile *p, int stages, perseus_error *err)
 {
     static const char *const inst_names[2] = {"forward", "backward"};
+    const char *name = p->name != NULL ? p->name : "profile";
 
     for (int s = 0; s < stages; s++) {
         for (int inst = 0; inst < 2; inst++) {
@@ -262,13 +267,12 @@ int perseus_profile_check(const perseus_profile *p, int stages, perseus_error *e
                 }
             }
             if (first == NULL)
-                return fail(err, "profile: no %s rows for stage %d (the plan has %d stages)",
+                return fail(err, "%s: no %s rows for stage %d (the plan has %d stages)", name,
                             inst_names[inst], s, stages);
             if (distinct < 2)
-                return fail(err, "profile line %u: stage %d %s has one frequency only "
-                                 "(%d MHz); the planner needs several to trade time for "
-                                 "energy",
-                            first->line, s, inst_names[inst], first->frequency);
+                return fail(err, "%s line %u: stage %d %s has one frequency only (%d MHz); "
+                                 "the planner needs several to trade time for energy",
+                            name, first->line, s, inst_names[inst], first->frequency);
         }
     }
     return PERSEUS_OK;
@@ -277,6 +281,8 @@ int perseus_profile_check(const perseus_profile *p, int stages, perseus_error *e
 void perseus_profile_free(perseus_profile *p)
 {
     free(p->rows);
+    free(p->name);
     p->rows = NULL;
     p->count = 0;
+    p->name = NULL;
 }
