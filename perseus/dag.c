@@ -353,6 +353,13 @@ static int flatten(perseus_dag *d, const struct og *aoa, int src, int snk)
 
     if (map == NULL)
         return -1;
+    if (src < 0 || snk < 0 || src >= aoa->cap || snk >= aoa->cap || !aoa->live[src] ||
+        !aoa->live[snk]) {
+        free(map);
+        return -1; /* the split never reached the source or the sink */
+    }
+    for (int k = 0; k < aoa->cap; k++)
+        map[k] = -1;
     for (int k = 0; k < aoa->norder; k++)
         if (aoa->live[aoa->order[k]])
             map[aoa->order[k]] = n++;

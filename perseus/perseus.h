@@ -196,16 +196,17 @@ void perseus_dag_free(perseus_dag *d);
 typedef struct perseus_flow_arc {
     int u, v;
     double lb, ub;
-    double flow; /* out: the flow found */
+    double flow; /* in: where to start (clamped into [lb, ub]; 0 is fine); out: the flow */
 } perseus_flow_arc;
 
 #define PERSEUS_FLOW_INFEASIBLE 1
 
 /*
  * lowtime's find_min_cut on a graph of `nodes` nodes whose arcs are given in networkx edge
- * order: find a feasible flow within the bounds (returns PERSEUS_FLOW_INFEASIBLE when none
- * exists), raise it to a maximum s-t flow, and mark in in_s[] (nodes entries) the nodes that
- * lowtime's search from s over residual capacities above 1e-6 reaches. Flows go to arcs[].flow.
+ * order: find a feasible flow within the bounds, starting from arcs[].flow (returns
+ * PERSEUS_FLOW_INFEASIBLE when none exists), raise it to a maximum s-t flow, and mark in
+ * in_s[] (nodes entries) the nodes that lowtime's search from s over residual capacities
+ * above 1e-6 reaches. Flows go to arcs[].flow.
  * Returns PERSEUS_OK, PERSEUS_FLOW_INFEASIBLE or PERSEUS_ERR_NO_MEMORY.
  */
 int perseus_min_cut(int nodes, perseus_flow_arc *arcs, int narcs, int s, int t,

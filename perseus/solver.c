@@ -52,7 +52,8 @@ struct perseus_solver {
     int *topo;            /* nodes in a topological order */
     unsigned char *critical;
     perseus_flow_arc *flow;
-    int *flow_arc; /* flow arc -> dag arc */
+    int *flow_arc;    /* flow arc -> dag arc */
+    double *last_flow; /* per dag arc: its flow in the last cut, where the next one starts */
     unsigned char *in_s;
     long min_time, max_time;
     int iteration, done;
@@ -244,7 +245,7 @@ static double reduce_durations(perseus_solver *s)
 static int find_cut(perseus_solver *s)
 {
     const perseus_dag *d = s->dag;
-    int n = 0;
+    int n = 0, rc;
 
     for (int i = 0; i < d->narcs; i++) {
         if (!s->critical[i])
@@ -252,9 +253,13 @@ static int find_cut(perseus_solver *s)
         s->flow[n].u = d->arcs[i].u;
         s->flow[n].v = d->arcs[i].v;
         bounds(&s->arc[i], &s->flow[n].lb, &s->flow[n].ub);
+        s->flow[n].flow = s->last_flow[i];
         s->flow_arc[n++] = i;
     }
-    return perseus_min_cut(d->nodes, s->flow, n, d->source, d->sink, s->in_s);
+    rc = perseus_min_cut(d->nodes, s->flow, n, d->source, d->sink, s->in_s);
+    for (int k = 0; k < n; k++)
+        s->last_flow[s->flow_arc[k]] = s->flow[k].flow;
+    return rc;
 }
 
 int perseus_solver_step(perseus_solver *s, perseus_iteration *out, const char **stop_reason)
@@ -337,9 +342,10 @@ int perseus_solver_create(const perseus_dag *d, const perseus_spec *specs, doubl
     s->critical = calloc((size_t)d->narcs, 1);
     s->flow = malloc((size_t)d->narcs * sizeof *s->flow);
     s->flow_arc = malloc((size_t)d->narcs * sizeof *s->flow_arc);
+    s->last_flow = calloc((size_t)d->narcs, sizeof *s->last_flow);
     s->in_s = malloc((size_t)d->nodes);
     if (!s->arc || !s->inst_arc || !s->topo || !s->critical || !s->flow || !s->flow_arc ||
-        !s->in_s)
+        !s->last_flow || !s->in_s)
         goto nomem;
     if (topological_order(d, s->topo) != 0) {
         perseus_solver_destroy(s);
@@ -399,6 +405,7 @@ void perseus_solver_destroy(perseus_solver *s)
     free(s->critical);
     free(s->flow);
     free(s->flow_arc);
+    free(s->last_flow);
     free(s->in_s);
     free(s);
 }
