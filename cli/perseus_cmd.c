@@ -56,7 +56,7 @@ static const char usage[] =
     "    --output-dir DIR     created if missing; must be empty if it exists\n"
     "    --p2p-power W        GPU power while blocked on P2P communication (70); energy\n"
     "                         is counted as what it adds above that\n"
-    "    --unit-time S        the time step, seconds (0.001)\n"
+    "    --unit-time S        the time step, seconds, 1e-6 to 1 (0.001)\n"
     "    --noise-factor F     Pareto slack, 0 < F <= 1 (0.95)\n"
     "    --fit best|first     cost model: lowest error over lowtime's grid of initial guesses\n"
     "                         (best, Zeus's example) or the first that fits (lowtime's default)\n"
@@ -80,10 +80,13 @@ struct plan_args {
 static int parse_real(const char *opt, const char *text, double lo, int lo_open, double hi,
                       double *out)
 {
+    char upto[40] = "";
+
+    if (!isinf(hi))
+        snprintf(upto, sizeof upto, " up to %g", hi);
     if (cli_scan_double(text, out) != 0 || *out < lo || (lo_open && *out == lo) || *out > hi)
         return cli_usage_error(CMD, "%s must be a number %s %g%s, not '%s'", opt,
-                               lo_open ? "above" : "from", lo,
-                               isinf(hi) ? "" : (hi == 1 ? " up to 1" : ""), text);
+                               lo_open ? "above" : "from", lo, upto, text);
     return 0;
 }
 
@@ -127,7 +130,7 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
     if ((unsigned long)a->stages * a->micro_batches > 1UL << 20)
         return cli_usage_error(CMD, "--stages x --micro-batches must be at most 1048576");
     if ((p2p && parse_real("--p2p-power", p2p, 0, 0, INFINITY, &a->p2p_power) != 0) ||
-        (unit && parse_real("--unit-time", unit, 0, 1, INFINITY, &a->unit_time) != 0) ||
+        (unit && parse_real("--unit-time", unit, 1e-6, 0, 1, &a->unit_time) != 0) ||
         (noise && parse_real("--noise-factor", noise, 0, 1, 1, &a->noise_factor) != 0))
         return -1;
     if (fit != NULL) {

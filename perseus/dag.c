@@ -321,8 +321,10 @@ static int split_nodes(const struct og *aon, const int *node_op, int source, int
                 queue[tail++] = c;
             }
         }
-        memcpy(tmp, aoa->pred[cur].v, (size_t)npred * sizeof *tmp);
-        memcpy(tmp + npred, aoa->succ[cur].v, (size_t)nsucc * sizeof *tmp);
+        if (npred > 0) /* an empty list has no array yet */
+            memcpy(tmp, aoa->pred[cur].v, (size_t)npred * sizeof *tmp);
+        if (nsucc > 0)
+            memcpy(tmp + npred, aoa->succ[cur].v, (size_t)nsucc * sizeof *tmp);
         og_remove_node(aoa, cur);
         og_add_edge(aoa, left, right, node_op[cur]);
         if (cur == source)

@@ -14,7 +14,15 @@
 
 long perseus_quantize(double real_time_s, double unit_time_s)
 {
-    return (long)perseus_py_floordiv(real_time_s, unit_time_s);
+    double q = perseus_py_floordiv(real_time_s, unit_time_s);
+
+    /* Callers keep times and unit times sane (profile.c, the command's options); this only
+     * keeps the conversion defined whatever they pass. */
+    if (!(q > -1e15))
+        return q != q ? 0 : -1000000000000000L;
+    if (q > 1e15)
+        return 1000000000000000L;
+    return (long)q;
 }
 
 size_t perseus_options_from_profile(const perseus_profile *p, int stage, int instruction,

@@ -138,12 +138,15 @@ static int parse_row(char *line, const int col[NCOLS], unsigned lineno, const ch
     if (parse_real(fields[col[COL_ENERGY]], &r->energy_j) != 0)
         return fail(err, "%s line %u: energy '%s' is not a number", name, lineno,
                     fields[col[COL_ENERGY]]);
-    if (!isfinite(r->time_s) || r->time_s <= 0)
-        return fail(err, "%s line %u: time %s is not a positive number of seconds", name,
-                    lineno, fields[col[COL_TIME]]);
-    if (!isfinite(r->energy_j) || r->energy_j <= 0)
-        return fail(err, "%s line %u: energy %s is not a positive number of joules", name,
-                    lineno, fields[col[COL_ENERGY]]);
+    /* An instruction of a day or a terajoule is a unit mistake, not a profile. */
+    if (!isfinite(r->time_s) || r->time_s <= 0 || r->time_s > 86400)
+        return fail(err, "%s line %u: time %s is not a positive number of seconds (at most "
+                         "86400)",
+                    name, lineno, fields[col[COL_TIME]]);
+    if (!isfinite(r->energy_j) || r->energy_j <= 0 || r->energy_j > 1e12)
+        return fail(err, "%s line %u: energy %s is not a positive number of joules (at most "
+                         "1e12)",
+                    name, lineno, fields[col[COL_ENERGY]]);
     r->stage = (int)stage;
     r->frequency = (int)freq;
     r->line = lineno;

@@ -5,7 +5,8 @@
 # is missing.
 set -eu
 
-# Build: compiler, CMake, and the libraries DESIGN.md names; dpkg-dev for `cpack -G DEB`. Tests:
+# Build: compiler, CMake, and the libraries DESIGN.md names, plus cminpack (MINPACK, which fits the
+# Perseus planner's cost model as SciPy does); dpkg-dev for `cpack -G DEB`. Tests:
 # cmocka, the real Prometheus server and Pushgateway (started by the tests on loopback),
 # Debian's Python with its headers, pytest and venv for the zeusc binding and its installs;
 # PostgreSQL (initdb, pg_ctl) for the batch size server's cluster tests; numpy, the reference
