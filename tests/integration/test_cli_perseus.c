@@ -4,7 +4,8 @@
  * files, their comments within 1e-6 relative) and a summary.csv with lowtime's iterations and
  * quantized times; with --fit first it still plans; it refuses a non-empty output folder, a
  * profile without a stage it needs (naming the file), and bad options (exit 2, nothing
- * written); and it draws no progress bar when stderr is not a terminal.
+ * written); and it draws a progress bar on a terminal (a pseudo-terminal here), and none
+ * when stderr is not one.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,11 +13,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <math.h>
+#include <poll.h>
+#include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cli_support.h"
 #include "test_support.h"
@@ -227,6 +233,43 @@ static void test_plan_bad_options_exit_2(void **state)
     free(out);
 }
 
+static void test_plan_progress_bar_on_terminal(void **state)
+{
+    struct fixture *f = *state;
+    const char *cli = getenv("ZEUS_CLI");
+    char *out = path_in(f->dir, "tty"), buf[65536];
+    size_t len = 0;
+    int master, status;
+    pid_t pid;
+
+    assert_non_null(cli);
+    pid = forkpty(&master, NULL, NULL, NULL);
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl(cli, cli, "perseus", "plan", "--profile", f->profile, "--stages", "2",
+              "--micro-batches", "4", "--output-dir", out, (char *)NULL);
+        _exit(127);
+    }
+    for (;;) { /* read until the child closes the terminal (EIO), 60 s at most */
+        struct pollfd p = {master, POLLIN, 0};
+        ssize_t got;
+        assert_true(poll(&p, 1, 60000) > 0);
+        got = read(master, buf + len, sizeof buf - 1 - len);
+        if (got <= 0)
+            break;
+        len += (size_t)got;
+        assert_true(len < sizeof buf - 1);
+    }
+    buf[len] = '\0';
+    close(master);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_non_null(strstr(buf, "\r["));
+    assert_non_null(strstr(buf, "100%  iteration 206/206"));
+    assert_non_null(strstr(buf, "206 plans"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +278,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plan_refuses_missing_stage_naming_file, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_plan_bad_options_exit_2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_progress_bar_on_terminal, setup, teardown),
     };
     return cmocka_run_group_tests_name("cli_perseus", tests, NULL, NULL);
 }
