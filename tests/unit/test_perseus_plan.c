@@ -11,8 +11,9 @@
  *
  * Why not bit-exact costs: lowtime's numpy evaluates exp with Intel's SVML on this AVX-512
  * machine (libm elsewhere, so lowtime's own last bits depend on the CPU), and about a quarter
- * of its results differ from glibc's exp in the last bit; and lowtime sums the cost change
- * over a Python set, whose order is not the nodes'. Measured from fits.csv: 168 of 206 and
+ * of its results differ from glibc's exp in the last bit. (The order lowtime sums the cost
+ * change in, a Python set's, gave the same sums as ours in every iteration: solver.c, design
+ * note 5.) Measured from fits.csv: 168 of 206 and
  * 350 of 378 iteration costs are bit-identical, and the largest relative difference is
  * 1.2e-14. From the raw profile the fitted coefficients differ from lowtime's by up to 4e-7
  * relative (costmodel.c says why), and the costs by up to 1.9e-7: the tolerance there is
