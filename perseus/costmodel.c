@@ -17,8 +17,9 @@
  * among them by errors equal to 13 digits. So this calls MINPACK's lmdif itself (Debian's
  * cminpack, the C translation of the Fortran MINPACK that SciPy wraps) with SciPy's settings
  * (ftol = xtol = 1.49012e-8, gtol = 0, epsfcn = machine epsilon, factor 100, mode 1), and
- * computes the covariance and the error as SciPy and numpy do; the iteration counts then match
- * SciPy's start by start (58, 34, 17, 30, ... for stage 0 forward of the s2-m4 profile).
+ * computes the covariance and the error as SciPy and numpy do; the evaluation counts then
+ * mostly match SciPy's start by start (58, 34, 17, 30, then 92 against SciPy's 95, for stage
+ * 0 forward of the s2-m4 profile).
  * What still differs is exp: numpy evaluates it with Intel's SVML on an AVX-512 CPU (libm on
  * others, so lowtime's own fit depends on the machine), a quarter of whose results differ
  * from glibc's in the last bit, and through the Jacobian that moves each start's end point by
