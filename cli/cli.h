@@ -46,6 +46,7 @@ int cli_power_limit(int argc, char **argv);
 int cli_bso(int argc, char **argv);
 int cli_bso_server(int argc, char **argv); /* bso_server_cmd.c */
 int cli_pfo_server(int argc, char **argv); /* pfo_server_cmd.c */
+int cli_perseus(int argc, char **argv);    /* perseus_cmd.c */
 
 /* ---- Option parsing (args.c) ---------------------------------------------------------- */
 

@@ -25,6 +25,7 @@ static const struct subcommand {
     {"bso", cli_bso, "Zeus's batch size optimizer: simulate it over the NSDI'23 traces"},
     {"bso-server", cli_bso_server, "serve Zeus's batch size optimizer over HTTP"},
     {"pfo-server", cli_pfo_server, "serve Perseus frequency plans to pipeline-parallel training"},
+    {"perseus", cli_perseus, "Perseus: plan GPU frequencies per pipeline instruction"},
 };
 
 #define SUBCOMMAND_COUNT (sizeof subcommands / sizeof subcommands[0])

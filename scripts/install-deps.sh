@@ -5,13 +5,14 @@
 # is missing.
 set -eu
 
-# Build: compiler, CMake, and the libraries DESIGN.md names; dpkg-dev for `cpack -G DEB`. Tests:
+# Build: compiler, CMake, and the libraries DESIGN.md names, plus cminpack (MINPACK, which fits the
+# Perseus planner's cost model as SciPy does); dpkg-dev for `cpack -G DEB`. Tests:
 # cmocka, the real Prometheus server and Pushgateway (started by the tests on loopback),
 # Debian's Python with its headers, pytest and venv for the zeusc binding and its installs;
 # PostgreSQL (initdb, pg_ctl) for the batch size server's cluster tests; numpy, the reference
 # for its random stream; httpx and pydantic, which Zeus's own BSO client needs.
 PACKAGES="build-essential dpkg-dev cmake pkg-config libcmocka-dev libcjson-dev libcurl4-openssl-dev \
-libmicrohttpd-dev libsqlite3-dev libpq-dev libssl-dev postgresql python3 python3-numpy \
+libmicrohttpd-dev libsqlite3-dev libpq-dev libssl-dev libcminpack-dev postgresql python3 python3-numpy \
 python3-httpx python3-pydantic python3-dev python3-pytest python3-setuptools \
 python3-pip python3-venv prometheus prometheus-pushgateway"
 
