@@ -5,7 +5,8 @@
  * the plan instruction by instruction (start-up locks, one lock per change of frequency,
  * resets at the end). Also: the instruction checks, a clock change that fails reported to
  * the training thread, an unprivileged GPU refused at create, and the same job through a real
- * zeusd (the setters leave the local driver untouched).
+ * zeusd (the setters leave the local driver untouched), and the whole of Perseus: a plan made by
+ * `zeus perseus plan` served to 8 ranks.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -224,6 +225,47 @@ static void test_pfo_client_eight_ranks_follow_the_plan(void **state)
     free(id);
 }
 
+/*
+ * Perseus end to end: `zeus perseus plan` plans the shared 4 x 8 profile, the server serves
+ * one of its plans, and the 8 ranks lock the clocks that plan names. The planner's plan is
+ * lowtime's own (test_perseus_plan checks that); here it is the file the server reads.
+ */
+static void test_pfo_client_planner_to_ranks(void **state)
+{
+    struct fixture *f = *state;
+    struct rank ranks[MAX_RANKS];
+    char profile[1024], outdir[512];
+    struct zt_cli plan;
+    char *id;
+
+    snprintf(profile, sizeof profile, "%s/perseus/profile-s4-m8.csv", getenv("ZEUS_TEST_DATA"));
+    snprintf(outdir, sizeof outdir, "%s/plans", f->dir); /* zt_mkdtemp paths are short */
+    zt_cli_run(&plan, "perseus", "plan", "--profile", profile, "--stages", "4",
+               "--micro-batches", "8", "--output-dir", outdir, (char *)NULL);
+    if (plan.status != 0)
+        fail_msg("zeus perseus plan exited %d: %s", plan.status, plan.err);
+    zt_cli_free(&plan);
+
+    zt_pfo_stop(&f->server); /* the fixture's server serves lowtime's copy; serve ours */
+    cJSON_Delete(f->plan_json);
+    snprintf(f->plan, sizeof f->plan, "%s/freqs_pipeline_00100.py", outdir);
+    f->plan_json = zt_pfo_plan_json(f->plan);
+    assert_non_null(f->plan_json);
+    assert_int_equal(cJSON_GetArraySize(f->plan_json), PP);
+    zt_pfo_start(&f->server, "PointSolution3D", f->plan, NULL, 0);
+
+    zt_fake_nvml_reset("gpus=8");
+    assert_int_equal(zeus_devices_create(&f->devs), ZEUS_OK);
+    id = run_ranks(f, ranks, 2, 1);
+    for (int r = 0; r < 8; r++) {
+        if (ranks[r].run != ZEUS_OK)
+            fail_msg("rank %d: %s: %s", r, zeus_status_name(ranks[r].run), ranks[r].detail);
+        zeus_pfo_destroy(ranks[r].pfo);
+    }
+    check_clock_log(f, 8, 1);
+    free(id);
+}
+
 /* ---- Checks on the training thread's calls -------------------------------------------------- */
 
 static void test_pfo_client_instruction_checks(void **state)
@@ -428,6 +470,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pfo_client_eight_ranks_follow_the_plan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pfo_client_planner_to_ranks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pfo_client_instruction_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pfo_client_failed_lock_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pfo_client_refusals, setup, teardown),
