@@ -1,0 +1,12 @@
+/*
+ * rate_electricitymaps.c - "electricitymaps:..." (not built yet in this commit; the next commits add it).
+ */
+#include "rate/rate_internal.h"
+#include "util/error.h"
+
+zeus_status zeus__rate_electricitymaps_open(zeus_rate_provider *p, const char *arg)
+{
+    (void)p;
+    (void)arg;
+    return zeus__fail(ZEUS_ERR_NOT_SUPPORTED, "the electricitymaps provider is not built yet");
+}
