@@ -71,6 +71,22 @@ zeus_status zeus__rate_check_value(zeus_rate_kind kind, double v, const char *wh
     return ZEUS_OK;
 }
 
+char *zeus__rate_base_url(const char *var, const char *dflt)
+{
+    const char *env = getenv(var);
+    const char *base = env != NULL && *env ? env : dflt;
+    size_t n = strlen(base);
+    char *out;
+
+    while (n > 0 && base[n - 1] == '/')
+        n--;
+    if ((out = malloc(n + 1)) != NULL) {
+        memcpy(out, base, n);
+        out[n] = '\0';
+    }
+    return out;
+}
+
 /* ---- Open and close ----------------------------------------------------------------------- */
 
 static zeus_rate_provider *alloc_provider(zeus_rate_kind kind)
@@ -150,12 +166,29 @@ static double floor_period(const zeus_rate_provider *p, double t)
     return floor(t / p->update_period_s) * p->update_period_s;
 }
 
-static double now_s(void)
+static double real_now_s(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double (*_Atomic clock_fn)(void) = real_now_s;
+
+double zeus__rate_now_s(void)
+{
+    return clock_fn();
+}
+
+void zeus__rate_set_clock(double (*fn)(void))
+{
+    clock_fn = fn != NULL ? fn : real_now_s;
+}
+
+static double now_s(void)
+{
+    return zeus__rate_now_s();
 }
 
 zeus_status zeus_rate_provider_rate_at(zeus_rate_provider *p, double hour_unix_s, double *value,

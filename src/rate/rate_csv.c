@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "rate/iso8601.h"
 #include "rate/rate_internal.h"
@@ -176,7 +175,7 @@ static zeus_status csv_history(zeus_rate_provider *p, zeus_rate_point *points, s
                                size_t *count)
 {
     const struct csv_state *st = p->state;
-    long last = row_at(st, (double)time(NULL));
+    long last = row_at(st, zeus__rate_now_s());
     size_t n = last < 0 ? 0 : (size_t)last + 1, first = n > cap ? n - cap : 0;
 
     memcpy(points, st->rows + first, (n - first) * sizeof *points);

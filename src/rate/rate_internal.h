@@ -47,6 +47,13 @@ zeus_status zeus__rate_parse_lat_lon(const char *s, const char *end, double *lat
 /* Check a rate read from a source: finite, and not negative for carbon. `what` names it. */
 zeus_status zeus__rate_check_value(zeus_rate_kind kind, double v, const char *what);
 
+/* Wall-clock seconds: the real clock, or the one a test set (NULL restores the real one). */
+double zeus__rate_now_s(void);
+void zeus__rate_set_clock(double (*now_s)(void));
+
+/* The base URL from env `var` when set, else `dflt`, without trailing slashes; malloc'd. */
+char *zeus__rate_base_url(const char *var, const char *dflt);
+
 /* The built-in providers: each parses its part of the spec (after "name:") into p. */
 zeus_status zeus__rate_fixed_open(zeus_rate_provider *p, const char *arg);
 zeus_status zeus__rate_csv_open(zeus_rate_provider *p, const char *arg);
