@@ -17,6 +17,7 @@
 
 #include "rate/rate_internal.h"
 #include "util/error.h"
+#include "util/fmt.h"
 #include "util/options.h"
 
 #define DEFAULT_PERIOD_S 3600.0
@@ -34,7 +35,18 @@ void zeus__rate_set_currency(zeus_rate_provider *p, const char *code)
     snprintf(p->unit, sizeof p->unit, "%s/kWh", p->currency);
 }
 
-zeus_status zeus__rate_parse_lat_lon(const char *s, const char *end, double *lat, double *lon)
+/* Python prints an int as written and a float as repr; the spec's text tells which it was. */
+static void format_coord(const char *text, double v, char *buf, size_t len)
+{
+    const char *t = text + (*text == '+' || *text == '-');
+
+    if (*t != '\0' && strspn(t, "0123456789") == strlen(t) && fabs(v) < 1e15)
+        snprintf(buf, len, "%.0f", v);
+    else
+        zeus__fmt_double(v, buf, len);
+}
+
+zeus_status zeus__rate_parse_location(const char *s, const char *end, zeus__rate_location *loc)
 {
     size_t n = end != NULL ? (size_t)(end - s) : strlen(s);
     char buf[96], *comma, *e1, *e2;
@@ -47,16 +59,14 @@ zeus_status zeus__rate_parse_lat_lon(const char *s, const char *end, double *lat
     if (comma == NULL)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "want LAT,LON, got \"%s\"", buf);
     *comma = '\0';
-    *lat = strtod(buf, &e1);
-    *lon = strtod(comma + 1, &e2);
-    if (e1 == buf || *e1 != '\0' || e2 == comma + 1 || *e2 != '\0' || !isfinite(*lat) ||
-        !isfinite(*lon))
+    loc->lat = strtod(buf, &e1);
+    loc->lon = strtod(comma + 1, &e2);
+    if (e1 == buf || *e1 != '\0' || e2 == comma + 1 || *e2 != '\0' || !isfinite(loc->lat) ||
+        !isfinite(loc->lon))
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "want LAT,LON as two numbers, got \"%s,%s\"",
                           buf, comma + 1);
-    if (fabs(*lat) > 90 || fabs(*lon) > 180)
-        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
-                          "latitude %g or longitude %g out of range (-90..90, -180..180)", *lat,
-                          *lon);
+    format_coord(buf, loc->lat, loc->lat_s, sizeof loc->lat_s);
+    format_coord(comma + 1, loc->lon, loc->lon_s, sizeof loc->lon_s);
     return ZEUS_OK;
 }
 

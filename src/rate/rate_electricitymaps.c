@@ -2,7 +2,7 @@
  * rate_electricitymaps.c - "electricitymaps:LAT,LON": carbon intensity from ElectricityMaps,
  * as Zeus's ElectrictyMapsClient asks for it.
  *
- * URLs and parameters are Zeus's, byte for byte ("?lat=42.2776&lon=-83.7409&disableEstimations=
+ * URLs and parameters are Zeus's, byte for byte (coordinates as Python prints them, "?lat=42.2776&lon=-83.7409&disableEstimations=
  * False&emissionFactorType=direct": floats as Python's str, booleans as True/False), with
  * estimate=True, which Zeus's docs require of a CarbonEmissionMonitor's provider. Unlike Zeus
  * it sends the auth-token header when ELECTRICITYMAPS_API_KEY is set (the service wants it).
@@ -28,7 +28,6 @@
 #include "rate/rate_http.h"
 #include "rate/rate_internal.h"
 #include "util/error.h"
-#include "util/fmt.h"
 
 #define DEFAULT_BASE "https://api.electricitymap.org"
 #define WHO "ElectricityMaps"
@@ -245,18 +244,16 @@ static const zeus__rate_ops em_ops = {
 
 /* ---- Open --------------------------------------------------------------------------------- */
 
-static char *make_url(const char *base, const char *what, double lat, double lon)
+static char *make_url(const char *base, const char *what, const zeus__rate_location *loc)
 {
-    char la[32], lo[32], *url;
-    size_t len = strlen(base) + 160;
+    char *url;
+    size_t len = strlen(base) + 200;
 
-    zeus__fmt_double(lat, la, sizeof la);
-    zeus__fmt_double(lon, lo, sizeof lo);
     if ((url = malloc(len)) != NULL)
         snprintf(url, len,
                  "%s/v3/carbon-intensity/%s?lat=%s&lon=%s&disableEstimations=False"
                  "&emissionFactorType=direct",
-                 base, what, la, lo);
+                 base, what, loc->lat_s, loc->lon_s);
     return url;
 }
 
@@ -264,14 +261,14 @@ zeus_status zeus__rate_electricitymaps_open(zeus_rate_provider *p, const char *a
 {
     const char *key = getenv("ELECTRICITYMAPS_API_KEY");
     struct em_state *st;
-    double lat, lon;
+    zeus__rate_location loc;
     char *base;
     zeus_status s;
 
     if (p->kind != ZEUS_RATE_CARBON)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
                           "ElectricityMaps gives carbon intensity, not prices");
-    if ((s = zeus__rate_parse_lat_lon(arg, NULL, &lat, &lon)) != ZEUS_OK)
+    if ((s = zeus__rate_parse_location(arg, NULL, &loc)) != ZEUS_OK)
         return s;
     if (key != NULL && strpbrk(key, "\r\n") != NULL)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "ELECTRICITYMAPS_API_KEY holds a line break");
@@ -282,8 +279,8 @@ zeus_status zeus__rate_electricitymaps_open(zeus_rate_provider *p, const char *a
         free(st);
         return zeus__fail(ZEUS_ERR_NO_MEMORY, "out of memory");
     }
-    st->latest_url = make_url(base, "latest", lat, lon);
-    st->history_url = make_url(base, "history", lat, lon);
+    st->latest_url = make_url(base, "latest", &loc);
+    st->history_url = make_url(base, "history", &loc);
     free(base);
     if (key != NULL && *key)
         snprintf(st->header, sizeof st->header, "auth-token: %s", key);

@@ -41,8 +41,16 @@ struct zeus_rate_provider {
 /* Set currency (price only) and the unit string from it. NULL or "" means USD. */
 void zeus__rate_set_currency(zeus_rate_provider *p, const char *code);
 
-/* Parse "LAT,LON" (the whole of `s` up to `end`, or to the NUL when end is NULL). */
-zeus_status zeus__rate_parse_lat_lon(const char *s, const char *end, double *lat, double *lon);
+/* A location as the spec gave it, and as Zeus's Python would print it in a URL: an integer
+ * as written ("38"), anything else as repr(float) ("42.2776"). */
+typedef struct zeus__rate_location {
+    double lat, lon;
+    char lat_s[40], lon_s[40];
+} zeus__rate_location;
+
+/* Parse "LAT,LON" (the whole of `s` up to `end`, or to the NUL when end is NULL). Only
+ * finiteness is checked: the service judges the rest (Zeus's tests send -100,-100). */
+zeus_status zeus__rate_parse_location(const char *s, const char *end, zeus__rate_location *loc);
 
 /* Check a rate read from a source: finite, and not negative for carbon. `what` names it. */
 zeus_status zeus__rate_check_value(zeus_rate_kind kind, double v, const char *what);

@@ -341,6 +341,21 @@ static void test_unreachable(void **state)
     zeus_rate_provider_close(p);
 }
 
+static void test_integer_coordinates_print_as_python_ints(void **state)
+{
+    zt_rate_server *s = *state;
+    zeus_rate_provider *p = NULL;
+    char uri[512];
+    double v;
+
+    assert_int_equal(zeus_rate_provider_open("electricitymaps:38,-78.50", ZEUS_RATE_CARBON, &p),
+                     ZEUS_OK);
+    assert_int_equal(zeus_rate_provider_rate_at(p, T0, &v, NULL), ZEUS_OK);
+    assert_string_equal(zt_rate_server_uri(s, 0, uri, sizeof uri),
+                        HIST "?lat=38&lon=-78.5&disableEstimations=False&emissionFactorType=direct");
+    zeus_rate_provider_close(p);
+}
+
 static void test_spec_refusals(void **state)
 {
     zeus_rate_provider *p = NULL;
@@ -350,7 +365,7 @@ static void test_spec_refusals(void **state)
                      ZEUS_ERR_INVALID_ARGUMENT);
     assert_int_equal(zeus_rate_provider_open("electricitymaps:42.2", ZEUS_RATE_CARBON, &p),
                      ZEUS_ERR_INVALID_ARGUMENT);
-    assert_int_equal(zeus_rate_provider_open("electricitymaps:91,0", ZEUS_RATE_CARBON, &p),
+    assert_int_equal(zeus_rate_provider_open("electricitymaps:1,inf", ZEUS_RATE_CARBON, &p),
                      ZEUS_ERR_INVALID_ARGUMENT);
     assert_int_equal(zeus_rate_provider_open("electricitymaps:a,b", ZEUS_RATE_CARBON, &p),
                      ZEUS_ERR_INVALID_ARGUMENT);
@@ -368,7 +383,7 @@ int main(void)
         T(test_retry_then_success),       T(test_unauthorized_not_retried),
         T(test_timeout),                  T(test_malformed_and_missing_key),
         T(test_body_cap),                 T(test_unreachable),
-        T(test_spec_refusals),
+        T(test_integer_coordinates_print_as_python_ints), T(test_spec_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
