@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "rate/iso8601.h"
+#include "rate/us_local_time.h"
 #include "test_support.h"
 #include "zeus/status.h"
 #include "zeus/rate.h"
@@ -97,6 +98,51 @@ static void test_iso8601_refusals(void **state)
     assert_int_equal(zeus__iso8601_parse("nan", &t, &why), -1);
     assert_int_equal(zeus__iso8601_parse("", &t, &why), -1);
     assert_int_equal(zeus__iso8601_parse_datetime("1732946400", &t, &why), -1);
+}
+
+/* ---- US local time ---------------------------------------------------------------------- */
+
+static void check_local(double t, double lat, double lon, int month, int hour, int weekday,
+                        const char *zone)
+{
+    int m = -1, h = -1, w = -1;
+    const char *z = NULL;
+    assert_int_equal(zeus__us_local_time(t, lat, lon, &m, &h, &w, &z), 0);
+    assert_int_equal(m, month);
+    assert_int_equal(h, hour);
+    assert_int_equal(w, weekday);
+    assert_string_equal(z, zone);
+}
+
+static void test_us_local_time(void **state)
+{
+    int m, h, w;
+    const char *z;
+    (void)state;
+    /* 2024-03-10: 06:59Z is 01:59 EST, 07:00Z is 03:00 EDT (a Sunday). */
+    check_local(1710053940, 42.28, -83.74, 3, 1, 6, "US/Eastern");
+    check_local(1710054000, 42.28, -83.74, 3, 3, 6, "US/Eastern");
+    /* 2024-11-03: 05:00Z is 01:00 EDT, 06:00Z is 01:00 EST again. */
+    check_local(1730610000, 42.28, -83.74, 11, 1, 6, "US/Eastern");
+    check_local(1730613600, 42.28, -83.74, 11, 1, 6, "US/Eastern");
+    check_local(1730617200, 42.28, -83.74, 11, 2, 6, "US/Eastern");
+    /* 2024-07-01T09:00Z (Monday): Chicago 04:00 CDT, Denver 03:00 MDT, Phoenix 02:00 MST,
+     * Los Angeles 02:00 PDT, Honolulu 23:00 HST on Sunday, Anchorage 01:00 AKDT. */
+    check_local(1719824400, 41.88, -87.63, 7, 4, 0, "US/Central");
+    check_local(1719824400, 39.74, -104.99, 7, 3, 0, "US/Mountain");
+    check_local(1719824400, 33.45, -112.07, 7, 2, 0, "US/Arizona");
+    check_local(1719824400, 34.05, -118.24, 7, 2, 0, "US/Pacific");
+    check_local(1719824400, 36.17, -115.14, 7, 2, 0, "US/Pacific");
+    check_local(1719824400, 43.62, -116.2, 7, 3, 0, "US/Mountain");
+    check_local(1719824400, 21.31, -157.86, 6, 23, 6, "US/Hawaii");
+    check_local(1719824400, 61.22, -149.9, 7, 1, 0, "US/Alaska");
+    assert_int_equal(zeus__us_local_time(1719824400, 48.86, 2.35, &m, &h, &w, &z), -1);
+    zeus__utc_time(1719824400, &m, &h, &w);
+    assert_int_equal(m, 7);
+    assert_int_equal(h, 9);
+    assert_int_equal(w, 0);
+    zeus__utc_time(0, &m, &h, &w);
+    assert_int_equal(w, 3); /* 1970-01-01 was a Thursday */
 }
 
 /* ---- Specs and fixed ---------------------------------------------------------------------- */
@@ -393,6 +439,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_iso8601_forms),
         cmocka_unit_test(test_iso8601_refusals),
+        cmocka_unit_test(test_us_local_time),
         cmocka_unit_test(test_fixed_rate_every_hour),
         cmocka_unit_test(test_fixed_history_is_current_hour),
         cmocka_unit_test(test_bad_specs),
