@@ -54,6 +54,14 @@ PyObject *zc_plo_select(PyObject *mod, PyObject *args);
 PyObject *zc_plo_profile_load(PyObject *mod, PyObject *arg);
 PyObject *zc_plo_profile_save(PyObject *mod, PyObject *args);
 
+/* rate.c: the RateProvider type (include/zeus/rate.h), its registration on the module, and
+ * the C provider inside one (borrowed; NULL with TypeError/ValueError set), for the monitors
+ * that price energy. */
+#include "zeus/rate.h"
+extern PyTypeObject zc_rate_type;
+int zc_rate_register(PyObject *m);
+zeus_rate_provider *zc_rate_provider_get(PyObject *obj);
+
 /* ---- Errors ------------------------------------------------------------------------------- */
 
 /*
