@@ -282,6 +282,8 @@ zeus_rate_kind zeus_rate_provider_kind(const zeus_rate_provider *p)
     return p != NULL ? p->kind : ZEUS_RATE_CARBON;
 }
 
+/* The unit and currency are fixed buffers, so the pointers stay valid for the provider's life;
+ * OpenEI may rewrite them once, under the lock, when its first answer names a currency. */
 const char *zeus_rate_provider_unit(const zeus_rate_provider *p)
 {
     return p != NULL ? p->unit : "";
