@@ -306,3 +306,48 @@ def test_rate_provider_from_object(monkeypatch):
         p.rate_at(0)
     assert info.value.status_name == "ERR_CALLBACK_FAILED"
     assert len(seen) == 1 and isinstance(seen[0].exc_value, TypeError)
+
+
+def test_as_rate_provider_wraps_python_providers(server):
+    from zeusc import _zeusc
+
+    class Recent(CarbonIntensityProvider):
+        def get_current_carbon_intensity(self):
+            return 300.0
+
+        def get_recent_carbon_intensity(self):
+            base = datetime(2024, 11, 30, 6, tzinfo=timezone.utc)
+            return {base: 100, base + timedelta(hours=2): 300}
+
+        @property
+        def update_period(self):
+            return timedelta(hours=1)
+
+        @property
+        def history_length(self):
+            return 24
+
+    p = _rate.as_rate_provider(Recent())
+    t0 = datetime(2024, 11, 30, 6, tzinfo=timezone.utc).timestamp()
+    assert p.rate_at(t0) == (100.0, _zeusc.RATE_EXACT)
+    assert p.rate_at(t0 + 3 * 3600) == (300.0, _zeusc.RATE_ESTIMATED)
+    assert p.history_length == 24 and p.kind == _zeusc.RATE_CARBON
+
+    class Plan(ElectricityPriceProvider):
+        def get_current_electricity_prices(self):
+            weekday = [[0] * 12 + [1] * 12] * 12
+            return {
+                "energy_rate_structure": [[{"rate": 0.1}], [{"rate": 0.3, "adj": 0.5}]],
+                "energy_weekday_schedule": weekday,
+                "energy_weekend_schedule": [[0] * 24] * 12,
+            }
+
+    p = _rate.as_rate_provider(Plan())
+    monday_13 = datetime(2024, 7, 1, 13, tzinfo=timezone.utc).timestamp()
+    assert p.rate_at(monday_13) == (0.3, _zeusc.RATE_EXACT)  # Zeus's reading: UTC, no adj
+    assert p.rate_at(monday_13 + 5 * 86400) == (0.1, _zeusc.RATE_EXACT)  # Saturday
+    em = ElectrictyMapsClient((42.2776, -83.7409), estimate=True)
+    assert _rate.as_rate_provider(em) is em._provider
+    assert _rate.as_rate_provider(p) is p
+    with pytest.raises(TypeError):
+        _rate.as_rate_provider(object())

@@ -53,6 +53,8 @@ __all__ = [
     "get_time_info",
 ]
 
+# as_rate_provider (below) is for zeusc's monitors, not in __all__: Zeus has no such function.
+
 
 # ---- Exceptions ---------------------------------------------------------------------------------
 
@@ -357,3 +359,63 @@ class OpenEIClient(ElectricityPriceProvider):
             f"OpenEIClient(location=({self.lat}, {self.long}), label={self.label!r}, "
             f"sector={self.sector!r}, radius={self.radius})"
         )
+
+
+# ---- Any provider as a C provider (for the carbon and cost monitors) ---------------------------
+
+
+class _FromRecent:
+    """rate_at over a Python CarbonIntensityProvider's get_recent_carbon_intensity(): the hour's
+    value, or the nearest hour's flagged estimated (Zeus raises KeyError)."""
+
+    def __init__(self, provider: CarbonIntensityProvider) -> None:
+        self.provider = provider
+
+    def rate_at(self, hour: float) -> tuple[float, int]:
+        recent = self.provider.get_recent_carbon_intensity()
+        if not recent:
+            raise LookupError("the carbon intensity provider gave no recent values")
+        when = {(k if k.tzinfo else k.replace(tzinfo=timezone.utc)).timestamp(): v for k, v in recent.items()}
+        if hour in when:
+            return float(when[hour]), RATE_EXACT
+        nearest = min(when, key=lambda t: (abs(t - hour), t))
+        return float(when[nearest]), RATE_ESTIMATED
+
+
+class _FromSchedule:
+    """rate_at over a Python ElectricityPriceProvider's Zeus-shaped plan, read as Zeus's
+    EnergyCostMonitor reads it: UTC month and hour, weekday() < 5 on the weekday table, the
+    period's first tier's "rate"."""
+
+    def __init__(self, provider: ElectricityPriceProvider) -> None:
+        self.provider = provider
+
+    def rate_at(self, hour: float) -> tuple[float, int]:
+        plan = self.provider.get_current_electricity_prices()
+        t = datetime.fromtimestamp(hour, tz=timezone.utc)
+        table = plan["energy_weekday_schedule"] if t.weekday() < 5 else plan["energy_weekend_schedule"]
+        tier = table[t.month - 1][t.hour]
+        return float(plan["energy_rate_structure"][tier][0]["rate"]), RATE_EXACT
+
+
+def as_rate_provider(provider):
+    """The C rate provider behind `provider` (zeusc._zeusc.RateProvider), for the monitors.
+
+    zeusc's own clients give theirs; a RateProvider is itself; any other
+    CarbonIntensityProvider or ElectricityPriceProvider (a user's subclass, as in Zeus) is
+    wrapped so that C calls back into it, holding the GIL, for each hour it prices.
+    """
+    if isinstance(provider, _zeusc.RateProvider):
+        return provider
+    if isinstance(provider, (ElectrictyMapsClient, OpenEIClient)):
+        return provider._provider
+    if isinstance(provider, CarbonIntensityProvider):
+        period = provider.update_period.total_seconds()
+        return _zeusc.RateProvider.from_object(
+            _FromRecent(provider), RATE_CARBON, update_period=period, history_length=int(provider.history_length)
+        )
+    if isinstance(provider, ElectricityPriceProvider):
+        return _zeusc.RateProvider.from_object(_FromSchedule(provider), RATE_PRICE, update_period=3600.0)
+    raise TypeError(
+        f"expected a CarbonIntensityProvider, an ElectricityPriceProvider or a RateProvider, not {type(provider).__name__}"
+    )
