@@ -343,7 +343,11 @@ static PyObject *EmHandle_forget(EmHandle *self, PyObject *arg)
 
     if (em == NULL || PyErr_Occurred())
         return NULL;
-    s = zeus_emission_monitor_forget(em, id); /* a short lock, no callback */
+    self->busy++;
+    Py_BEGIN_ALLOW_THREADS /* its lock may be held by a thread waiting for the GIL (clock) */
+    s = zeus_emission_monitor_forget(em, id);
+    Py_END_ALLOW_THREADS
+    self->busy--;
     return s == ZEUS_OK ? Py_NewRef(Py_None) : zc_raise(s, NULL);
 }
 

@@ -250,6 +250,8 @@ class CarbonEmissionMonitor(_EmissionMonitor):
         gpu_indices, cpu_indices, sync_execution_with: as ZeusMonitor's.
         zeus_monitor: (zeusc) an existing ZeusMonitor to open the windows on, so that a
             program already measuring starts no second one; the three above are then unused.
+            Close this monitor (``close()``) before closing that ZeusMonitor: its thread
+            keeps using it.
     """
 
     _kind = _zeusc.RATE_CARBON
