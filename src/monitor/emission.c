@@ -175,10 +175,26 @@ static void finalize(zeus_emission_monitor *m, zeus_measurement *seg)
 static void record_segment(struct ewindow *w, zeus_status s, const zeus_measurement *seg,
                            double t0, double t1)
 {
+    /* No measurement at all (the segment vanished from a borrowed monitor whose windows
+     * were reset, or no memory): the stretch is lost, and the sums say so (NAN). */
+    int missing = s == ZEUS_ERR_NOT_FOUND || s == ZEUS_ERR_INVALID_ARGUMENT ||
+                  s == ZEUS_ERR_NO_MEMORY;
+
+    if (missing)
+        s = ZEUS_ERR_NO_DATA; /* not NOT_FOUND, which end_window keeps for an unknown key */
     if (s != ZEUS_OK && w->error == ZEUS_OK)
         w->error = s;
-    if (zeus__hours_add(&w->hours, seg, t0, t1) != ZEUS_OK)
-        w->lost = 1; /* out of memory: the segment's energy is not kept */
+    if (missing || zeus__hours_add(&w->hours, seg, t0, t1) != ZEUS_OK)
+        w->lost = 1;
+}
+
+/* Whether some open window's segment is due to roll (its hour passed, or it never began). */
+static int roll_due(zeus_emission_monitor *m, double hour)
+{
+    for (struct ewindow *w = m->open; w != NULL; w = w->next)
+        if (!w->inner_open || zeus__hour_floor(w->seg_start) < hour)
+            return 1;
+    return 0;
 }
 
 /*
@@ -191,10 +207,10 @@ static unsigned roll_hours(zeus_emission_monitor *m)
     double now = now_clock(m), hour = zeus__hour_floor(now);
     unsigned n = 0, k = 0;
 
+    if (!roll_due(m, hour))
+        return 0; /* the usual case: no allocation */
     for (struct ewindow *w = m->open; w != NULL; w = w->next)
         n++;
-    if (n == 0)
-        return 0;
     zeus_measurement *segs = calloc(n, sizeof *segs);
     zeus_status *st = calloc(n, sizeof *st);
     struct ewindow **ws = calloc(n, sizeof *ws);
@@ -345,6 +361,11 @@ static zeus_status result_status(const struct ewindow *w, const zeus_emission_me
                           "%u of %u hour(s) of window '%s' are not priced yet: the rate "
                           "provider has not answered (zeus_emission_monitor_get() later)",
                           e->pending_hours, e->hours, w->key);
+    if (w->lost)
+        return zeus__fail(w->error != ZEUS_OK ? w->error : ZEUS_ERR_NO_DATA,
+                          "part of window '%s' was not measured (its segment on the monitor "
+                          "could not begin, or was ended by someone else): its values are NAN",
+                          w->key);
     if (w->error != ZEUS_OK)
         return zeus__fail(w->error, "a device failed during window '%s': its values are NAN",
                           w->key);

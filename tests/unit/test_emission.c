@@ -3,7 +3,8 @@
  * injected clock across 1, 2 and 30 boundaries and a late tick, nested and overlapping
  * windows, a provider down for hours and back (all energy priced, once), missing and
  * estimated hours, energy conservation against a plain window (direct and sampled), destroy
- * with open windows, a borrowed monitor, and bad keys and arguments.
+ * with open windows, a borrowed monitor (and one whose owner dropped our segment), and bad
+ * keys and arguments.
  *
  * The provider is a callback provider (zeus_rate_provider_from_callbacks) whose rate differs
  * every hour, so a bucket priced with the wrong hour's rate shows. Counters are set by hand
@@ -506,6 +507,36 @@ static void test_emission_destroy_with_open_windows(void **state)
     zeus_rate_provider_close(p);
 }
 
+static void test_emission_segment_lost_on_a_borrowed_monitor_is_nan(void **state)
+{
+    struct fixture *f = *state;
+    zeus_rate_provider *p = make_provider(f, ZEUS_RATE_CARBON);
+    zeus_monitor_options mo;
+    zeus_monitor *mon;
+    zeus_emission_monitor *em;
+    zeus_emission_measurement m = new_measurement();
+
+    zeus_monitor_options_init(&mo);
+    mo.direct_reads = 1;
+    assert_int_equal(zeus_monitor_create(&mo, &mon), ZEUS_OK);
+    em = make_em(f, p, mon);
+    assert_int_equal(zeus_emission_monitor_begin_window(em, "w"), ZEUS_OK);
+    spend(f, 1 * KWH, 0, 0, 0);
+    assert_int_equal(zeus_monitor_reset_windows(mon), ZEUS_OK); /* the owner drops ours */
+    f->now += HOUR;
+    zeus_emission_monitor_tick(em); /* the segment is gone; the next one begins */
+    spend(f, 1 * KWH, 0, 0, 0);
+    /* Never a partial sum as if whole: NAN, and a status that is not "no such window". */
+    assert_int_equal(zeus_emission_monitor_end_window(em, "w", &m), ZEUS_ERR_NO_DATA);
+    assert_true(isnan(m.gpu_energy_j[0]));
+    assert_true(isnan(m.gpu_amount[0]));
+    assert_true(isnan(m.total_amount));
+    assert_int_equal(zeus_emission_monitor_end_window(em, "w", &m), ZEUS_ERR_NOT_FOUND);
+    zeus_emission_monitor_destroy(em);
+    zeus_monitor_destroy(mon);
+    zeus_rate_provider_close(p);
+}
+
 static void test_emission_bad_keys_and_arguments(void **state)
 {
     struct fixture *f = *state;
@@ -564,6 +595,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_emission_destroy_with_open_windows, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_emission_segment_lost_on_a_borrowed_monitor_is_nan,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_emission_bad_keys_and_arguments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
