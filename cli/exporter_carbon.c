@@ -33,7 +33,7 @@
 #include <time.h>
 
 #define WINDOW "zeus.exporter.carbon"
-#define MAX_PENDING 4096 /* ended windows awaiting a price; beyond, the oldest is dropped */
+#define MAX_PENDING 4 /* ended windows awaiting a price (roll keeps it to one) */
 
 struct exporter_carbon {
     zeus_rate_provider *provider;
@@ -88,13 +88,21 @@ static void retry_pending(struct exporter_carbon *c)
     }
 }
 
-/* End the open window, count it (or keep it), begin the next. Only the thread calls this. */
+/*
+ * End the open window, count it (or keep it), begin the next. While a kept window waits for
+ * the provider, the open one is left open rather than rolled: its closed hours are priced
+ * as they pass (zeus/emission.h), and a provider down for a day costs one kept window, not
+ * one per period. Only the thread calls this.
+ */
 static void roll(struct exporter_carbon *c)
 {
     zeus_emission_measurement m;
     zeus_status s;
     double now;
 
+    retry_pending(c);
+    if (c->pending_count > 0)
+        goto gauge;
     memset(&m, 0, sizeof m);
     m.size = sizeof m;
     s = zeus_emission_monitor_end_window(c->em, WINDOW, &m);
@@ -111,7 +119,7 @@ static void roll(struct exporter_carbon *c)
         pthread_mutex_unlock(&c->lock);
         zeus_emission_monitor_forget(c->em, m.window_id);
     }
-    retry_pending(c);
+gauge:
     if (zeus_rate_provider_current(c->provider, &now) != ZEUS_OK || !isfinite(now))
         now = NAN;
     pthread_mutex_lock(&c->lock);

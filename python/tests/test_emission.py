@@ -204,3 +204,23 @@ def test_real_clock_and_thread(noop_sync):
         assert not math.isnan(m.gpu_energy[i])
         assert m.gpu_carbon_emission[i] == pytest.approx(m.gpu_energy[i] / KWH * 400)
     mon.close()
+
+
+def test_library_thread_calls_a_python_provider(fake, direct):
+    """The library's own thread prices a closed hour by calling the Python provider (GIL)."""
+    import time
+
+    provider = Carbon({H0: 100.0, H0 + timedelta(hours=1): 200.0})
+    clock = Clock(H0)
+    mon = CarbonEmissionMonitor(provider, zeus_monitor=direct, _clock=clock)  # thread on
+    mon.begin_window("w")
+    spend(fake, 1 * KWH)
+    clock.t = (H0 + timedelta(hours=1)).timestamp()
+    deadline = time.monotonic() + 20
+    while provider.calls == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert provider.calls >= 1  # asked by the thread (it wakes at least every second)
+    spend(fake, 1 * KWH)
+    m = mon.end_window("w")
+    assert m.gpu_carbon_emission[0] == pytest.approx(100 + 200)
+    mon.close()
