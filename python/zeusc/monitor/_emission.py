@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import threading
 import time as _time
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -193,6 +194,9 @@ class _EmissionMonitor:
             _background,
         )
         self.current_keys: set[str] = set()
+        # Closed at exit at the latest: the library's thread must not call a Python provider
+        # while the interpreter finalizes.
+        weakref.finalize(self, self._handle.close)
 
     def begin_window(self, key: str, sync_execution: bool = True) -> None:
         """Begin window `key` (ValueError, as ZeusWindowExistsError, when it is open)."""
