@@ -10,6 +10,9 @@
  * With -r N (and --warmup K) one monitor serves the whole series: each measured run gets a
  * window of its own (so the CSV log gets a row per run), warmup runs get none, and series.c
  * keeps the statistics. -r 1 takes the single-run path and reports as zeus always has.
+ *
+ * With --carbon and --price, run_emission.c opens carbon and cost windows beside each
+ * measured run's window, on the same monitor, and reports what the run's energy caused.
  */
 #include <errno.h>
 #include <math.h>
