@@ -86,6 +86,7 @@ struct zeus_emission_monitor {
     uint64_t next_id;
     unsigned seq;
     double retry_mono_s; /* the thread's next retry of pending buckets */
+    char provider_error[512]; /* the provider's last failure, for the pending message */
 
     int background;
     double tick_s;
@@ -301,6 +302,9 @@ static zeus_status price_pending(zeus_emission_monitor *m)
                            "the rate provider gave %g for the hour at %.0f", rate, hour);
         if (s != ZEUS_OK) {
             last = s;
+            pthread_mutex_lock(&m->lock);
+            snprintf(m->provider_error, sizeof m->provider_error, "%s", zeus_last_error());
+            pthread_mutex_unlock(&m->lock);
             if (s == ZEUS_ERR_PROVIDER_HTTP)
                 break;
             continue;
@@ -353,14 +357,17 @@ static zeus_status copy_out(const zeus_emission_measurement *full, zeus_emission
     return ZEUS_OK;
 }
 
-/* The status of a window's measurement: pending first, then a device's error. */
-static zeus_status result_status(const struct ewindow *w, const zeus_emission_measurement *e)
+/* The status of a window's measurement: pending first, then a device's error. Caller holds
+ * the lock. */
+static zeus_status result_status(const zeus_emission_monitor *m, const struct ewindow *w,
+                                 const zeus_emission_measurement *e)
 {
     if (e->pending_hours > 0)
         return zeus__fail(ZEUS_ERR_PENDING,
-                          "%u of %u hour(s) of window '%s' are not priced yet: the rate "
-                          "provider has not answered (zeus_emission_monitor_get() later)",
-                          e->pending_hours, e->hours, w->key);
+                          "%u of %u hour(s) of window '%s' are not priced yet: %s",
+                          e->pending_hours, e->hours, w->key,
+                          m->provider_error[0] ? m->provider_error
+                                               : "the rate provider has not answered");
     if (w->lost)
         return zeus__fail(w->error != ZEUS_OK ? w->error : ZEUS_ERR_NO_DATA,
                           "part of window '%s' was not measured (its segment on the monitor "
@@ -384,7 +391,7 @@ static zeus_status report(zeus_emission_monitor *m, uint64_t id, zeus_emission_m
                           (unsigned long long)id);
     fill(m, w, &full);
     s = copy_out(&full, out);
-    return s != ZEUS_OK ? s : result_status(w, &full);
+    return s != ZEUS_OK ? s : result_status(m, w, &full);
 }
 
 /* ---- The background thread -------------------------------------------------------------- */

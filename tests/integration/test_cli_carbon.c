@@ -2,7 +2,8 @@
  * test_cli_carbon.c - `zeus run --carbon PROVIDER --price PROVIDER` as a user runs it: the
  * real binary over the fake NVML (two GPUs at 300 W) and a fake RAPL tree (one package with
  * DRAM, moved by the command itself), with fixed providers, so every amount is the energy in
- * kWh times the rate: the issue's acceptance check. Also the table, -r N, and a bad spec.
+ * kWh times the rate: the issue's acceptance check. Also a CSV provider, one that cannot be
+ * reached (amounts null and pending, never 0), the table, -r N, and a bad spec.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "cli_support.h"
 #include "sysfs_tree.h"
@@ -197,6 +202,66 @@ static void test_carbon_repeat_prices_every_run(void **state)
     }
 }
 
+static void test_carbon_csv_provider(void **state)
+{
+    struct fixture *f = *state;
+    char *dir = zt_mkdtemp(), path[512], spec[600];
+
+    /* One row from 1970 on: it holds for every hour after it. */
+    snprintf(path, sizeof path, "%s/intensity.csv", dir);
+    zt_write_file(path, "0,250\n");
+    snprintf(spec, sizeof spec, "csv:%s", path);
+    zt_cli_run(&f->cli, "run", "--carbon", spec, "--json", "--", "sh", "-c", WORK, "sh", f->pkg,
+               f->dram, NULL);
+    assert_int_equal(f->cli.status, 0);
+    parse_stdout(f);
+    assert_priced(f->json, "carbon_g", 250);
+    zt_rmtree(dir);
+    free(dir);
+}
+
+/* A loopback port nothing listens on: bound by the kernel's choice, then closed. */
+static int closed_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* A provider that cannot be reached: the command's report still comes, amounts null, said. */
+static void test_carbon_unreachable_provider_is_pending_not_zero(void **state)
+{
+    struct fixture *f = *state;
+    cJSON *carbon;
+
+    char url[64];
+
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", closed_port()); /* refused at once */
+    setenv("ZEUS_ELECTRICITYMAPS_URL", url, 1);
+    zt_cli_run(&f->cli, "run", "--carbon", "electricitymaps:42.28,-83.74", "--json", "--",
+               "sleep", "0.1", NULL);
+    unsetenv("ZEUS_ELECTRICITYMAPS_URL");
+    assert_int_equal(f->cli.status, 0); /* the command's status */
+    carbon = member(parse_stdout(f), "carbon_g");
+    assert_true(cJSON_IsNull(member(member(carbon, "gpu"), "0")));
+    assert_true(cJSON_IsNull(member(carbon, "total")));
+    assert_true(number(carbon, "pending_hours") >= 1);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(member(carbon, "flags"), 0)),
+                        "pending");
+    assert_true(number(member(f->json, "gpu_energy_j"), "0") > 0); /* the energy is there */
+    assert_non_null(strstr(f->cli.err, "not priced yet"));
+}
+
 static void test_carbon_bad_provider_is_a_usage_error(void **state)
 {
     struct fixture *f = *state;
@@ -218,6 +283,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_carbon_and_price_together, setup, teardown),
         cmocka_unit_test_setup_teardown(test_carbon_table_and_exit_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_carbon_repeat_prices_every_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_carbon_csv_provider, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_carbon_unreachable_provider_is_pending_not_zero,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_carbon_bad_provider_is_a_usage_error, setup,
                                         teardown),
     };
