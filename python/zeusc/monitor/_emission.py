@@ -156,8 +156,10 @@ class _PriceRates:
 
 
 def _rates(provider, kind: int):
-    """The provider's own rate_at when it has one (zeusc's providers), else an adapter."""
-    own = getattr(provider, "_zeusc_rate_at", None)
+    """The provider's own ``rate_at(unix_time) -> (value, RATE_* flags)`` when it has one
+    (zeusc's ElectrictyMapsClient and OpenEIClient: the library's providers, with their
+    nearest-hour, stale and local-time rules), else an adapter over Zeus's methods."""
+    own = getattr(provider, "rate_at", None)
     if callable(own):
         return own
     return _CarbonRates(provider) if kind == _zeusc.RATE_CARBON else _PriceRates(provider)
