@@ -186,7 +186,12 @@ class _EmissionMonitor:
                 gpu_indices=gpu_indices, cpu_indices=cpu_indices, sync_execution_with=sync_execution_with
             )
         self.zeus_monitor = zeus_monitor
-        currency = getattr(provider, "currency", None) if self._kind == _zeusc.RATE_PRICE else None
+        currency = None
+        if self._kind == _zeusc.RATE_PRICE:
+            try:  # zeusc's OpenEIClient knows it; a provider not reachable yet is asked later
+                currency = getattr(provider, "currency", None)
+            except Exception:  # noqa: BLE001
+                currency = None
         self._handle = _zeusc.EmissionHandle(
             self.zeus_monitor,
             _rates(provider, self._kind),
