@@ -57,8 +57,12 @@ typedef struct zeus_rate_point {
  *                                   parameters, estimate=True as Zeus's docs require, direct
  *                                   emission factors); the auth-token header from
  *                                   ELECTRICITYMAPS_API_KEY when set. Carbon only.
- *   "openei:LAT,LON:LABEL[:SECTOR]" OpenEI utility rates (SECTOR Residential by default);
- *                                   the key from OPENEI_API_KEY (required). Price only.
+ *                                   Zeus's constructor options may follow, in any order:
+ *                                   ":estimate=False", ":emission_factor=lifecycle".
+ *   "openei:LAT,LON:LABEL[:SECTOR[:RADIUS]]" OpenEI utility rates (SECTOR Residential by
+ *                                   default, RADIUS 0 miles); the key from OPENEI_API_KEY
+ *                                   (required). Price only. The price is the first tier's
+ *                                   rate + adj, the schedule read in US local time.
  *   "fixed:VALUE"                   the same rate at every hour (g/kWh or $/kWh).
  *   "csv:FILE"                      rows "timestamp,value" (ISO 8601 or unix seconds), sorted;
  *                                   a row holds until the next one.

@@ -405,15 +405,8 @@ PyTypeObject zc_emission_type = {
 
 int zc_emission_register(PyObject *m)
 {
+    /* The RATE_* constants come with RateProvider (rate.c). */
     if (PyType_Ready(&zc_emission_type) < 0)
         return -1;
-    return PyModule_AddObjectRef(m, "EmissionHandle", (PyObject *)&zc_emission_type) < 0 ||
-                   PyModule_AddIntConstant(m, "RATE_CARBON", ZEUS_RATE_CARBON) < 0 ||
-                   PyModule_AddIntConstant(m, "RATE_PRICE", ZEUS_RATE_PRICE) < 0 ||
-                   PyModule_AddIntConstant(m, "RATE_EXACT", ZEUS_RATE_EXACT) < 0 ||
-                   PyModule_AddIntConstant(m, "RATE_ESTIMATED", ZEUS_RATE_ESTIMATED) < 0 ||
-                   PyModule_AddIntConstant(m, "RATE_STALE", ZEUS_RATE_STALE) < 0 ||
-                   PyModule_AddIntConstant(m, "RATE_PENDING", ZEUS_RATE_PENDING) < 0
-               ? -1
-               : 0;
+    return PyModule_AddObjectRef(m, "EmissionHandle", (PyObject *)&zc_emission_type) < 0 ? -1 : 0;
 }

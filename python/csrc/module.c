@@ -546,6 +546,10 @@ PyMODINIT_FUNC PyInit__zeusc(void)
     m = PyModule_Create(&module_def);
     if (m == NULL)
         return NULL;
+    if (zc_rate_register(m) < 0) { /* rate.c */
+        Py_DECREF(m);
+        return NULL;
+    }
     if (PyModule_AddObjectRef(m, "ZeusMonitor", (PyObject *)&zc_monitor_type) < 0 ||
         PyModule_AddObjectRef(m, "PowerMonitorHandle", (PyObject *)&zc_power_handle_type) < 0 ||
         PyModule_AddObjectRef(m, "TemperatureMonitorHandle",

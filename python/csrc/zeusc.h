@@ -54,6 +54,16 @@ PyObject *zc_plo_select(PyObject *mod, PyObject *args);
 PyObject *zc_plo_profile_load(PyObject *mod, PyObject *arg);
 PyObject *zc_plo_profile_save(PyObject *mod, PyObject *args);
 
+/* rate.c: the RateProvider type (include/zeus/rate.h), its registration on the module, and
+ * the C provider inside one (borrowed; NULL with TypeError/ValueError set), for the monitors
+ * that price energy. Call anything that may ask a provider for a rate with the GIL released:
+ * a provider made by RateProvider.from_object takes the GIL inside the provider's lock, so a
+ * thread waiting for that lock while holding the GIL would deadlock. */
+#include "zeus/rate.h"
+extern PyTypeObject zc_rate_type;
+int zc_rate_register(PyObject *m);
+zeus_rate_provider *zc_rate_provider_get(PyObject *obj);
+
 /* ---- Errors ------------------------------------------------------------------------------- */
 
 /*
@@ -109,7 +119,7 @@ int zc_monitor_raise_sync_error(void);
 
 /* ---- Carbon and cost windows (emission.c) ------------------------------------------------ */
 
-/* Ready zeusc._zeusc.EmissionHandle and add it (and the RATE_* constants) to `m`. 0 or -1. */
+/* Ready zeusc._zeusc.EmissionHandle and add it to `m`. 0 or -1. */
 int zc_emission_register(PyObject *m);
 
 /* ---- Thermally stable profiling (profile.c) ---------------------------------------------- */

@@ -282,6 +282,8 @@ zeus_rate_kind zeus_rate_provider_kind(const zeus_rate_provider *p)
     return p != NULL ? p->kind : ZEUS_RATE_CARBON;
 }
 
+/* The unit and currency are fixed buffers, so the pointers stay valid for the provider's life;
+ * OpenEI may rewrite them once, under the lock, when its first answer names a currency. */
 const char *zeus_rate_provider_unit(const zeus_rate_provider *p)
 {
     return p != NULL ? p->unit : "";
@@ -307,7 +309,10 @@ static zeus_status cb_rate_at(zeus_rate_provider *p, double start_s, double *val
 
     /* A callback's answer meets the same checks as a built-in provider's: no NaN rate. */
     if (s == ZEUS_OK && zeus__rate_check_value(p->kind, *value, "the callback's rate") != ZEUS_OK)
-        return ZEUS_ERR_CALLBACK_FAILED;
+        return zeus__fail_prefix(ZEUS_ERR_CALLBACK_FAILED, "rate_at callback, hour %.0f", start_s);
+    if (s != ZEUS_OK) /* the callback cannot set zeus_last_error(): say what failed */
+        return zeus__fail(s, "the rate_at callback failed for the hour at %.0f: %s", start_s,
+                          zeus_status_string(s));
     return s;
 }
 

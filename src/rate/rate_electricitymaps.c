@@ -4,7 +4,8 @@
  *
  * URLs and parameters are Zeus's, byte for byte (coordinates as Python prints them, "?lat=42.2776&lon=-83.7409&disableEstimations=
  * False&emissionFactorType=direct": floats as Python's str, booleans as True/False), with
- * estimate=True, which Zeus's docs require of a CarbonEmissionMonitor's provider. Unlike Zeus
+ * estimate=True, which Zeus's docs require of a CarbonEmissionMonitor's provider, unless the
+ * spec adds ":estimate=False" (Zeus's constructor default) or ":emission_factor=lifecycle". Unlike Zeus
  * it sends the auth-token header when ELECTRICITYMAPS_API_KEY is set (the service wants it).
  *
  * Where it departs from Zeus, and why:
@@ -113,8 +114,7 @@ static zeus_status fetch_history(struct em_state *st)
     s = parse_history(json, &pts, &n);
     if (s == ZEUS_ERR_PROVIDER_NOT_FOUND) {
         char *text = cJSON_PrintUnformatted(json);
-        zeus__fail(s, "recent carbon intensity not found in " WHO "'s answer (estimate=True, "
-                   "emission factor direct): %.*s", SHOWN_BODY, text != NULL ? text : "");
+        zeus__fail(s, "recent carbon intensity not found in " WHO "'s answer: %.*s", SHOWN_BODY, text != NULL ? text : "");
         free(text);
     }
     cJSON_Delete(json);
@@ -199,8 +199,7 @@ static zeus_status em_current(zeus_rate_provider *p, double *value)
     } else {
         char *text = cJSON_PrintUnformatted(json);
         s = zeus__fail(ZEUS_ERR_PROVIDER_NOT_FOUND,
-                       "current carbon intensity not found in " WHO "'s answer (estimate=True, "
-                       "emission factor direct): %.*s", SHOWN_BODY, text != NULL ? text : "");
+                       "current carbon intensity not found in " WHO "'s answer: %.*s", SHOWN_BODY, text != NULL ? text : "");
         free(text);
     }
     cJSON_Delete(json);
@@ -244,23 +243,54 @@ static const zeus__rate_ops em_ops = {
 
 /* ---- Open --------------------------------------------------------------------------------- */
 
-static char *make_url(const char *base, const char *what, const zeus__rate_location *loc)
+struct em_options {
+    int estimate;       /* 1: disableEstimations=False */
+    const char *factor; /* "direct" or "lifecycle" */
+};
+
+static char *make_url(const char *base, const char *what, const zeus__rate_location *loc,
+                      const struct em_options *o)
 {
     char *url;
     size_t len = strlen(base) + 200;
 
     if ((url = malloc(len)) != NULL)
         snprintf(url, len,
-                 "%s/v3/carbon-intensity/%s?lat=%s&lon=%s&disableEstimations=False"
-                 "&emissionFactorType=direct",
-                 base, what, loc->lat_s, loc->lon_s);
+                 "%s/v3/carbon-intensity/%s?lat=%s&lon=%s&disableEstimations=%s"
+                 "&emissionFactorType=%s",
+                 base, what, loc->lat_s, loc->lon_s, o->estimate ? "False" : "True", o->factor);
     return url;
+}
+
+/* ":estimate=True|False" and ":emission_factor=direct|lifecycle", Zeus's two constructor
+ * arguments, in any order (zeusc's ElectrictyMapsClient passes them). */
+static zeus_status parse_options(const char *s, struct em_options *o)
+{
+    while (s != NULL && *s == ':') {
+        const char *opt = s + 1, *next = strchr(opt, ':');
+        size_t n = next != NULL ? (size_t)(next - opt) : strlen(opt);
+        if (n == 13 && strncmp(opt, "estimate=True", n) == 0)
+            o->estimate = 1;
+        else if (n == 14 && strncmp(opt, "estimate=False", n) == 0)
+            o->estimate = 0;
+        else if (n == 22 && strncmp(opt, "emission_factor=direct", n) == 0)
+            o->factor = "direct";
+        else if (n == 25 && strncmp(opt, "emission_factor=lifecycle", n) == 0)
+            o->factor = "lifecycle";
+        else
+            return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
+                              "electricitymaps: unknown option \"%.*s\" (want estimate=True|False "
+                              "or emission_factor=direct|lifecycle)", (int)n, opt);
+        s = next;
+    }
+    return ZEUS_OK;
 }
 
 zeus_status zeus__rate_electricitymaps_open(zeus_rate_provider *p, const char *arg)
 {
     const char *key = getenv("ELECTRICITYMAPS_API_KEY");
     struct em_state *st;
+    struct em_options opts = {1, "direct"};
     zeus__rate_location loc;
     char *base;
     zeus_status s;
@@ -268,7 +298,8 @@ zeus_status zeus__rate_electricitymaps_open(zeus_rate_provider *p, const char *a
     if (p->kind != ZEUS_RATE_CARBON)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT,
                           "ElectricityMaps gives carbon intensity, not prices");
-    if ((s = zeus__rate_parse_location(arg, NULL, &loc)) != ZEUS_OK)
+    if ((s = zeus__rate_parse_location(arg, strchr(arg, ':'), &loc)) != ZEUS_OK ||
+        (s = parse_options(strchr(arg, ':'), &opts)) != ZEUS_OK)
         return s;
     if (key != NULL && strpbrk(key, "\r\n") != NULL)
         return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "ELECTRICITYMAPS_API_KEY holds a line break");
@@ -279,8 +310,8 @@ zeus_status zeus__rate_electricitymaps_open(zeus_rate_provider *p, const char *a
         free(st);
         return zeus__fail(ZEUS_ERR_NO_MEMORY, "out of memory");
     }
-    st->latest_url = make_url(base, "latest", &loc);
-    st->history_url = make_url(base, "history", &loc);
+    st->latest_url = make_url(base, "latest", &loc, &opts);
+    st->history_url = make_url(base, "history", &loc, &opts);
     free(base);
     if (key != NULL && *key)
         snprintf(st->header, sizeof st->header, "auth-token: %s", key);

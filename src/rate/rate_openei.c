@@ -213,7 +213,8 @@ static zeus_status fetch_plan(zeus_rate_provider *p)
     st->plan = pl;
     st->have_plan = 1;
     st->fetched_at = zeus__rate_now_s();
-    zeus__rate_set_currency(p, pl.currency);
+    if (strcmp(p->currency, pl.currency) != 0) /* rewritten only when it changes */
+        zeus__rate_set_currency(p, pl.currency);
     return ZEUS_OK;
 }
 

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +357,70 @@ static void test_integer_coordinates_print_as_python_ints(void **state)
     zeus_rate_provider_close(p);
 }
 
+static void test_zeus_constructor_options(void **state)
+{
+    zt_rate_server *s = *state;
+    zeus_rate_provider *p = NULL;
+    char uri[512];
+    double v;
+
+    /* Zeus's test: lifecycle with estimate=True answers 466; its default estimate=False. */
+    zt_rate_server_set(s, LATEST, 200, "{\"carbonIntensity\":466}");
+    assert_int_equal(zeus_rate_provider_open("electricitymaps:42.2776,-83.7409:emission_factor="
+                                             "lifecycle:estimate=True", ZEUS_RATE_CARBON, &p),
+                     ZEUS_OK);
+    assert_int_equal(zeus_rate_provider_current(p, &v), ZEUS_OK);
+    assert_near(v, 466, 0);
+    assert_string_equal(zt_rate_server_uri(s, 0, uri, sizeof uri),
+                        LATEST "?lat=42.2776&lon=-83.7409&disableEstimations=False"
+                        "&emissionFactorType=lifecycle");
+    zeus_rate_provider_close(p);
+    assert_int_equal(zeus_rate_provider_open("electricitymaps:42.2776,-83.7409:estimate=False",
+                                             ZEUS_RATE_CARBON, &p), ZEUS_OK);
+    assert_int_equal(zeus_rate_provider_current(p, &v), ZEUS_OK);
+    assert_string_equal(zt_rate_server_uri(s, 1, uri, sizeof uri),
+                        LATEST "?lat=42.2776&lon=-83.7409&disableEstimations=True"
+                        "&emissionFactorType=direct");
+    zeus_rate_provider_close(p);
+    p = NULL;
+    assert_int_equal(zeus_rate_provider_open("electricitymaps:42.2776,-83.7409:estimate=yes",
+                                             ZEUS_RATE_CARBON, &p), ZEUS_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(zeus_last_error(), "estimate=yes"));
+    assert_null(p);
+}
+
+static void *ask(void *arg)
+{
+    static const double hours[] = {T0, T0 + 3600, T0 + 7200, T0 + 5 * 3600};
+    static const double want[] = {501, 419, 416, 439};
+    zeus_rate_provider *p = arg;
+
+    for (int i = 0; i < 50; i++) {
+        double v = 0;
+        if (zeus_rate_provider_rate_at(p, hours[i % 4], &v, NULL) != ZEUS_OK || v != want[i % 4])
+            return (void *)(intptr_t)2;
+    }
+    return (void *)(intptr_t)1;
+}
+
+static void test_threads_share_one_request(void **state)
+{
+    zt_rate_server *s = *state;
+    zeus_rate_provider *p = open_em();
+    pthread_t t[4];
+
+    zt_rate_server_hang_ms(s, 100); /* all four ask while the first request is on the wire */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, ask, p), 0);
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        assert_int_equal((intptr_t)r, 1);
+    }
+    assert_int_equal(zt_rate_server_count(s), 1);
+    zeus_rate_provider_close(p);
+}
+
 static void test_spec_refusals(void **state)
 {
     zeus_rate_provider *p = NULL;
@@ -383,7 +448,8 @@ int main(void)
         T(test_retry_then_success),       T(test_unauthorized_not_retried),
         T(test_timeout),                  T(test_malformed_and_missing_key),
         T(test_body_cap),                 T(test_unreachable),
-        T(test_integer_coordinates_print_as_python_ints), T(test_spec_refusals),
+        T(test_integer_coordinates_print_as_python_ints), T(test_zeus_constructor_options), T(test_threads_share_one_request),
+        T(test_spec_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
