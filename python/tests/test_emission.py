@@ -10,6 +10,7 @@ exact.
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import datetime, timedelta, timezone
 
@@ -223,4 +224,82 @@ def test_library_thread_calls_a_python_provider(fake, direct):
     spend(fake, 1 * KWH)
     m = mon.end_window("w")
     assert m.gpu_carbon_emission[0] == pytest.approx(100 + 200)
+    mon.close()
+
+
+# ---- With zeusc's own ElectricityMaps client, against a loopback server ----------------------
+
+
+class _History:
+    """A loopback stand-in for ElectricityMaps answering /history with the hours around now."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.status = 200
+        self.requests = 0
+        now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+        self.hours = {now + timedelta(hours=k): 450.0 + k for k in range(-3, 2)}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                outer.requests += 1
+                history = [
+                    {"datetime": h.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "carbonIntensity": v}
+                    for h, v in sorted(outer.hours.items())
+                ]
+                if "/latest" in self.path:
+                    body = {"carbonIntensity": outer.hours[max(outer.hours)]}
+                else:
+                    body = {"zone": "US-MIDW-MISO", "history": history}
+                data = (json.dumps(body) if outer.status == 200 else '{"error":"no"}').encode()
+                self.send_response(outer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def history(monkeypatch):
+    h = _History()
+    monkeypatch.setenv("ZEUS_ELECTRICITYMAPS_URL", h.url)
+    monkeypatch.delenv("ELECTRICITYMAPS_API_KEY", raising=False)
+    yield h
+    h.stop()
+
+
+def test_with_zeusc_electricitymaps_client_down_then_back(fake, direct, history):
+    from zeusc.monitor.carbon import ElectrictyMapsClient
+
+    client = ElectrictyMapsClient((42.2776, -83.7409), estimate=True)
+    mon = CarbonEmissionMonitor(client, zeus_monitor=direct, _background=False)
+    history.status = 401  # refused at once (no retries)
+    mon.begin_window("w")
+    spend(fake, 1 * KWH)
+    with pytest.raises(ZeusPendingError) as info:
+        mon.end_window("w")
+    m = info.value.measurement
+    assert m.gpu_energy[0] == pytest.approx(1 * KWH, abs=1e-3) and m.pending_hours >= 1
+    history.status = 200
+    m = mon.get_measurement(m.window_id)
+    assert m.pending_hours == 0 and not m.flags & RATE_PENDING
+    assert m.flags & RATE_EXACT
+    if m.hours == 1:  # 1 kWh at the hour's own intensity (unless the hour turned meanwhile)
+        assert any(m.gpu_carbon_emission[0] == pytest.approx(v) for v in history.hours.values())
+    assert 450.0 - 3 <= m.gpu_carbon_emission[0] <= 450.0 + 1
     mon.close()
