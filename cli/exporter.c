@@ -38,6 +38,7 @@
 
 #include "cli.h"
 #include "exporter.h"
+#include "exporter_carbon.h"
 #include "tcp_listen.h"
 
 #define DEFAULT_LISTEN "0.0.0.0:9466"
@@ -60,6 +61,7 @@ static const char usage[] =
     "\n"
     "SYNOPSIS\n"
     "    zeus exporter [--listen ADDR:PORT] [--gpus LIST] [--cpus LIST] [--period S]\n"
+    "                  [--carbon PROVIDER]\n"
     "\n"
     "DESCRIPTION\n"
     "    Samples every GPU and CPU package in the background and answers GET /metrics in\n"
@@ -80,6 +82,12 @@ static const char usage[] =
     "    --gpus LIST         GPUs: all (default), none, or indices such as 0,2.\n"
     "    --cpus LIST         CPU packages: all readable ones (default), none, or indices.\n"
     "    --period S          Seconds between CPU power and power limit reads (default 1).\n"
+    "    --carbon PROVIDER   Also export zeus_carbon_intensity_grams_per_kwh (the provider's\n"
+    "                        current value) and the counters zeus_gpu_carbon_grams_total,\n"
+    "                        zeus_cpu_carbon_grams_total and zeus_dram_carbon_grams_total\n"
+    "                        (grams since the exporter started, each hour's energy at that\n"
+    "                        hour's intensity, updated every period). PROVIDER is\n"
+    "                        fixed:G_PER_KWH, csv:FILE or electricitymaps:LAT,LON.\n"
     "    -h, --help          Print this text.\n"
     "\n"
     "EXAMPLES\n"
@@ -94,6 +102,13 @@ struct exporter_args {
     const char *listen;
     struct cli_device_list gpus, cpus;
     double period_s;
+    const char *carbon; /* --carbon: provider spec, or NULL */
+};
+
+/* What a request is answered from. */
+struct exporter_ctx {
+    zeus_metrics_collector *collector;
+    struct exporter_carbon *carbon; /* NULL without --carbon */
 };
 
 /* ---- Options ------------------------------------------------------------------------------ */
@@ -123,6 +138,10 @@ static int parse_args(int argc, char **argv, struct exporter_args *a)
         } else if ((r = cli_option_value("exporter", argc, argv, &i, "--period", &v)) != 0) {
             if (r < 0 || cli_parse_seconds("exporter", "--period", v, 0.01, &a->period_s) != 0)
                 return CLI_EXIT_USAGE;
+        } else if ((r = cli_option_value("exporter", argc, argv, &i, "--carbon", &v)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            a->carbon = v;
         } else {
             return cli_usage_error("exporter", "unknown option '%s'", argv[i]);
         }
@@ -174,13 +193,30 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const c
     return ret;
 }
 
+/* The collector's text with the carbon metrics after it; NULL (text freed) without memory. */
+static char *append_carbon(struct exporter_carbon *carbon, char *text, size_t *len)
+{
+    size_t more = 0;
+    char *extra = exporter_carbon_render(carbon, &more);
+    char *all = extra != NULL ? malloc(*len + more + 1) : NULL;
+
+    if (all != NULL) {
+        memcpy(all, text, *len);
+        memcpy(all + *len, extra, more + 1);
+        *len += more;
+    }
+    free(extra);
+    zeus_metrics_free(text);
+    return all;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
                                   void **req_cls)
 {
     static int first_call_marker;
-    zeus_metrics_collector *collector = cls;
+    struct exporter_ctx *ctx = cls;
     static const char not_found[] = "404 not found: the metrics are at /metrics\n";
     static const char not_allowed[] = "405 method not allowed: use GET /metrics\n";
     char *text = NULL;
@@ -206,13 +242,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", not_allowed,
                      sizeof not_allowed - 1, "GET, HEAD");
-    if (zeus_metrics_collector_render(collector, &text, &len) != ZEUS_OK) {
+    if (zeus_metrics_collector_render(ctx->collector, &text, &len) != ZEUS_OK) {
         const char *why = zeus_last_error();
         return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", why, strlen(why),
                      NULL);
     }
+    if (ctx->carbon != NULL)
+        text = append_carbon(ctx->carbon, text, &len);
+    if (text == NULL)
+        return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", "out of memory\n", 14,
+                     NULL);
     ret = reply(conn, MHD_HTTP_OK, CONTENT_TYPE, text, len, NULL);
-    zeus_metrics_free(text);
+    if (ctx->carbon != NULL)
+        free(text); /* append_carbon's */
+    else
+        zeus_metrics_free(text);
     return ret;
 }
 
@@ -248,6 +292,7 @@ int cli_exporter(int argc, char **argv)
     struct exporter_args a;
     zeus_metrics_collector_options o;
     zeus_metrics_collector *collector = NULL;
+    struct exporter_ctx ctx = {NULL, NULL};
     struct MHD_Daemon *d;
     char shown[300];
     sigset_t stop;
@@ -286,12 +331,19 @@ int cli_exporter(int argc, char **argv)
         return s == ZEUS_ERR_NOT_FOUND || s == ZEUS_ERR_INVALID_ARGUMENT ? CLI_EXIT_USAGE
                                                                           : CLI_EXIT_FAILURE;
     }
+    ctx.collector = collector;
+    if (a.carbon != NULL &&
+        (code = exporter_carbon_start(a.carbon, &a.gpus, &a.cpus, a.period_s, &ctx.carbon)) != 0) {
+        zeus_metrics_collector_destroy(collector);
+        close(fd);
+        return code;
+    }
 
     /* poll(), not epoll: with libmicrohttpd 0.9.75's epoll, about one burst of 600
      * connections in 40 left some requests unserved until the idle timeout dropped them
      * (a scrape lost); poll is level-triggered and served every one of 250 bursts. */
     d = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                         on_request, collector,
+                         on_request, &ctx,
                          MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, /* first, as MHD asks */
                          MHD_OPTION_LISTEN_SOCKET, fd,
                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS,
@@ -303,6 +355,7 @@ int cli_exporter(int argc, char **argv)
         /* No close(fd): MHD closes the listening socket it was given, on a failed start
          * too, and closing it again could close a descriptor another thread just opened. */
         fprintf(stderr, "zeus exporter: cannot start the HTTP server on %s\n", shown);
+        exporter_carbon_stop(ctx.carbon);
         zeus_metrics_collector_destroy(collector);
         return CLI_EXIT_FAILURE;
     }
@@ -313,6 +366,7 @@ int cli_exporter(int argc, char **argv)
         ;
     fprintf(stderr, "zeus exporter: stopping (signal %d)\n", sig);
     MHD_stop_daemon(d); /* closes fd too (MHD owns a LISTEN_SOCKET it was given) */
+    exporter_carbon_stop(ctx.carbon);
     zeus_metrics_collector_destroy(collector);
     return CLI_EXIT_OK;
 }

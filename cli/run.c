@@ -10,6 +10,9 @@
  * With -r N (and --warmup K) one monitor serves the whole series: each measured run gets a
  * window of its own (so the CSV log gets a row per run), warmup runs get none, and series.c
  * keeps the statistics. -r 1 takes the single-run path and reports as zeus always has.
+ *
+ * With --carbon and --price, run_emission.c opens carbon and cost windows beside each
+ * measured run's window, on the same monitor, and reports what the run's energy caused.
  */
 #include <errno.h>
 #include <math.h>
@@ -18,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "run_emission.h"
 
 #define WINDOW_NAME "zeus.run"
 #define MAX_RUNS 1000000u /* for -r and --warmup: a typo's bound, not a memory one (series.c) */
@@ -28,7 +32,8 @@ static const char usage[] =
     "\n"
     "SYNOPSIS\n"
     "    zeus run [--gpus LIST] [--cpus LIST] [--json] [--csv FILE] [--approx-instant-energy]\n"
-    "             [-r N] [--warmup K] [--cooldown S] [--] COMMAND [ARG...]\n"
+    "             [-r N] [--warmup K] [--cooldown S] [--carbon PROVIDER] [--price PROVIDER]\n"
+    "             [--] COMMAND [ARG...]\n"
     "\n"
     "DESCRIPTION\n"
     "    Runs COMMAND and measures the time it takes and the energy each GPU, CPU package and\n"
@@ -83,6 +88,19 @@ static const char usage[] =
     "    --warmup K    Run COMMAND K times first, unmeasured (default 0).\n"
     "    --cooldown S  Sleep S seconds (a decimal number, default 0) between two runs,\n"
     "                  warmup runs included, so that the devices cool down.\n"
+    "    --carbon PROVIDER\n"
+    "                  Also report the grams of CO2-equivalent each device's energy caused,\n"
+    "                  each hour's energy at that hour's carbon intensity. PROVIDER is\n"
+    "                  fixed:G_PER_KWH, csv:FILE, or electricitymaps:LAT,LON. --json adds\n"
+    "                  \"carbon_g\": {\"gpu\": {\"0\": g}, \"cpu\": {...}, \"dram\": {...},\n"
+    "                  \"total\": g, \"hours\": N, \"flags\": [...]}; flags may hold\n"
+    "                  \"estimated\" (an hour lacked a value: the nearest hour's was used),\n"
+    "                  \"stale\" and \"pending\" (the provider did not answer: the amounts are\n"
+    "                  null, and a warning says so).\n"
+    "    --price PROVIDER\n"
+    "                  Also report what the energy cost, as --carbon does: fixed:PRICE_PER_KWH,\n"
+    "                  csv:FILE, or openei:LAT,LON:LABEL. --json adds \"cost\", with the\n"
+    "                  keys of \"carbon_g\" and \"currency\": \"USD\".\n"
     "    --approx-instant-energy\n"
     "                  A GPU whose energy reads 0 (the command ran for less than the energy\n"
     "                  counter's ~100 ms update step) gets its instant power x the time,\n"
@@ -107,13 +125,15 @@ static const char usage[] =
     "EXAMPLES\n"
     "    zeus run -- python train.py\n"
     "    zeus run --gpus 0 --cpus none --json -- ./bench > /dev/null\n"
-    "    zeus run -r 10 --warmup 2 --cooldown 5 -- python infer.py\n";
+    "    zeus run -r 10 --warmup 2 --cooldown 5 -- python infer.py\n"
+    "    zeus run --carbon electricitymaps:42.28,-83.74 --price fixed:0.12 -- python train.py\n";
 
 struct run_args {
     struct cli_device_list gpus, cpus;
     int json;
     int approx_instant_energy;
     const char *csv;
+    const char *carbon, *price; /* --carbon, --price: provider specs */
     unsigned repeat;   /* measured runs, 1 or more */
     unsigned warmup;   /* unmeasured runs before them */
     double cooldown_s; /* pause between two consecutive runs */
@@ -177,6 +197,14 @@ static int parse_option(int argc, char **argv, int *i, struct run_args *a)
             return cli_usage_error("run", "--csv: empty file name");
         a->csv = v;
         return 0;
+    }
+    if ((r = cli_option_value("run", argc, argv, i, "--carbon", &v)) != 0) {
+        a->carbon = v;
+        return r < 0 ? CLI_EXIT_USAGE : 0;
+    }
+    if ((r = cli_option_value("run", argc, argv, i, "--price", &v)) != 0) {
+        a->price = v;
+        return r < 0 ? CLI_EXIT_USAGE : 0;
     }
     if ((r = parse_series_option(argc, argv, i, a)) != 1)
         return r;
@@ -357,11 +385,14 @@ static int print_and_free(cJSON *obj, int rc)
 }
 
 static int print_json(const struct run_args *a, const struct cli_child *child, int exit_code,
-                      const zeus_measurement *m)
+                      const zeus_measurement *m, const struct cli_emission_result *er)
 {
     cJSON *obj = json_head(a, exit_code, child->term_signal);
+    int rc = obj != NULL ? cli_report_json(obj, m) : -1;
 
-    return print_and_free(obj, obj != NULL ? cli_report_json(obj, m) : -1);
+    if (rc == 0)
+        rc = cli_emission_json(obj, er);
+    return print_and_free(obj, rc);
 }
 
 /* "zeus: CMD ARG..." without a newline; long commands are cut after 8 words. */
@@ -385,13 +416,14 @@ static void print_outcome(const struct cli_child *child, int exit_code)
 }
 
 static void print_table(const struct run_args *a, const struct cli_child *child, int exit_code,
-                        const zeus_measurement *m)
+                        const zeus_measurement *m, const struct cli_emission_result *er)
 {
     print_command(a);
     fputc(' ', stderr);
     print_outcome(child, exit_code);
     fputc('\n', stderr);
     cli_report_table(stderr, m);
+    cli_emission_table(stderr, er);
 }
 
 /*
@@ -401,13 +433,14 @@ static void print_table(const struct run_args *a, const struct cli_child *child,
  * success.
  */
 static int report_single(const struct run_args *a, const struct cli_child *child,
-                         int exit_code, const zeus_measurement *m)
+                         int exit_code, const zeus_measurement *m,
+                         const struct cli_emission_result *er)
 {
     if (a->json) {
-        if (print_json(a, child, exit_code, m) != 0 && exit_code == 0)
+        if (print_json(a, child, exit_code, m, er) != 0 && exit_code == 0)
             return CLI_EXIT_RUN_FAILED;
     } else {
-        print_table(a, child, exit_code, m);
+        print_table(a, child, exit_code, m, er);
     }
     return exit_code;
 }
@@ -426,6 +459,8 @@ struct series {
     unsigned measured;       /* measured runs that ran, a failed last one included */
     unsigned failed_run;     /* the measured run (from 1) that ended the series, or 0 */
     int stopped;             /* a stop signal to zeus ended the series between two runs */
+    struct cli_emission emission;  /* --carbon, --price */
+    struct cli_emission_result er; /* the last measured run's */
 };
 
 /* One progress line, "zeus: run 2/5: exited with status 0; 1.0031 s, 601.204 J". */
@@ -465,6 +500,8 @@ static int record_run(const struct run_args *a, const struct cli_child *child, i
         cli_series_add(&sr->stats, m);
     if (!a->json) {
         print_run_line("run", k, a->repeat, child, exit_code, m);
+        if (cli_emission_wanted(&sr->emission))
+            cli_emission_table(stderr, &sr->er);
         return exit_code;
     }
     run = cJSON_CreateObject();
@@ -472,7 +509,7 @@ static int record_run(const struct run_args *a, const struct cli_child *child, i
         cJSON_Delete(run);
         sr->runs_broken = 1;
     } else if (add_outcome(run, exit_code, child->term_signal) != 0 ||
-               cli_report_json(run, m) != 0) {
+               cli_report_json(run, m) != 0 || cli_emission_json(run, &sr->er) != 0) {
         sr->runs_broken = 1;
     }
     return exit_code;
@@ -489,15 +526,23 @@ static int measured_run(zeus_monitor *mon, const struct run_args *a, struct cli_
         fprintf(stderr, "zeus run: cannot start measuring: %s\n", zeus_last_error());
         return CLI_EXIT_RUN_FAILED;
     }
+    if (cli_emission_begin(&sr->emission, WINDOW_NAME) != 0) {
+        zeus_monitor_end_window(mon, WINDOW_NAME, ZEUS_WINDOW_CANCEL, NULL);
+        return CLI_EXIT_RUN_FAILED;
+    }
     exit_code = run_command(a, child, &started);
     if (!started) {
+        cli_emission_cancel(&sr->emission, WINDOW_NAME);
         zeus_monitor_end_window(mon, WINDOW_NAME, ZEUS_WINDOW_CANCEL, NULL);
         return exit_code;
     }
-    if (end_measurement(mon, &m) != 0)
+    if (end_measurement(mon, &m) != 0) {
+        cli_emission_cancel(&sr->emission, WINDOW_NAME);
         return exit_code != 0 ? exit_code : CLI_EXIT_RUN_FAILED;
+    }
+    cli_emission_end(&sr->emission, WINDOW_NAME, &m, &sr->er);
     if (a->repeat == 1)
-        return report_single(a, child, exit_code, &m);
+        return report_single(a, child, exit_code, &m, &sr->er);
     return record_run(a, child, exit_code, &m, sr, k);
 }
 
@@ -596,6 +641,12 @@ static int measure(const struct run_args *a, struct cli_child *child)
     if (exit_code != 0)
         return exit_code;
     memset(&sr, 0, sizeof sr);
+    sr.emission.spec[CLI_CARBON] = a->carbon;
+    sr.emission.spec[CLI_PRICE] = a->price;
+    if ((exit_code = cli_emission_open(&sr.emission, mon, "run")) != 0) {
+        zeus_monitor_destroy(mon);
+        return exit_code;
+    }
     cli_series_init(&sr.stats);
     if (a->json && a->repeat > 1 && (sr.runs = cJSON_CreateArray()) == NULL)
         sr.runs_broken = 1;
@@ -607,6 +658,7 @@ static int measure(const struct run_args *a, struct cli_child *child)
     if (a->repeat > 1 && sr.measured > 0)
         exit_code = report_series(a, child, &sr, exit_code);
     cJSON_Delete(sr.runs);
+    cli_emission_close(&sr.emission);
     zeus_monitor_destroy(mon);
     return exit_code;
 }

@@ -118,6 +118,12 @@ ZEUS_API zeus_status zeus_emission_monitor_begin_window(zeus_emission_monitor *m
  * Close window `key` and price it. ZEUS_OK: every bucket priced. ZEUS_ERR_PENDING: `out` has
  * all the energy and the priced part; the rest is priced by a later zeus_emission_monitor_get()
  * once the provider answers. ZEUS_ERR_NOT_FOUND: no such window. Since: 0.1.
+ * Also: ZEUS_ERR_INVALID_ARGUMENT when `out` is NULL or out->size is not set (the window is
+ * left open); a device's error when one failed (its values NAN; PENDING takes precedence);
+ * ZEUS_ERR_NO_DATA when part of the window went unmeasured (a segment could not begin, or
+ * the borrowed monitor's owner ended it): every value NAN. In sampled mode this waits for
+ * the final values (one counter update, ~100 ms); it calls the provider (network) when an
+ * hour is unpriced. Safe from any thread.
  */
 ZEUS_API zeus_status zeus_emission_monitor_end_window(zeus_emission_monitor *m, const char *key,
                                                       zeus_emission_measurement *out);

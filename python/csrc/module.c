@@ -586,7 +586,8 @@ PyMODINIT_FUNC PyInit__zeusc(void)
         add_int(m, "ENERGY_WHOLE_GPU", ZEUS_ENERGY_WHOLE_GPU) < 0 ||
 
         add_int(m, "ENERGY_COUNTER_REJECTED", ZEUS_ENERGY_COUNTER_REJECTED) < 0 ||
-        add_int(m, "GPU_COUNTER_REJECTED", ZEUS_GPU_COUNTER_REJECTED) < 0) {
+        add_int(m, "GPU_COUNTER_REJECTED", ZEUS_GPU_COUNTER_REJECTED) < 0 ||
+        zc_emission_register(m) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -118,6 +118,11 @@ int zc_monitor_unborrow(PyObject *obj);
 int zc_monitor_sync_failed(void);
 int zc_monitor_raise_sync_error(void);
 
+/* ---- Carbon and cost windows (emission.c) ------------------------------------------------ */
+
+/* Ready zeusc._zeusc.EmissionHandle and add it to `m`. 0 or -1. */
+int zc_emission_register(PyObject *m);
+
 /* ---- Thermally stable profiling (profile.c) ---------------------------------------------- */
 
 /* _zeusc.profile_run(): see profile.c. */

@@ -1,4 +1,7 @@
-"""Zeus's zeus.monitor.carbon over Zeus-C: carbon-intensity providers (and monitors)."""
+"""Zeus's zeus.monitor.carbon over Zeus-C: carbon-intensity providers and the monitor.
+
+The providers are in _rate.py; the monitor and its measurement in _emission.py.
+"""
 
 from zeusc.monitor._rate import (  # noqa: F401  (the providers: zeusc/monitor/_rate.py)
     CarbonIntensityProvider,
@@ -7,3 +10,4 @@ from zeusc.monitor._rate import (  # noqa: F401  (the providers: zeusc/monitor/_
     ZeusCarbonIntensityHTTPError,
     ZeusCarbonIntensityNotFoundError,
 )
+from zeusc.monitor._emission import CarbonEmissionMeasurement, CarbonEmissionMonitor, Op  # noqa: F401

@@ -1,4 +1,7 @@
-"""Zeus's zeus.monitor.price over Zeus-C: electricity-price providers (and monitors)."""
+"""Zeus's zeus.monitor.price over Zeus-C: electricity-price providers and the monitor.
+
+The providers are in _rate.py; the monitor and its measurement in _emission.py.
+"""
 
 from zeusc.monitor._rate import (  # noqa: F401  (the providers: zeusc/monitor/_rate.py)
     ElectricityPriceProvider,
@@ -7,3 +10,4 @@ from zeusc.monitor._rate import (  # noqa: F401  (the providers: zeusc/monitor/_
     ZeusElectricityPriceNotFoundError,
     get_time_info,
 )
+from zeusc.monitor._emission import EnergyCostMeasurement, EnergyCostMonitor, Op  # noqa: F401
