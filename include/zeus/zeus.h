@@ -32,6 +32,8 @@
 #include "zeus/power_limit.h"
 #include "zeus/profile.h"
 #include "zeus/batch_size.h"
+#include "zeus/rate.h"
+#include "zeus/emission.h"
 #include "zeus/pipeline_frequency.h"
 
 #endif /* ZEUS_ZEUS_H */

@@ -125,8 +125,6 @@ ZEUS_PUBLIC_NAMES: dict[str, list[str]] = {
 
 # Whole modules that come with later issues (issue 10 names them); excluded until they land.
 EXCLUDED_MODULES: dict[str, str] = {
-    "zeus.monitor.carbon": "carbon-intensity monitoring comes with the carbon issue",
-    "zeus.monitor.price": "electricity-price monitoring comes with the price issue",
     "zeus.monitor.power_streaming": "zeusd power streaming comes with the streaming issue",
 }
 
