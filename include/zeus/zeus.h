@@ -32,5 +32,6 @@
 #include "zeus/power_limit.h"
 #include "zeus/profile.h"
 #include "zeus/batch_size.h"
+#include "zeus/power_stream.h"
 
 #endif /* ZEUS_ZEUS_H */
