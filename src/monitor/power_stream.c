@@ -398,7 +398,7 @@ zeus_status zeus_power_stream_open(const zeus_power_stream_endpoint *const *endp
                                    size_t count, const zeus_power_stream_options *options,
                                    zeus_power_stream **out)
 {
-    struct zeus_power_stream *s;
+    struct zeus_power_stream *s = NULL;
     zeus_status st;
 
     if (out == NULL || (endpoints == NULL && count > 0))

@@ -122,16 +122,16 @@ int zeus__sse_cpu_event(const char *json, zeus__sse_power *out)
 {
     cJSON *o = parse_common(json, "cpu_id", out);
     const cJSON *dram;
-    double mw, dmw;
+    double mw, dmw = NAN;
     int rc = o != NULL && number(o, "cpu_mw", &mw) == 0 ? 0 : -1;
 
     if (rc == 0) {
         out->w = mw / 1000.0;
         dram = cJSON_GetObjectItemCaseSensitive(o, "dram_mw");
+        /* null or absent: the package has no DRAM counter; anything else must be a number */
         if (dram != NULL && !cJSON_IsNull(dram))
             rc = number(o, "dram_mw", &dmw);
-        if (rc == 0 && dram != NULL && !cJSON_IsNull(dram))
-            out->dram_w = dmw / 1000.0;
+        out->dram_w = dmw / 1000.0;
     }
     cJSON_Delete(o);
     return rc;
