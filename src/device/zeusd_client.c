@@ -366,6 +366,12 @@ struct stream_ctx {
     size_t refusal_len;
 };
 
+/* The caller's stop flag, written by another thread (atomically, with release). */
+static int stopped(const volatile int *stop)
+{
+    return __atomic_load_n(stop, __ATOMIC_ACQUIRE) != 0;
+}
+
 /* Body bytes: to the caller once the answer is 200, else kept (the daemon's reason). */
 static size_t stream_write(char *ptr, size_t size, size_t n, void *user)
 {
@@ -375,7 +381,7 @@ static size_t stream_write(char *ptr, size_t size, size_t n, void *user)
     if (x->http == 0)
         curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->http);
     if (x->http == 200)
-        return *x->stop || x->on_data(ptr, len, x->user) != 0 ? 0 : len;
+        return stopped(x->stop) || x->on_data(ptr, len, x->user) != 0 ? 0 : len;
     memcpy(x->refusal + x->refusal_len, ptr, len < room ? len : room);
     x->refusal_len += len < room ? len : room;
     x->refusal[x->refusal_len] = '\0';
@@ -388,7 +394,7 @@ static int stream_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t 
 {
     const struct stream_ctx *x = user;
     (void)dt, (void)dn, (void)ut, (void)un;
-    return *x->stop ? 1 : 0;
+    return stopped(x->stop);
 }
 
 zeus_status zeus__zeusd_client_stream(const struct zeus__zeusd_client *c,
@@ -428,7 +434,7 @@ zeus_status zeus__zeusd_client_stream(const struct zeus__zeusd_client *c,
         curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &x.http);
     curl_easy_cleanup(x.h);
     curl_slist_free_all(headers);
-    if (*stop)
+    if (stopped(stop))
         return ZEUS_OK;
     if (x.http == 401 || x.http == 403)
         return zeus__fail(ZEUS_ERR_NO_PERMISSION, "zeusd at %s refused the token for %s (HTTP "
