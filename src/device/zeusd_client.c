@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -55,6 +56,18 @@ struct zeus__zeusd_client {
 };
 
 /* ---- HTTP ---------------------------------------------------------------------------------- */
+
+/*
+ * Sockets made close-on-exec: a program that forks while a power stream runs would otherwise
+ * hand the stream's connections to its child, and the daemon would never see them close
+ * (found with a test that starts a second zeusd mid-stream: the first could not shut down).
+ */
+static curl_socket_t open_cloexec(void *user, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)user;
+    (void)purpose;
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
 
 /*
  * One request. *body is malloc'd (NUL-terminated, maybe empty) on ZEUS_OK, and *http the
@@ -89,6 +102,7 @@ static zeus_status request(const struct zeus__zeusd_client *c, const char *metho
     curl_easy_setopt(h, CURLOPT_TIMEOUT, TIMEOUT_S);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never through an http_proxy */
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http);
     curl_easy_cleanup(h);
@@ -429,6 +443,7 @@ zeus_status zeus__zeusd_client_stream(const struct zeus__zeusd_client *c,
     curl_easy_setopt(x.h, CURLOPT_LOW_SPEED_TIME, 60L);
     curl_easy_setopt(x.h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(x.h, CURLOPT_PROXY, "");
+    curl_easy_setopt(x.h, CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
     rc = curl_easy_perform(x.h);
     if (x.http == 0)
         curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &x.http);

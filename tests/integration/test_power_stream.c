@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <math.h>
 
 #include "sysfs_tree.h"
@@ -388,6 +389,31 @@ static int gpu_seen(zeus_power_stream *s, void *arg)
     return get(s, *(size_t *)arg).gpu_count == 2;
 }
 
+/*
+ * TCP sockets open in this process, and how many of them are close-on-exec. (libcurl's own
+ * wakeup socketpairs are AF_UNIX and not ours to mark.)
+ */
+static void count_tcp_sockets(int *sockets, int *cloexec)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+
+    *sockets = *cloexec = 0;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        struct sockaddr_storage a;
+        socklen_t len = sizeof a;
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] == '.' || getsockname(fd, (struct sockaddr *)&a, &len) != 0 ||
+            a.ss_family != AF_INET)
+            continue;
+        (*sockets)++;
+        if (fcntl(fd, F_GETFD) & FD_CLOEXEC)
+            (*cloexec)++;
+    }
+    if (d != NULL)
+        closedir(d);
+}
+
 static void test_power_stream_stop_is_bounded(void **state)
 {
     struct fixture *f = *state;
@@ -397,6 +423,7 @@ static void test_power_stream_stop_is_bounded(void **state)
     size_t zero = 0;
     uint64_t seq = 0;
     double t0;
+    int sockets, cloexec;
     zeus_power_readings r;
 
     start(f, 0, 1, NULL);
@@ -404,6 +431,10 @@ static void test_power_stream_stop_is_bounded(void **state)
     const zeus_power_stream_endpoint *eps[] = {&a};
     assert_int_equal(zeus_power_stream_open(eps, 1, NULL, &s), ZEUS_OK);
     assert_true(wait_for(s, gpu_seen, &zero));
+    /* the stream's connections do not leak into children this process forks */
+    count_tcp_sockets(&sockets, &cloexec);
+    assert_true(sockets >= 2); /* the GPU and the CPU stream */
+    assert_int_equal(cloexec, sockets);
     t0 = mono_s();
     zeus_power_stream_stop(s);
     assert_true(mono_s() - t0 < 10.0); /* about a second; generous for a loaded machine */
