@@ -41,6 +41,9 @@
 int cli_show_env(int argc, char **argv);
 int cli_run(int argc, char **argv);
 int cli_monitor(int argc, char **argv);
+/* monitor_stream.c: `zeus monitor power --zeusd ...`, argv from "power" on. */
+int cli_monitor_stream_wanted(int argc, char **argv);
+int cli_monitor_stream(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_power_limit(int argc, char **argv);
 int cli_bso(int argc, char **argv);

@@ -93,6 +93,8 @@ static const char usage[] =
     "    --csv FILE       power: write every sampled change as time_s,gpu,domain,power_w\n"
     "                     (gpu is soc and domain the rail for a SoC's rails).\n"
     "    --plot FILE.svg  power: draw the power timelines as an SVG chart when stopped.\n"
+    "    --zeusd LIST     power: stream from zeusd daemons instead of local GPUs; see\n"
+    "                     zeus monitor power --zeusd --help.\n"
     "    -h, --help       Print this text.\n"
     "\n"
     "EXIT STATUS\n"
@@ -938,6 +940,8 @@ int cli_monitor(int argc, char **argv)
     power = strcmp(argv[1], "power") == 0;
     if (!power && strcmp(argv[1], "energy") != 0)
         return cli_usage_error("monitor", "unknown mode '%s' (use energy or power)", argv[1]);
+    if (power && cli_monitor_stream_wanted(argc - 1, argv + 1)) /* monitor_stream.c */
+        return cli_monitor_stream(argc - 1, argv + 1);
     rc = parse_args(argc - 1, argv + 1, power, &a);
     if (rc == -1) {
         fputs(usage, stdout);

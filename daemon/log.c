@@ -2,8 +2,16 @@
  * log.c - The daemon's log: one line per event on stdout, with a UTC timestamp and a level,
  * as zeusd logs through tracing. Lines are written whole (one fputs under stdout's lock), so
  * threads never interleave within a line. Also the two clocks the daemon reads.
+ *
+ *   What:        ZEUSD_TEST_CLOCK_SHIFT_MS
+ *   Description: FOR TESTS ONLY. Milliseconds added to the daemon's Unix clock (every
+ *                timestamp_ms it reports: /time, get_power, the SSE streams; and token
+ *                expiry), read once at the first use, so that a test can play a daemon whose
+ *                clock is off and check a client's offset estimate. Logged as a warning.
  */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -50,11 +58,27 @@ void zd_log(const char *level, const char *fmt, ...)
     funlockfile(stdout);
 }
 
+static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
+static int64_t shift_ms;
+
+static void read_shift(void)
+{
+    const char *v = getenv("ZEUSD_TEST_CLOCK_SHIFT_MS");
+
+    if (v == NULL || v[0] == '\0')
+        return;
+    shift_ms = strtoll(v, NULL, 10);
+    zd_log("WARN", "ZEUSD_TEST_CLOCK_SHIFT_MS=%lld: the clock this daemon reports is shifted "
+           "(a test knob; never set it in production)", (long long)shift_ms);
+}
+
 int64_t zd_unix_ms(void)
 {
     struct timespec ts;
+
+    pthread_once(&shift_once, read_shift);
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + shift_ms;
 }
 
 int64_t zd_mono_ns(void)

@@ -35,5 +35,6 @@
 #include "zeus/rate.h"
 #include "zeus/emission.h"
 #include "zeus/pipeline_frequency.h"
+#include "zeus/power_stream.h"
 
 #endif /* ZEUS_ZEUS_H */

@@ -591,5 +591,9 @@ PyMODINIT_FUNC PyInit__zeusc(void)
         Py_DECREF(m);
         return NULL;
     }
+    if (zc_power_stream_register(m) < 0) { /* power_stream.c */
+        Py_DECREF(m);
+        return NULL;
+    }
     return m;
 }

@@ -145,4 +145,9 @@ int zc_floats(PyObject *obj, const char *what, double **out, size_t *count);
 /* Unix seconds <-> library time. None becomes NAN (an open bound). -1 with an exception. */
 int zc_time_arg(PyObject *obj, double *mono_s);
 
+/* ---- Power streaming (power_stream.c) ------------------------------------------------------ */
+
+/* Ready PowerStreamHandle and add it to the module. 0, or -1 with an exception. */
+int zc_power_stream_register(PyObject *m);
+
 #endif /* ZEUSC_H */

@@ -123,9 +123,8 @@ ZEUS_PUBLIC_NAMES: dict[str, list[str]] = {
     ],
 }
 
-# Whole modules that come with later issues (issue 10 names them); excluded until they land.
+# Whole modules that came with later issues were excluded here until they landed; none is left.
 EXCLUDED_MODULES: dict[str, str] = {
-    "zeus.monitor.power_streaming": "zeusd power streaming comes with the streaming issue",
 }
 
 # Single names that are Zeus's implementation details, done in C by Zeus-C.

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -62,6 +63,18 @@ struct zeus__zeusd_client {
 };
 
 /* ---- HTTP ---------------------------------------------------------------------------------- */
+
+/*
+ * Sockets made close-on-exec: a program that forks while a power stream runs would otherwise
+ * hand the stream's connections to its child, and the daemon would never see them close
+ * (found with a test that starts a second zeusd mid-stream: the first could not shut down).
+ */
+static curl_socket_t open_cloexec(void *user, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    (void)user;
+    (void)purpose;
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
 
 /*
  * One request. *body is malloc'd (NUL-terminated, maybe empty) on ZEUS_OK, and *http the
@@ -96,6 +109,7 @@ static zeus_status request(const struct zeus__zeusd_client *c, const char *metho
     curl_easy_setopt(h, CURLOPT_TIMEOUT, TIMEOUT_S);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never through an http_proxy */
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http);
     curl_easy_cleanup(h);
@@ -242,20 +256,31 @@ static zeus_status read_whoami(struct zeus__zeusd_client *c)
 zeus_status zeus__zeusd_client_open(struct zeus__zeusd_client **out)
 {
     const char *sock = env("ZEUSD_SOCK_PATH"), *hp = env("ZEUSD_HOST_PORT");
-    const char *token = env("ZEUSD_TOKEN");
-    struct zeus__zeusd_client *c;
-    zeus_status s;
 
     if (sock == NULL && hp == NULL)
         return zeus__fail(ZEUS_ERR_NOT_SUPPORTED, "not used: ZEUSD_SOCK_PATH and "
                           "ZEUSD_HOST_PORT are not set");
+    return zeus__zeusd_client_open_at(sock, sock != NULL ? NULL : hp, env("ZEUSD_TOKEN"), out);
+}
+
+zeus_status zeus__zeusd_client_open_at(const char *sock, const char *hp, const char *token,
+                                       struct zeus__zeusd_client **out)
+{
+    struct zeus__zeusd_client *c;
+    zeus_status s;
+
+    if ((sock == NULL) == (hp == NULL))
+        return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "zeusd: name a socket path or a "
+                          "host:port, not both or neither");
+    if (token != NULL && token[0] == '\0')
+        token = NULL;
     c = calloc(1, sizeof *c);
     if (c == NULL)
         return zeus__fail(ZEUS_ERR_NO_MEMORY, "zeusd client: out of memory");
     if (sock != NULL) {
         if (strlen(sock) >= sizeof c->sock_path) {
             free(c);
-            return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "ZEUSD_SOCK_PATH is too long");
+            return zeus__fail(ZEUS_ERR_INVALID_ARGUMENT, "zeusd socket path is too long: %.80s...", sock);
         }
         snprintf(c->sock_path, sizeof c->sock_path, "%s", sock);
         snprintf(c->where, sizeof c->where, "unix:%s", sock);
@@ -385,6 +410,128 @@ zeus_status zeus__zeusd_gpu_control(struct zeus__zeusd_client *c, const char *ro
                        "%ld)", c->where, route + 5, gpu, body, http);
     free(body);
     return s;
+}
+
+/* ---- What the power stream client asks (power_stream.c) ----------------------------------- */
+
+unsigned zeus__zeusd_client_gpu_count(const struct zeus__zeusd_client *c)
+{
+    return c->gpu_count;
+}
+
+unsigned zeus__zeusd_client_cpu_count(const struct zeus__zeusd_client *c)
+{
+    return c->cpu_count;
+}
+
+zeus_status zeus__zeusd_client_require(const struct zeus__zeusd_client *c, const char *group)
+{
+    return require(c, group_bit(group), group);
+}
+
+int zeus__zeusd_client_can(const struct zeus__zeusd_client *c, const char *group)
+{
+    unsigned bit = group_bit(group);
+    return bit != 0 && (c->enabled & bit) && (c->scopes & bit);
+}
+
+zeus_status zeus__zeusd_client_get_json(const struct zeus__zeusd_client *c, const char *op,
+                                        const char *path_query, cJSON **out)
+{
+    return get_json(c, op, path_query, out);
+}
+
+struct stream_ctx {
+    CURL *h;
+    long http;
+    zeus__zeusd_data_fn on_data;
+    void *user;
+    const volatile int *stop;
+    char refusal[512]; /* the body of a non-200 answer, for the message */
+    size_t refusal_len;
+};
+
+/* The caller's stop flag, written by another thread (atomically, with release). */
+static int stopped(const volatile int *stop)
+{
+    return __atomic_load_n(stop, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Body bytes: to the caller once the answer is 200, else kept (the daemon's reason). */
+static size_t stream_write(char *ptr, size_t size, size_t n, void *user)
+{
+    struct stream_ctx *x = user;
+    size_t len = size * n, room = sizeof x->refusal - 1 - x->refusal_len;
+
+    if (x->http == 0)
+        curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->http);
+    if (x->http == 200)
+        return stopped(x->stop) || x->on_data(ptr, len, x->user) != 0 ? 0 : len;
+    memcpy(x->refusal + x->refusal_len, ptr, len < room ? len : room);
+    x->refusal_len += len < room ? len : room;
+    x->refusal[x->refusal_len] = '\0';
+    return len;
+}
+
+/* libcurl calls this at least once a second even when nothing arrives: the stop check. */
+static int stream_progress(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+                           curl_off_t un)
+{
+    const struct stream_ctx *x = user;
+    (void)dt, (void)dn, (void)ut, (void)un;
+    return stopped(x->stop);
+}
+
+zeus_status zeus__zeusd_client_stream(const struct zeus__zeusd_client *c,
+                                      const char *path_query, zeus__zeusd_data_fn on_data,
+                                      void *user, const volatile int *stop)
+{
+    char url[2048];
+    struct stream_ctx x = {.on_data = on_data, .user = user, .stop = stop};
+    struct curl_slist *headers = NULL;
+    CURLcode rc;
+
+    zeus__curl_init();
+    x.h = curl_easy_init();
+    if (x.h == NULL)
+        return zeus__fail(ZEUS_ERR_NO_MEMORY, "zeusd: cannot create a curl handle");
+    snprintf(url, sizeof url, "%s%s", c->base_url, path_query);
+    curl_easy_setopt(x.h, CURLOPT_URL, url);
+    if (c->sock_path[0] != '\0')
+        curl_easy_setopt(x.h, CURLOPT_UNIX_SOCKET_PATH, c->sock_path);
+    if (c->auth_header[0] != '\0')
+        headers = curl_slist_append(headers, c->auth_header);
+    headers = curl_slist_append(headers, "Accept: text/event-stream");
+    curl_easy_setopt(x.h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(x.h, CURLOPT_WRITEFUNCTION, stream_write);
+    curl_easy_setopt(x.h, CURLOPT_WRITEDATA, &x);
+    curl_easy_setopt(x.h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(x.h, CURLOPT_XFERINFOFUNCTION, stream_progress);
+    curl_easy_setopt(x.h, CURLOPT_XFERINFODATA, &x);
+    curl_easy_setopt(x.h, CURLOPT_CONNECTTIMEOUT, 5L);
+    /* no total timeout: a stream lasts; zeusd's 15 s keepalive comments reset this one */
+    curl_easy_setopt(x.h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(x.h, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(x.h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(x.h, CURLOPT_PROXY, "");
+    curl_easy_setopt(x.h, CURLOPT_OPENSOCKETFUNCTION, open_cloexec);
+    rc = curl_easy_perform(x.h);
+    if (x.http == 0)
+        curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &x.http);
+    curl_easy_cleanup(x.h);
+    curl_slist_free_all(headers);
+    if (stopped(stop))
+        return ZEUS_OK;
+    if (x.http == 401 || x.http == 403)
+        return zeus__fail(ZEUS_ERR_NO_PERMISSION, "zeusd at %s refused the token for %s (HTTP "
+                          "%ld): %s", c->where, path_query, x.http, x.refusal);
+    if (x.http != 0 && x.http != 200)
+        return zeus__fail(status_of_http(x.http), "zeusd at %s: %s answered HTTP %ld: %s",
+                          c->where, path_query, x.http, x.refusal);
+    if (rc != CURLE_OK)
+        return zeus__fail(ZEUS_ERR_IO, "zeusd at %s: stream %s lost: %s", c->where, path_query,
+                          curl_easy_strerror(rc));
+    return zeus__fail(ZEUS_ERR_IO, "zeusd at %s closed the stream %s", c->where, path_query);
 }
 
 /* ---- The "zeusd" CPU backend ---------------------------------------------------------------- */

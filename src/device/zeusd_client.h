@@ -24,6 +24,7 @@
 #ifndef ZEUS_DEVICE_ZEUSD_CLIENT_H
 #define ZEUS_DEVICE_ZEUSD_CLIENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "device/backend.h"
@@ -63,5 +64,45 @@ zeus_status zeus__zeusd_gpu_id(const struct zeus__zeusd_client *c, int by_index,
                                unsigned physical, const char *pci, unsigned *id);
 
 extern const struct zeus_backend_ops zeus__zeusd_backend;
+
+/* ---- Appended for the power stream client (power_stream.c) ------------------------------- */
+
+struct cJSON;
+
+/*
+ * Connect to one daemon named by the caller rather than the environment: `sock_path` (Unix
+ * socket) or `host_port` ("host:port"), exactly one non-NULL; `token` NULL or "" for none.
+ * Discovery and whoami as zeus__zeusd_client_open does.
+ */
+zeus_status zeus__zeusd_client_open_at(const char *sock_path, const char *host_port,
+                                       const char *token, struct zeus__zeusd_client **out);
+
+/* Devices the daemon's /discover listed. */
+unsigned zeus__zeusd_client_gpu_count(const struct zeus__zeusd_client *c);
+unsigned zeus__zeusd_client_cpu_count(const struct zeus__zeusd_client *c);
+
+/* `group` ("gpu-read", "cpu-read", "gpu-control") is enabled and granted: 1, else 0. */
+int zeus__zeusd_client_can(const struct zeus__zeusd_client *c, const char *group);
+
+/* As can(), as a status with the message naming the fix (NOT_SUPPORTED or NO_PERMISSION). */
+zeus_status zeus__zeusd_client_require(const struct zeus__zeusd_client *c, const char *group);
+
+/* GET a JSON object; non-200 and transport failures are errors naming the daemon and `op`. */
+zeus_status zeus__zeusd_client_get_json(const struct zeus__zeusd_client *c, const char *op,
+                                        const char *path_query, struct cJSON **out);
+
+/* Bytes of a 200 stream as they arrive; nonzero aborts the stream. */
+typedef int (*zeus__zeusd_data_fn)(const char *data, size_t len, void *user);
+
+/*
+ * GET a stream (an SSE route) and hand its bytes to on_data until it ends. Returns when the
+ * daemon closes it, the connection breaks, or *stop becomes nonzero (seen within about a
+ * second, through libcurl's progress callback). ZEUS_OK only when stopped; otherwise
+ * NO_PERMISSION for 401/403 (the message holds the daemon's reason), another status for
+ * other HTTP codes, ZEUS_ERR_IO for a lost or closed connection.
+ */
+zeus_status zeus__zeusd_client_stream(const struct zeus__zeusd_client *c,
+                                      const char *path_query, zeus__zeusd_data_fn on_data,
+                                      void *user, const volatile int *stop);
 
 #endif /* ZEUS_DEVICE_ZEUSD_CLIENT_H */
