@@ -33,6 +33,7 @@
 #include <microhttpd.h>
 
 #include "bso_server.h"
+#include "request_body.h"
 
 #define MAX_BODY (1u << 20)
 #define THREADS 8
@@ -47,9 +48,7 @@ struct bso_http {
 };
 
 struct req_state {
-    char *body;
-    size_t len, cap;
-    bool too_large;
+    zeus_net_body body;
     double started;
 };
 
@@ -122,12 +121,12 @@ static const char *query_job_id(struct MHD_Connection *conn)
 static void dispatch(struct MHD_Connection *conn, const char *url, const char *method,
                      const struct req_state *st, bso_reply *out)
 {
-    const char *body = st->body != NULL ? st->body : "";
+    const char *body = st->body.data != NULL ? st->body.data : "";
     bool post = strcmp(method, "POST") == 0;
 
     if (strcmp(url, "/jobs") == 0) {
         if (post)
-            bso_route_register(body, st->len, out);
+            bso_route_register(body, st->body.len, out);
         else if (strcmp(method, "DELETE") == 0)
             bso_route_delete(query_job_id(conn), out);
         else
@@ -139,11 +138,11 @@ static void dispatch(struct MHD_Connection *conn, const char *url, const char *m
     } else if (strcmp(url, "/report") == 0) {
         if (!post)
             goto not_allowed;
-        bso_route_report(body, st->len, out);
+        bso_route_report(body, st->body.len, out);
     } else if (strcmp(url, "/trials") == 0) {
         if (strcmp(method, "PATCH") != 0)
             goto not_allowed;
-        bso_route_end_trial(body, st->len, out);
+        bso_route_end_trial(body, st->body.len, out);
     } else {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "detail", "Not Found");
@@ -166,43 +165,9 @@ static void too_large(bso_reply *out)
                       MAX_BODY);
 }
 
-/* Keep a chunk of the body, or mark the request too large. */
-static void append_body(struct req_state *st, const char *data, size_t n)
+static const char *content_length(struct MHD_Connection *conn)
 {
-    if (st->too_large || st->len + n > MAX_BODY) {
-        st->too_large = true;
-        return;
-    }
-    if (st->len + n + 1 > st->cap) {
-        size_t cap = st->cap ? st->cap : 1024;
-        char *b;
-        while (cap < st->len + n + 1)
-            cap *= 2;
-        b = realloc(st->body, cap);
-        if (b == NULL) {
-            st->too_large = true; /* answered 413; nothing else can be done with it */
-            return;
-        }
-        st->body = b;
-        st->cap = cap;
-    }
-    memcpy(st->body + st->len, data, n);
-    st->len += n;
-    st->body[st->len] = '\0';
-}
-
-/* A Content-Length over the cap: answer before reading the body. */
-static bool declared_too_large(struct MHD_Connection *conn)
-{
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
-    char *end;
-    unsigned long long n;
-
-    if (cl == NULL)
-        return false;
-    n = strtoull(cl, &end, 10);
-    return end != cl && n > MAX_BODY;
+    return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -219,19 +184,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (st == NULL)
             return MHD_NO;
         st->started = bso_now();
+        st->body.max = MAX_BODY;
         *req_cls = st;
-        if (declared_too_large(conn)) {
+        if (zeus_net_body_declared_too_large(content_length(conn), MAX_BODY)) {
             too_large(&out);
             return send_reply(h, conn, method, url, &out, st->started);
         }
         return MHD_YES;
     }
     if (*upload_size > 0) {
-        append_body(st, upload_data, *upload_size);
+        zeus_net_body_append(&st->body, upload_data, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
-    if (st->too_large)
+    if (st->body.too_large)
         too_large(&out);
     else
         dispatch(conn, url, method, st, &out);
@@ -247,7 +213,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     (void)conn;
     (void)toe;
     if (st != NULL)
-        free(st->body);
+        zeus_net_body_free(&st->body);
     free(st);
     *req_cls = NULL;
 }

@@ -27,6 +27,7 @@
 #include <microhttpd.h>
 
 #include "pfo_server.h"
+#include "request_body.h"
 
 #define MAX_BODY (16u << 20) /* a ProfilingResult of many iterations' breakdowns */
 #define CONNECTION_TIMEOUT_S 120
@@ -41,9 +42,7 @@ struct pfo_http {
 };
 
 struct req_state {
-    char *body;
-    size_t len, cap;
-    bool too_large;
+    zeus_net_body body;
 };
 
 /* ---- Replies ------------------------------------------------------------------------------- */
@@ -58,7 +57,7 @@ static void log_exchange(const char *method, const char *url, const struct req_s
     gmtime_r(&now, &tm);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     fprintf(stderr, "%s DEBUG: %s %s: %.*s -> %u %.*s\n", when, method, url, LOGGED_BODY,
-            st->len ? st->body : "None", r->status, LOGGED_BODY, r->body ? r->body : "");
+            st->body.len ? st->body.data : "None", r->status, LOGGED_BODY, r->body ? r->body : "");
 }
 
 static enum MHD_Result send_reply(struct pfo_http *h, struct MHD_Connection *conn,
@@ -85,42 +84,6 @@ static enum MHD_Result send_reply(struct pfo_http *h, struct MHD_Connection *con
 
 /* ---- Requests ------------------------------------------------------------------------------- */
 
-static void append_body(struct req_state *st, const char *data, size_t n)
-{
-    if (st->too_large || st->len + n > MAX_BODY) {
-        st->too_large = true;
-        return;
-    }
-    if (st->len + n + 1 > st->cap) {
-        size_t cap = st->cap ? st->cap : 1024;
-        char *b;
-        while (cap < st->len + n + 1)
-            cap *= 2;
-        if ((b = realloc(st->body, cap)) == NULL) {
-            st->too_large = true;
-            return;
-        }
-        st->body = b;
-        st->cap = cap;
-    }
-    memcpy(st->body + st->len, data, n);
-    st->len += n;
-    st->body[st->len] = '\0';
-}
-
-static bool declared_too_large(struct MHD_Connection *conn)
-{
-    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
-    char *end;
-    unsigned long long n;
-
-    if (cl == NULL)
-        return false;
-    n = strtoull(cl, &end, 10);
-    return end != cl && n > MAX_BODY;
-}
-
 /* ?rank=: NULL when absent, "" when given without a value or with a NUL inside. */
 static const char *query_rank(struct MHD_Connection *conn)
 {
@@ -146,23 +109,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (st == NULL) {
         if ((st = calloc(1, sizeof *st)) == NULL)
             return MHD_NO;
+        st->body.max = MAX_BODY;
         *req_cls = st;
-        if (declared_too_large(conn)) {
-            st->too_large = true;
+        if (zeus_net_body_declared_too_large(
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH),
+                MAX_BODY)) {
+            st->body.too_large = true;
             pfo_reply_detail(&out, 413, "Request body too large: at most %u bytes", MAX_BODY);
             return send_reply(h, conn, method, url, st, &out);
         }
         return MHD_YES;
     }
     if (*upload_size > 0) {
-        append_body(st, upload_data, *upload_size);
+        zeus_net_body_append(&st->body, upload_data, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
-    if (st->too_large)
+    if (st->body.too_large)
         pfo_reply_detail(&out, 413, "Request body too large: at most %u bytes", MAX_BODY);
     else
-        pfo_route(method, url, query_rank(conn), st->body ? st->body : "", st->len, &out);
+        pfo_route(method, url, query_rank(conn), st->body.data ? st->body.data : "",
+                  st->body.len, &out);
     return send_reply(h, conn, method, url, st, &out);
 }
 
@@ -175,7 +142,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     (void)conn;
     (void)toe;
     if (st != NULL)
-        free(st->body);
+        zeus_net_body_free(&st->body);
     free(st);
     *req_cls = NULL;
 }
