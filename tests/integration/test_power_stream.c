@@ -384,9 +384,11 @@ static void test_power_stream_checks_indices_and_scopes(void **state)
     zeus_power_stream_destroy(s);
 }
 
-static int gpu_seen(zeus_power_stream *s, void *arg)
+/* Both of the endpoint's streams have delivered, so both connections are open. */
+static int gpu_and_cpu_seen(zeus_power_stream *s, void *arg)
 {
-    return get(s, *(size_t *)arg).gpu_count == 2;
+    zeus_power_readings r = get(s, *(size_t *)arg);
+    return r.gpu_count == 2 && r.cpu_count >= 1;
 }
 
 /*
@@ -430,7 +432,7 @@ static void test_power_stream_stop_is_bounded(void **state)
     endpoint_of(&f->d[0], &a, hp, sizeof hp);
     const zeus_power_stream_endpoint *eps[] = {&a};
     assert_int_equal(zeus_power_stream_open(eps, 1, NULL, &s), ZEUS_OK);
-    assert_true(wait_for(s, gpu_seen, &zero));
+    assert_true(wait_for(s, gpu_and_cpu_seen, &zero));
     /* the stream's connections do not leak into children this process forks */
     count_tcp_sockets(&sockets, &cloexec);
     assert_true(sockets >= 2); /* the GPU and the CPU stream */
