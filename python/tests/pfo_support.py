@@ -11,7 +11,7 @@ import pytest
 
 from bso_support import CLI, need_cli
 
-PLAN = Path(__file__).resolve().parents[2] / "tests" / "data" / "perseus-plans" / "s2-m4-freqs_pipeline_00000.py"
+PLAN = Path(__file__).resolve().parents[2] / "tests" / "data" / "perseus" / "lowtime-s2-m4" / "freqs_pipeline_00000.py"
 
 
 class PfoServer:

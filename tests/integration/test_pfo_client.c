@@ -58,7 +58,7 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof *f);
 
     f->dir = zt_mkdtemp();
-    snprintf(f->plan, sizeof f->plan, "%s/perseus-plans/s4-m8-freqs_pipeline_00188.py",
+    snprintf(f->plan, sizeof f->plan, "%s/perseus/lowtime-s4-m8/freqs_pipeline_00188.py",
              getenv("ZEUS_TEST_DATA"));
     f->plan_json = zt_pfo_plan_json(f->plan);
     zt_pfo_start(&f->server, "PointSolution3D", f->plan, NULL, 0);

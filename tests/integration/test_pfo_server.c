@@ -56,8 +56,8 @@ static int setup(void **state)
     const char *data = getenv("ZEUS_TEST_DATA");
 
     f->dir = zt_mkdtemp();
-    snprintf(f->plan3d, sizeof f->plan3d, "%s/perseus-plans/s4-m8-freqs_pipeline_00188.py", data);
-    snprintf(f->plan2, sizeof f->plan2, "%s/perseus-plans/s2-m4-freqs_pipeline_00000.py", data);
+    snprintf(f->plan3d, sizeof f->plan3d, "%s/perseus/lowtime-s4-m8/freqs_pipeline_00188.py", data);
+    snprintf(f->plan2, sizeof f->plan2, "%s/perseus/lowtime-s2-m4/freqs_pipeline_00000.py", data);
     *state = f;
     return 0;
 }

@@ -27,7 +27,7 @@ static void check_file(const char *name, size_t ranks)
     pfo_error e = {0, ""};
     cJSON *expect;
 
-    snprintf(path, sizeof path, "%s/perseus-plans/%s", getenv("ZEUS_TEST_DATA"), name);
+    snprintf(path, sizeof path, "%s/perseus/%s", getenv("ZEUS_TEST_DATA"), name);
     text = zt_read_file(path);
     assert_non_null(text);
     assert_true(pfo_parse_plan(text, &plan, &e));
@@ -51,8 +51,8 @@ static void check_file(const char *name, size_t ranks)
 static void test_literal_lowtime_files_read_entry_by_entry(void **state)
 {
     (void)state;
-    check_file("s2-m4-freqs_pipeline_00000.py", 2);
-    check_file("s4-m8-freqs_pipeline_00188.py", 4);
+    check_file("lowtime-s2-m4/freqs_pipeline_00000.py", 2);
+    check_file("lowtime-s4-m8/freqs_pipeline_00188.py", 4);
 }
 
 /* ---- Python's grammar -------------------------------------------------------------------------- */
