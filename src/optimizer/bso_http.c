@@ -18,7 +18,7 @@
 
 #include "optimizer/bso_http.h"
 #include "util/error.h"
-#include "util/http_body.h"
+#include "util/http_json.h"
 
 #define MAX_BODY (1u << 20)
 #define CONNECT_TIMEOUT_S 5L
@@ -38,34 +38,6 @@ static char *make_url(CURL *h, const char *base_url, const char *path, const cha
     return url;
 }
 
-/* One try. *http is 0 when no reply came; *err then names curl's reason. */
-static void try_once(CURL *h, const char *url, const char *method, const char *body,
-                     long *http, zeus__http_body *reply, char *err, size_t err_len)
-{
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    CURLcode rc;
-
-    headers = curl_slist_append(headers, "Expect:"); /* no 100-continue round trip */
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (body != NULL)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, zeus__http_body_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, reply);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    rc = curl_easy_perform(h);
-    *http = 0;
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http);
-    else
-        snprintf(err, err_len, "%s", curl_easy_strerror(rc));
-    curl_slist_free_all(headers);
-}
-
 static void pause_before(int attempt)
 {
     struct timespec ts = {0, 200000000L << (attempt - 1)}; /* 0.2 s, 0.4 s */
@@ -73,26 +45,15 @@ static void pause_before(int attempt)
     nanosleep(&ts, NULL);
 }
 
-static zeus_status status_of_http(long http)
-{
-    if (http == 404)
-        return ZEUS_ERR_NOT_FOUND;
-    if (http >= 400 && http < 500)
-        return ZEUS_ERR_INVALID_ARGUMENT;
-    return ZEUS_ERR_IO;
-}
-
 /* The reply of a 2xx, parsed; an empty body counts as null. */
 static zeus_status parse_reply(const char *text, const char *method, const char *url,
                                cJSON **reply)
 {
-    const char *t = text != NULL ? text : "";
-
-    *reply = t[strspn(t, " \t\r\n")] == '\0' ? cJSON_CreateNull() : cJSON_Parse(t);
+    *reply = zeus__http_json_parse(text);
     if (*reply != NULL)
         return ZEUS_OK;
     return zeus__fail(ZEUS_ERR_IO, "Zeus server returned a reply that is not JSON: %.*s "
-                      "(%s %s)", SHOWN_BODY, t, method, url);
+                      "(%s %s)", SHOWN_BODY, text != NULL ? text : "", method, url);
 }
 
 zeus_status zeus__bso_http(const char *base_url, const char *method, const char *path,
@@ -118,7 +79,8 @@ zeus_status zeus__bso_http(const char *base_url, const char *method, const char 
             pause_before(attempt - 1);
         free(got.data);
         got = (zeus__http_body){NULL, 0, MAX_BODY};
-        try_once(h, url, method, body, &http, &got, err, sizeof err);
+        zeus__http_json_try(h, url, method, body, CONNECT_TIMEOUT_S, TIMEOUT_S, &got, &http, err,
+                            sizeof err);
         if (http != 0 && http < 500)
             break;
     }
@@ -130,7 +92,7 @@ zeus_status zeus__bso_http(const char *base_url, const char *method, const char 
         char tries[32] = "";
         if (http >= 500)
             snprintf(tries, sizeof tries, ", after %d attempt%s", attempts, attempts > 1 ? "s" : "");
-        s = zeus__fail(status_of_http(http), "Zeus server returned status code %ld: %.*s (%s %s%s)",
+        s = zeus__fail(zeus__http_json_status(http), "Zeus server returned status code %ld: %.*s (%s %s%s)",
                        http, SHOWN_BODY, got.data ? got.data : "", method, url, tries);
     }
     else

@@ -12,7 +12,7 @@
 
 #include "optimizer/pfo_http.h"
 #include "util/error.h"
-#include "util/http_body.h"
+#include "util/http_json.h"
 
 #define MAX_BODY (16u << 20)
 #define CONNECT_TIMEOUT_S 10L
@@ -34,24 +34,14 @@ static char *make_url(CURL *h, const char *base, const char *path, const char *a
     return url;
 }
 
-static zeus_status status_of_http(long http)
-{
-    if (http == 404)
-        return ZEUS_ERR_NOT_FOUND;
-    if (http >= 400 && http < 500)
-        return ZEUS_ERR_INVALID_ARGUMENT;
-    return ZEUS_ERR_IO;
-}
-
 zeus_status zeus__pfo_http(const char *base_url, const char *method, const char *path,
                            const char *path_arg, const char *query, const char *body,
                            int wait_forever, cJSON **reply)
 {
     zeus__http_body got = {NULL, 0, MAX_BODY};
-    struct curl_slist *headers = NULL;
+    char err[CURL_ERROR_SIZE] = "";
     long http = 0;
     zeus_status s;
-    CURLcode rc;
     char *url;
     CURL *h;
 
@@ -61,35 +51,21 @@ zeus_status zeus__pfo_http(const char *base_url, const char *method, const char 
         curl_easy_cleanup(h);
         return zeus__fail(ZEUS_ERR_NO_MEMORY, "out of memory");
     }
-    headers = curl_slist_append(headers, "Content-Type: application/json");
-    headers = curl_slist_append(headers, "Expect:");
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (body != NULL)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, zeus__http_body_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &got);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, wait_forever ? 0L : TIMEOUT_S);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    rc = curl_easy_perform(h);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
-    if (rc != CURLE_OK) {
+    zeus__http_json_try(h, url, method, body, CONNECT_TIMEOUT_S, wait_forever ? 0L : TIMEOUT_S,
+                        &got, &http, err, sizeof err);
+    if (http == 0) {
         s = zeus__fail(ZEUS_ERR_IO, "cannot reach the PFO server: %s (%s %s; is the server "
-                       "running at %s?)", curl_easy_strerror(rc), method, url, base_url);
+                       "running at %s?)", err, method, url, base_url);
     } else if (http != 200) {
-        s = zeus__fail(status_of_http(http), "PFO server returned status code %ld: %.*s (%s %s)",
-                       http, SHOWN_BODY, got.data ? got.data : "", method, url);
+        s = zeus__fail(zeus__http_json_status(http), "PFO server returned status code %ld: %.*s "
+                       "(%s %s)", http, SHOWN_BODY, got.data ? got.data : "", method, url);
     } else {
-        const char *t = got.data ? got.data : "";
-        *reply = t[strspn(t, " \t\r\n")] == '\0' ? cJSON_CreateNull() : cJSON_Parse(t);
+        *reply = zeus__http_json_parse(got.data);
         s = *reply != NULL ? ZEUS_OK
                            : zeus__fail(ZEUS_ERR_IO, "PFO server returned a reply that is not "
-                                        "JSON: %.*s (%s %s)", SHOWN_BODY, t, method, url);
+                                        "JSON: %.*s (%s %s)", SHOWN_BODY,
+                                        got.data ? got.data : "", method, url);
     }
-    curl_slist_free_all(headers);
     free(got.data);
     free(url);
     curl_easy_cleanup(h);
