@@ -461,15 +461,8 @@ static void test_pfo_debug_logs_requests(void **state)
     zt_pfo_stop(&f->server); /* it runs at WARNING: start again at DEBUG */
     setenv("ZEUS_PFO_LOG_LEVEL", "debug", 1);
     zt_cli_start(&f->server.cli, "pfo-server", "--listen", "127.0.0.1:0", NULL);
-    zt_cli_wait_for_output(&f->server.cli, "serving http://", 30);
-    {
-        char *out = zt_read_file(f->server.cli.out_path);
-        const char *p = strstr(out, "http://127.0.0.1:");
-        assert_non_null(p);
-        f->server.port = atoi(p + strlen("http://127.0.0.1:"));
-        snprintf(f->server.base, sizeof f->server.base, "http://127.0.0.1:%d", f->server.port);
-        free(out);
-    }
+    f->server.port = zt_cli_served_port(&f->server.cli, 30);
+    snprintf(f->server.base, sizeof f->server.base, "http://127.0.0.1:%d", f->server.port);
     id = zt_pfo_register_job(&f->server, 2, 1, 1, "logged");
     zt_cli_wait_for_output(&f->server.cli, "DEBUG: POST /register_job: {", 30);
     zt_cli_wait_for_output(&f->server.cli, "+logged\"", 30);

@@ -26,8 +26,6 @@
 
 void zt_bso_start(struct zt_bso *s, const char *database_url)
 {
-    char *out;
-    const char *p;
 
     memset(s, 0, sizeof *s);
     snprintf(s->database, sizeof s->database, "%s", database_url);
@@ -35,26 +33,13 @@ void zt_bso_start(struct zt_bso *s, const char *database_url)
     unsetenv("HTTP_PROXY");
     zt_cli_start(&s->cli, "bso-server", "--listen", "127.0.0.1:0", "--database", database_url,
                  "--log-level", "WARN", NULL);
-    zt_cli_wait_for_output(&s->cli, "serving http://", 30);
-    out = zt_read_file(s->cli.out_path);
-    p = out ? strstr(out, "http://127.0.0.1:") : NULL;
-    s->port = p ? atoi(p + strlen("http://127.0.0.1:")) : -1;
-    free(out);
-    assert_true(s->port > 0);
+    s->port = zt_cli_served_port(&s->cli, 30);
     snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
 }
 
 void zt_bso_stop(struct zt_bso *s)
 {
-    if (s->cli.pid > 0 && kill(s->cli.pid, 0) == 0) {
-        kill(s->cli.pid, SIGTERM);
-        zt_cli_finish(&s->cli, 30);
-        if (s->cli.status != 0)
-            fprintf(stderr, "bso-server stderr:\n%s\n", s->cli.err ? s->cli.err : "");
-        assert_int_equal(s->cli.status, 0);
-    }
-    zt_cli_free(&s->cli);
-    s->cli.pid = 0;
+    zt_cli_stop_server(&s->cli, "bso-server");
 }
 
 void zt_bso_kill(struct zt_bso *s)
@@ -70,15 +55,7 @@ void zt_bso_kill(struct zt_bso *s)
 long zt_bso_call(const struct zt_bso *s, const char *method, const char *path, const char *body,
                  cJSON **out)
 {
-    char url[1024], *text = NULL;
-    long code;
-
-    snprintf(url, sizeof url, "%s%s", s->base, path);
-    code = zt_http(method, url, body, HTTP_TIMEOUT_MS, &text);
-    if (out != NULL)
-        *out = cJSON_Parse(text);
-    free(text);
-    return code;
+    return zt_http_json(s->base, method, path, body, HTTP_TIMEOUT_MS, out);
 }
 
 char *zt_bso_fake_job(const char *job_id)

@@ -163,3 +163,33 @@ void zt_cli_free(struct zt_cli *c)
     if (c->err_path[0] != '\0')
         unlink(c->err_path);
 }
+
+int zt_cli_served_port(struct zt_cli *c, double timeout_s)
+{
+    static const char prefix[] = "http://127.0.0.1:";
+    char *out;
+    const char *p;
+    int port;
+
+    zt_cli_wait_for_output(c, "serving http://", timeout_s);
+    out = zt_read_file(c->out_path);
+    p = out ? strstr(out, prefix) : NULL;
+    port = p ? atoi(p + strlen(prefix)) : -1;
+    free(out);
+    if (port <= 0)
+        fail_msg("the server printed no http://127.0.0.1:PORT it serves on");
+    return port;
+}
+
+void zt_cli_stop_server(struct zt_cli *c, const char *name)
+{
+    if (c->pid > 0 && kill(c->pid, 0) == 0) {
+        kill(c->pid, SIGTERM);
+        zt_cli_finish(c, 30);
+        if (c->status != 0)
+            fprintf(stderr, "%s stderr:\n%s\n", name, c->err ? c->err : "");
+        assert_int_equal(c->status, 0);
+    }
+    zt_cli_free(c);
+    c->pid = 0;
+}

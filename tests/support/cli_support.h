@@ -40,6 +40,18 @@ void zt_cli_wait_for_output(struct zt_cli *c, const char *text, double timeout_s
 /* Free the captured output and remove the capture files. */
 void zt_cli_free(struct zt_cli *c);
 
+/*
+ * A server command started with --listen 127.0.0.1:0 (bso-server, pfo-server): wait until it
+ * says "serving http://127.0.0.1:PORT" and return PORT. Fails the test otherwise.
+ */
+int zt_cli_served_port(struct zt_cli *c, double timeout_s);
+
+/*
+ * Stop a running server command with SIGTERM: it must exit 0 (its stderr is shown, under
+ * `name`, when not). Then free its output. A command that already ended is only freed.
+ */
+void zt_cli_stop_server(struct zt_cli *c, const char *name);
+
 /* Path of an executable the tests use, from the environment (ZEUS_DEMO_LOAD, ...). */
 const char *zt_env_path(const char *name);
 

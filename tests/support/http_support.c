@@ -1,6 +1,7 @@
 /*
  * http_support.c - The tests' HTTP client over libcurl (see http_support.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,5 +53,19 @@ long zt_http(const char *method, const char *url, const char *body, long timeout
         *out = b.data != NULL ? b.data : strdup("");
     else
         free(b.data);
+    return code;
+}
+
+long zt_http_json(const char *base, const char *method, const char *path, const char *body,
+                  long timeout_ms, cJSON **out)
+{
+    char url[1024], *text = NULL;
+    long code;
+
+    snprintf(url, sizeof url, "%s%s", base, path);
+    code = zt_http(method, url, body, timeout_ms, &text);
+    if (out != NULL)
+        *out = text != NULL ? cJSON_Parse(text) : NULL;
+    free(text);
     return code;
 }

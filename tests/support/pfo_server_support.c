@@ -22,8 +22,6 @@ void zt_pfo_start(struct zt_pfo *s, const char *scheduler, const char *solution,
                   const char *dump_dir, long idle_s)
 {
     char args[1200], idle[32];
-    char *out;
-    const char *p;
 
     memset(s, 0, sizeof *s);
     unsetenv("http_proxy");
@@ -44,40 +42,19 @@ void zt_pfo_start(struct zt_pfo *s, const char *scheduler, const char *solution,
         unsetenv("ZEUS_PFO_MAX_JOB_IDLE_TIME");
     }
     zt_cli_start(&s->cli, "pfo-server", "--listen", "127.0.0.1:0", NULL);
-    zt_cli_wait_for_output(&s->cli, "serving http://", 30);
-    out = zt_read_file(s->cli.out_path);
-    p = out ? strstr(out, "http://127.0.0.1:") : NULL;
-    s->port = p ? atoi(p + strlen("http://127.0.0.1:")) : -1;
-    free(out);
-    assert_true(s->port > 0);
+    s->port = zt_cli_served_port(&s->cli, 30);
     snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
 }
 
 void zt_pfo_stop(struct zt_pfo *s)
 {
-    if (s->cli.pid > 0 && kill(s->cli.pid, 0) == 0) {
-        kill(s->cli.pid, SIGTERM);
-        zt_cli_finish(&s->cli, 30);
-        if (s->cli.status != 0)
-            fprintf(stderr, "pfo-server stderr:\n%s\n", s->cli.err ? s->cli.err : "");
-        assert_int_equal(s->cli.status, 0);
-    }
-    zt_cli_free(&s->cli);
-    s->cli.pid = 0;
+    zt_cli_stop_server(&s->cli, "pfo-server");
 }
 
 long zt_pfo_call(const struct zt_pfo *s, const char *method, const char *path, const char *body,
                  cJSON **out)
 {
-    char url[1024], *text = NULL;
-    long code;
-
-    snprintf(url, sizeof url, "%s%s", s->base, path);
-    code = zt_http(method, url, body, HTTP_TIMEOUT_MS, &text);
-    if (out != NULL)
-        *out = text != NULL ? cJSON_Parse(text) : NULL;
-    free(text);
-    return code;
+    return zt_http_json(s->base, method, path, body, HTTP_TIMEOUT_MS, out);
 }
 
 char *zt_pfo_register_job(const struct zt_pfo *s, int pp, int dp, int tp, const char *metadata)
